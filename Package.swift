@@ -1,0 +1,60 @@
+// swift-tools-version: 6.1
+// corepl: an embeddable, line-editing REPL that drives a cooperative coroutine runtime.
+import PackageDescription
+
+let package = Package(
+    name: "corepl",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Runtime", targets: ["Runtime"]),
+        .library(name: "Repl", targets: ["Repl"]),
+        .executable(name: "corepl", targets: ["corepl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // libedit as a system library; the header holds static inline shims for its
+        // variadic calls (el_set, history), which Swift cannot call directly.
+        .systemLibrary(
+            name: "CEditline",
+            pkgConfig: "libedit",
+            providers: [.apt(["libedit-dev"])]
+        ),
+        // Linux headers the Glibc module lacks (epoll, eventfd).
+        .target(name: "CLinux"),
+        // The cooperative runtime: no terminal code, no libedit.
+        .target(
+            name: "Runtime",
+            dependencies: [
+                "CLinux",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // The REPL as a library: commands, scripting, line editing.
+        .target(
+            name: "Repl",
+            dependencies: [
+                "Runtime",
+                "CEditline",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The thin executable.
+        .executableTarget(
+            name: "corepl",
+            dependencies: [
+                "Repl",
+                "Runtime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
+        .testTarget(name: "ReplTests", dependencies: ["Repl", "Runtime"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,262 @@
+// The seed's AsyncSocket: a non-blocking TCP socket whose operations suspend the running
+// task in recv_wait or send_wait first, exactly as the seed's `yield 'recv', self.sock`
+// does before each call. Every suspension records the caller's file and line.
+import CLinux
+import Glibc
+import SystemPackage
+
+/// A socket failure that reads like a sentence:
+/// `"127.0.0.1:25000: address already in use (EADDRINUSE)"`.
+public struct SocketError: Error, Sendable, CustomStringConvertible {
+    public enum Code: Sendable, Hashable {
+        /// A system call failed with this errno.
+        case system(Errno)
+        /// The socket was closed.
+        case closed
+        /// An address could not be understood.
+        case badAddress
+    }
+    public var code: Code
+    /// The call or step that failed (`"bind"`, `"connect"`, `"recv"`, …).
+    public var operation: String
+    /// The address involved, as text, if any.
+    public var address: String?
+    var detail: String?
+
+    public init(_ code: Code, operation: String, address: String? = nil, detail: String? = nil) {
+        self.code = code
+        self.operation = operation
+        self.address = address
+        self.detail = detail
+    }
+
+    init(_ error: SystemCallError, address: SocketAddress?) {
+        self.init(.system(error.errno), operation: error.function, address: address?.description)
+    }
+
+    /// The errno, for system failures.
+    public var errno: Errno? {
+        if case .system(let e) = code { return e }
+        return nil
+    }
+
+    public var description: String {
+        let what: String
+        switch code {
+        case .system(let e): what = detail ?? "\(e.sentence) (\(errnoName(e.rawValue)))"
+        case .closed: what = detail ?? "socket is closed"
+        case .badAddress: what = detail ?? "bad address"
+        }
+        if let address { return "\(address): \(what)" }
+        return "\(operation): \(what)"
+    }
+}
+
+/// A non-blocking TCP socket driven by an `EventLoop` (loop thread only).
+public final class AsyncSocket: @unchecked Sendable {
+    public let loop: EventLoop
+    /// The file descriptor; -1 once closed.
+    public private(set) var fd: Int32
+    /// Where it listens or which local end it is.
+    public let localAddress: SocketAddress?
+    /// The other end, for connected sockets.
+    public let peerAddress: SocketAddress?
+
+    init(loop: EventLoop, fd: Int32, local: SocketAddress?, peer: SocketAddress?) {
+        self.loop = loop
+        self.fd = fd
+        self.localAddress = local
+        self.peerAddress = peer
+    }
+
+    deinit {
+        if fd >= 0 { _ = Glibc.close(fd) }
+    }
+
+    /// Whether `close()` has been called.
+    public var isClosed: Bool { fd < 0 }
+
+    // MARK: Listening
+
+    /// Binds and listens (SO_REUSEADDR, close-on-exec). Port 0 picks a free port:
+    /// `localAddress` reports the one bound. Defaults to 127.0.0.1, not all interfaces.
+    public static func listen(
+        on loop: EventLoop, host: String = SocketAddress.loopback, port: UInt16, backlog: Int32 = 128
+    ) throws(SocketError) -> AsyncSocket {
+        let wanted = try SocketAddress(host: host, port: port)
+        let fd = try newSocket(address: wanted)
+        do throws(SystemCallError) {
+            var one: Int32 = 1
+            _ = try Sys.call("setsockopt") { setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)) }
+            var sa = wanted.sockaddr
+            _ = try Sys.call("bind") {
+                withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                } }
+            }
+            _ = try Sys.call("listen") { Glibc.listen(fd, backlog) }
+            let bound = try localName(fd)
+            return AsyncSocket(loop: loop, fd: fd, local: bound, peer: nil)
+        } catch {
+            _ = Glibc.close(fd)
+            throw SocketError(error, address: wanted)
+        }
+    }
+
+    /// Waits until a connection arrives (in recv_wait, labelled "accept") and accepts it.
+    public func accept(fileID: StaticString = #fileID, line: UInt = #line) async throws -> AsyncSocket {
+        while true {
+            try checkOpen("accept")
+            try await loop.readable(fd, label: "accept", fileID: fileID, line: line)
+            var sa = sockaddr_in()
+            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let client = withUnsafeMutablePointer(to: &sa) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    corepl_accept4(fd, $0, &len, Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue))
+                }
+            }
+            if client >= 0 {
+                Self.setNoDelay(client)
+                return AsyncSocket(loop: loop, fd: client, local: try? Self.localName(client), peer: SocketAddress(sa))
+            }
+            let e = Glibc.errno
+            // Spurious wake-ups and connections reset before accept: wait again.
+            if e == EAGAIN || e == EWOULDBLOCK || e == EINTR || e == ECONNABORTED || e == EPROTO { continue }
+            throw SocketError(.system(Errno(rawValue: e)), operation: "accept", address: localAddress?.description)
+        }
+    }
+
+    // MARK: Connecting
+
+    /// Connects to `address`, waiting in send_wait (labelled "connect") until the
+    /// connection is established.
+    public static func connect(
+        on loop: EventLoop, to address: SocketAddress, fileID: StaticString = #fileID, line: UInt = #line
+    ) async throws -> AsyncSocket {
+        let fd = try newSocket(address: address)
+        let socket = AsyncSocket(loop: loop, fd: fd, local: nil, peer: address)
+        var sa = address.sockaddr
+        let r = withUnsafePointer(to: &sa) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        if r == -1 {
+            let e = Glibc.errno
+            guard e == EINPROGRESS || e == EINTR else {
+                socket.close()
+                throw SocketError(.system(Errno(rawValue: e)), operation: "connect", address: address.description)
+            }
+            do {
+                try await loop.writable(fd, label: "connect", fileID: fileID, line: line)
+            } catch {
+                socket.close()
+                throw error
+            }
+            var err: Int32 = 0
+            var len = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)
+            if err != 0 {
+                socket.close()
+                throw SocketError(.system(Errno(rawValue: err)), operation: "connect", address: address.description)
+            }
+        }
+        setNoDelay(fd)
+        return socket
+    }
+
+    // MARK: Data
+
+    /// Waits in recv_wait until readable, then receives up to `max` bytes. An empty
+    /// result means end of file (the peer closed or shut down its sending side).
+    public func recv(max: Int, fileID: StaticString = #fileID, line: UInt = #line) async throws -> [UInt8] {
+        while true {
+            try checkOpen("recv")
+            try await loop.readable(fd, label: "recv", fileID: fileID, line: line)
+            if let bytes = try tryRecv(max: max) { return bytes }
+        }
+    }
+
+    /// Receives up to `max` bytes without waiting: nil if that would block, empty at end
+    /// of file.
+    public func tryRecv(max: Int) throws(SocketError) -> [UInt8]? {
+        try checkOpen("recv")
+        var buffer = [UInt8](repeating: 0, count: Swift.max(1, max))
+        let n: Int?
+        do throws(SystemCallError) {
+            n = try Sys.nonBlocking("recv") {
+                buffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, $0.count, 0) }
+            }
+        } catch {
+            throw SocketError(error, address: peerAddress)
+        }
+        guard let n else { return nil }
+        buffer.removeSubrange(n...)
+        return buffer
+    }
+
+    /// Sends every byte, waiting in send_wait before each attempt (as the seed does).
+    /// A peer that has gone away surfaces as EPIPE or ECONNRESET, never as SIGPIPE.
+    public func send(all bytes: some Collection<UInt8>, fileID: StaticString = #fileID, line: UInt = #line) async throws {
+        let data = Array(bytes)
+        var offset = 0
+        while offset < data.count {
+            try checkOpen("send")
+            try await loop.writable(fd, label: "send", fileID: fileID, line: line)
+            let sent: Int?
+            do throws(SystemCallError) {
+                sent = try Sys.nonBlocking("send") {
+                    data.withUnsafeBytes { buf in
+                        Glibc.send(fd, buf.baseAddress! + offset, buf.count - offset, Int32(MSG_NOSIGNAL))
+                    }
+                }
+            } catch {
+                throw SocketError(error, address: peerAddress)
+            }
+            offset += sent ?? 0
+        }
+    }
+
+    /// Shuts down the sending side (the peer then reads end of file).
+    public func shutdownWrite() {
+        if fd >= 0 { Glibc.shutdown(fd, Int32(SHUT_WR)) }
+    }
+
+    /// Closes the socket through the loop: a task waiting on it wakes with
+    /// `LoopError.closedWhileWaiting` instead of waiting forever. Safe to call twice.
+    public func close() {
+        guard fd >= 0 else { return }
+        loop.close(fd)
+        fd = -1
+    }
+
+    // MARK: Helpers
+
+    private func checkOpen(_ operation: String) throws(SocketError) {
+        if fd < 0 { throw SocketError(.closed, operation: operation, address: peerAddress?.description ?? localAddress?.description) }
+    }
+
+    private static func newSocket(address: SocketAddress) throws(SocketError) -> Int32 {
+        do throws(SystemCallError) {
+            return try Sys.call("socket") {
+                socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
+            }
+        } catch {
+            throw SocketError(error, address: address)
+        }
+    }
+
+    private static func localName(_ fd: Int32) throws(SystemCallError) -> SocketAddress {
+        var sa = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = try Sys.call("getsockname") {
+            withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        }
+        return SocketAddress(sa)
+    }
+
+    private static func setNoDelay(_ fd: Int32) {
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
+}

@@ -1,0 +1,582 @@
+// The seed's `run()`, made steppable. Coroutines are Swift async functions; this class is
+// the TaskExecutor every one of them prefers, so each of their jobs lands in `ready` and
+// runs on the loop thread only when a step runs it — exactly `next(task)` in the seed:
+//
+//     while any([tasks, recv_wait, send_wait]):
+//         while not tasks: select(...) -> move woken tasks to tasks     # a poll step
+//         task = tasks.popleft(); why, what = next(task)                 # a task step
+//         recv_wait / send_wait / future_wait[what] = task
+//
+// All state below is confined to the loop thread (the thread that created the loop).
+// Other threads only touch `inbox`, `stopFlag` and the wake-up channel.
+import DequeModule
+import Glibc
+import HeapModule
+import Synchronization
+
+/// A steppable cooperative event loop: the ready queue, the wait queues of the seed
+/// (`recv_wait`, `send_wait`, `future_wait`, timers), a poller and a task table.
+///
+/// Create it on the thread that will drive it; `spawn`, `step`, `run` and every other
+/// method not marked otherwise must be called on that thread.
+public final class EventLoop: TaskExecutor, @unchecked Sendable {
+    /// An entry of the ready queue.
+    enum ReadyEntry {
+        /// Resume the task's stored continuation (it left a wait queue).
+        case resume(TaskRecord)
+        /// Run a job the Swift runtime enqueued (a task's first job, or one resumed by
+        /// other means); the record is nil when the job belongs to no known task.
+        case job(UnownedJob, TaskRecord?)
+    }
+
+    /// What other threads hand to the loop.
+    enum InboxItem: Sendable {
+        case job(UnownedJob)
+        case future(AnyLoopFuture)
+        case pool(PoolEvent)
+    }
+
+    // MARK: Loop-thread state
+
+    var ready = Deque<ReadyEntry>()
+    var recvWait: [Int32: TaskRecord] = [:]
+    var sendWait: [Int32: TaskRecord] = [:]
+    var futureWait: [FutureID: TaskRecord] = [:]
+    var joinWait: [TaskID: TaskRecord] = [:]
+    var timers = Heap<TimerEntry>()
+    var timerSequence: UInt64 = 0
+    /// Every task, live and finished (finished ones until `clearFinished` or the history
+    /// limit evicts them).
+    var tasks: [TaskID: TaskRecord] = [:]
+    var finishedOrder = Deque<TaskID>()
+    var liveCount = 0
+    var byPointer: [UnsafeRawPointer: TaskRecord] = [:]
+    /// The task the current step runs.
+    var current: TaskRecord?
+    var stepNumber: UInt64 = 0
+    var stepStartedAt: UInt64 = 0
+    var nextTaskID = 1
+    var nextFutureID = 1
+    /// Futures made by this loop whose completion has not been delivered yet.
+    var pendingFutures = 0
+    var poller: any Poller
+    var dirtyFDs: [Int32] = []
+    var pollEvents: [PollEvent] = []
+    var observers: [any LoopObserver] = []
+    /// While true, the next job enqueued on the loop thread is kept in `captured`
+    /// instead of queued: resuming a continuation then runs its job in the same step.
+    var capturing = false
+    var captured: UnownedJob?
+    var spawnedThisStep: [TaskID] = []
+    var unownedSelf: UnownedTaskExecutor?
+
+    /// How many finished tasks the table keeps (the oldest are forgotten first).
+    public var historyLimit = 1000
+    /// The poll timeout a step uses when none is given.
+    public var defaultPollTimeout: Duration = .milliseconds(100)
+
+    // MARK: Cross-thread state
+
+    let owner: pthread_t
+    let wakeChannel: WakeChannel
+    let inbox = Mutex<[InboxItem]>([])
+    let stopFlag = Atomic<Bool>(false)
+
+    /// Creates a loop owned by the calling thread, polling with `poller` (epoll by default).
+    public init(poller kind: PollerKind = .epoll) throws(SystemCallError) {
+        _ = Sys.ignoreSIGPIPE
+        owner = pthread_self()
+        wakeChannel = try WakeChannel()
+        do {
+            poller = try makePoller(kind, wakeFD: wakeChannel.fd)
+        } catch {
+            wakeChannel.close()
+            throw error
+        }
+        unownedSelf = asUnownedTaskExecutor()
+    }
+
+    deinit {
+        poller.close()
+        wakeChannel.close()
+    }
+
+    /// True on the thread that owns the loop (any thread may ask).
+    public var isOnLoopThread: Bool { pthread_equal(pthread_self(), owner) != 0 }
+
+    @inline(__always)
+    func assertOnLoopThread(_ function: StaticString = #function) {
+        assert(isOnLoopThread, "EventLoop.\(function) called off the loop thread")
+    }
+
+    // MARK: TaskExecutor
+
+    /// Called by the Swift runtime, on any thread, with a job of a task that prefers
+    /// this loop. On the loop thread it joins the ready queue; from elsewhere it goes
+    /// through the inbox and wakes the loop.
+    public func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        guard isOnLoopThread else {
+            inbox.withLock { $0.append(.job(job)) }
+            wakeChannel.signal()
+            return
+        }
+        if capturing {
+            capturing = false
+            captured = job
+            return
+        }
+        let record = record(of: job)
+        if let record, !record.isFinished {
+            if case .running = record.phase {
+                // The running task re-enqueued itself (e.g. Task.yield()).
+                record.wait = Wait(reason: .yield, label: "Task.yield", location: SourceLocation(), since: stepStartedAt)
+            }
+            record.phase = .ready
+        }
+        ready.append(.job(job, record))
+    }
+
+    func record(of job: UnownedJob) -> TaskRecord? {
+        let pointer = unsafeBitCast(job, to: UnsafeRawPointer.self)
+        if let c = current, c.jobPointer == pointer { return c }
+        return byPointer[pointer]
+    }
+
+    // MARK: Spawning
+
+    /// Spawns a coroutine on this loop. It only enters the ready queue: nothing runs
+    /// until a step runs it.
+    ///
+    /// - Parameters:
+    ///   - name: shown in the task table, e.g. `"handler 127.0.0.1:40112"`.
+    ///   - kind: what sort of task, e.g. `"server"`; hosts use their own kinds.
+    ///   - body: the coroutine. An error it throws marks the task failed; the loop and
+    ///     every other task go on.
+    /// - Returns: a handle carrying the task's stable id.
+    @discardableResult
+    public func spawn(
+        name: String, kind: String = "task",
+        _ body: @escaping @Sendable () async throws -> Void
+    ) -> TaskHandle {
+        assertOnLoopThread()
+        let id = TaskID(nextTaskID)
+        nextTaskID += 1
+        let record = TaskRecord(id: id, name: name, kind: kind, parent: current?.id, createdAt: monotonicNanos())
+        tasks[id] = record
+        liveCount += 1
+        capturing = true
+        let handle = Task<Void, Never>(executorPreference: self) { [self] in
+            await self.runBody(record, body)
+        }
+        capturing = false
+        guard let job = captured else {
+            preconditionFailure("the Swift runtime did not enqueue a new task on its preferred executor")
+        }
+        captured = nil
+        record.handle = handle
+        let pointer = unsafeBitCast(job, to: UnsafeRawPointer.self)
+        record.jobPointer = pointer
+        byPointer[pointer] = record
+        ready.append(.job(job, record))
+        if current != nil { spawnedThisStep.append(id) }
+        notify(.spawned(id, name: name, kind: kind, parent: record.parent))
+        return TaskHandle(id: id, loop: self)
+    }
+
+    private func runBody(_ record: TaskRecord, _ body: @Sendable () async throws -> Void) async {
+        let exit: TaskExit
+        if record.cancelRequested {
+            exit = .cancelled
+        } else {
+            do {
+                try await body()
+                exit = .done
+            } catch is CancellationError {
+                exit = record.cancelRequested ? .cancelled : .failed("cancelled")
+            } catch {
+                exit = .failed("\(error)")
+            }
+        }
+        finish(record, exit)
+    }
+
+    /// Marks a task ended (called by the task itself, in its last step).
+    private func finish(_ record: TaskRecord, _ exit: TaskExit) {
+        record.phase = .finished(exit)
+        record.endedAt = monotonicNanos()
+        record.continuation = nil
+        if let p = record.jobPointer { byPointer[p] = nil }
+        record.handle = nil
+        liveCount -= 1
+        let joiners = record.joiners
+        record.joiners = []
+        for j in joiners where joinWait[j.id] === j {
+            joinWait[j.id] = nil
+            makeReady(j, cause: .joined(record.id), wakes: nil)
+        }
+        finishedOrder.append(record.id)
+        trimHistory()
+        notify(.exited(record.id, exit))
+    }
+
+    func trimHistory() {
+        while finishedOrder.count > historyLimit, let old = finishedOrder.popFirst() {
+            tasks[old] = nil
+        }
+    }
+
+    // MARK: Stepping
+
+    /// Performs exactly one scheduler iteration: runs the head of the ready queue until
+    /// its next suspension or, when nothing is ready, polls once (waiting at most
+    /// `timeout`, default `defaultPollTimeout`) and moves woken tasks to ready.
+    @discardableResult
+    public func step(timeout: Duration? = nil) -> StepEvent {
+        assertOnLoopThread()
+        precondition(current == nil, "EventLoop.step() called from inside a step")
+        if let entry = ready.popFirst() {
+            return runTask(entry)
+        }
+        return pollStep(timeoutNanos: (timeout ?? defaultPollTimeout).clampedNanoseconds)
+    }
+
+    private func runTask(_ entry: ReadyEntry) -> StepEvent {
+        let record: TaskRecord
+        let job: UnownedJob
+        var resumeError: (any Error)?
+        switch entry {
+        case .job(let j, let r):
+            guard let r else { return runOrphan(j) }
+            record = r
+            job = j
+        case .resume(let r):
+            record = r
+            guard let continuation = r.continuation else {
+                preconditionFailure("task \(r.id.rawValue) is in the ready queue without a continuation")
+            }
+            r.continuation = nil
+            resumeError = r.resumeError
+            r.resumeError = nil
+            capturing = true
+            if let resumeError { continuation.resume(throwing: resumeError) } else { continuation.resume() }
+            capturing = false
+            guard let j = captured else {
+                // The task resumed on another executor (e.g. an actor's): it runs there.
+                stepNumber += 1
+                record.phase = .waiting
+                record.wait = Wait(reason: .external, label: "resumed elsewhere", location: SourceLocation(), since: monotonicNanos())
+                return StepEvent(number: stepNumber, kind: .ran(TaskStep(
+                    task: record.id, resumedFrom: nil, resumedWithError: nil,
+                    outcome: .waits(record.wait!), busyNanos: 0, spawned: [])))
+            }
+            captured = nil
+            job = j
+        }
+        stepNumber += 1
+        let from = record.steps == 0 ? nil : record.wait
+        record.phase = .running
+        current = record
+        let start = monotonicNanos()
+        stepStartedAt = start
+        if !observers.isEmpty { notify(.stepBegan(stepNumber, task: record.id)) }
+        job.runSynchronously(on: unownedSelf!)
+        let busy = monotonicNanos() &- start
+        current = nil
+        record.steps += 1
+        record.busyNanos &+= busy
+        let outcome: TaskStep.Outcome
+        switch record.phase {
+        case .finished(let exit):
+            outcome = .exited(exit)
+        case .running:
+            // Suspended outside the runtime's primitives; something else will resume it.
+            record.phase = .waiting
+            record.wait = Wait(reason: .external, location: SourceLocation(fileID: "?", line: 0), since: start)
+            outcome = .waits(record.wait!)
+        case .ready, .waiting:
+            outcome = .waits(record.wait!)
+        }
+        var spawned: [TaskID] = []
+        if !spawnedThisStep.isEmpty {
+            spawned = spawnedThisStep
+            spawnedThisStep.removeAll()
+        }
+        let event = StepEvent(number: stepNumber, kind: .ran(TaskStep(
+            task: record.id, resumedFrom: from, resumedWithError: resumeError.map { "\($0)" },
+            outcome: outcome, busyNanos: busy, spawned: spawned)))
+        if !observers.isEmpty { notify(.stepEnded(event)) }
+        return event
+    }
+
+    /// A job that belongs to no task of this loop (it was enqueued here by other means).
+    private func runOrphan(_ job: UnownedJob) -> StepEvent {
+        stepNumber += 1
+        let start = monotonicNanos()
+        job.runSynchronously(on: unownedSelf!)
+        return StepEvent(number: stepNumber, kind: .idle(IdleReport(
+            waitedNanos: 0, note: "ran a job of no task for \(monotonicNanos() &- start) ns")))
+    }
+
+    /// Moves a task to the end of the ready queue, to be resumed by a coming step.
+    func makeReady(_ record: TaskRecord, cause: WakeCause, wakes: UnsafeMutablePointer<[Wake]>?) {
+        let from = record.wait?.reason ?? .external
+        record.phase = .ready
+        ready.append(.resume(record))
+        let wake = Wake(task: record.id, from: from, cause: cause)
+        wakes?.pointee.append(wake)
+        if !observers.isEmpty { notify(.woke(wake)) }
+    }
+
+    // MARK: Polling
+
+    private func pollStep(timeoutNanos: UInt64) -> StepEvent {
+        stepNumber += 1
+        if !observers.isEmpty { notify(.stepBegan(stepNumber, task: nil)) }
+        var wakes: [Wake] = []
+        var signals = 0
+        var waited: UInt64 = 0
+        var failure: String?
+        withUnsafeMutablePointer(to: &wakes) { wakes in
+            drainInbox(wakes)
+            fireTimers(now: monotonicNanos(), wakes)
+            // Nothing can ever wake: say so rather than sleep.
+            if wakes.pointee.isEmpty && liveCount == 0 && pendingFutures == 0 && inbox.withLock({ $0.isEmpty }) {
+                return
+            }
+            var timeout: UInt64? = wakes.pointee.isEmpty ? timeoutNanos : 0
+            if let t = timeout, let next = nextTimerDeadline {
+                let now = monotonicNanos()
+                timeout = min(t, next > now ? next - now : 0)
+            }
+            do {
+                try syncInterest()
+                pollEvents.removeAll(keepingCapacity: true)
+                if !observers.isEmpty { notify(.pollBegan(poller.kind, timeoutNanos: timeout)) }
+                let before = monotonicNanos()
+                try poller.poll(timeoutNanos: timeout, into: &pollEvents)
+                waited = monotonicNanos() &- before
+            } catch {
+                failure = "\(error)"
+            }
+            for event in pollEvents {
+                if event.fd == wakeChannel.fd {
+                    signals += 1
+                    wakeChannel.drain()
+                    drainInbox(wakes)
+                    continue
+                }
+                if event.readable, let r = recvWait.removeValue(forKey: event.fd) {
+                    dirtyFDs.append(event.fd)
+                    makeReady(r, cause: .readable(fd: event.fd), wakes: wakes)
+                }
+                if event.writable, let r = sendWait.removeValue(forKey: event.fd) {
+                    dirtyFDs.append(event.fd)
+                    makeReady(r, cause: .writable(fd: event.fd), wakes: wakes)
+                }
+            }
+            fireTimers(now: monotonicNanos(), wakes)
+        }
+        let event: StepEvent
+        if wakes.isEmpty {
+            let note = failure.map { "poll failed: \($0)" }
+                ?? (liveCount == 0 && waited == 0 ? "no task left" : nil)
+            event = StepEvent(number: stepNumber, kind: .idle(IdleReport(waitedNanos: waited, note: note)))
+        } else {
+            event = StepEvent(number: stepNumber, kind: .polled(PollReport(
+                backend: poller.kind, waitedNanos: waited, wakes: wakes, wakeChannelSignals: signals)))
+        }
+        if !observers.isEmpty {
+            if case .polled(let report) = event.kind { notify(.pollEnded(report)) }
+            notify(.stepEnded(event))
+        }
+        return event
+    }
+
+    /// Tells the poller what changed since the last poll.
+    private func syncInterest() throws(SystemCallError) {
+        guard !dirtyFDs.isEmpty else { return }
+        for fd in dirtyFDs {
+            try poller.update(fd: fd, read: recvWait[fd] != nil, write: sendWait[fd] != nil)
+        }
+        dirtyFDs.removeAll(keepingCapacity: true)
+    }
+
+    private func drainInbox(_ wakes: UnsafeMutablePointer<[Wake]>) {
+        let items = inbox.withLock { items -> [InboxItem] in
+            if items.isEmpty { return [] }
+            let taken = items
+            items.removeAll()
+            return taken
+        }
+        for item in items {
+            switch item {
+            case .job(let job):
+                let record = record(of: job)
+                if let record, !record.isFinished {
+                    let from = record.wait?.reason ?? .external
+                    record.phase = .ready
+                    let wake = Wake(task: record.id, from: from, cause: .foreignResume)
+                    wakes.pointee.append(wake)
+                    if !observers.isEmpty { notify(.woke(wake)) }
+                }
+                ready.append(.job(job, record))
+            case .future(let future):
+                deliver(future, wakes: wakes)
+            case .pool(let event):
+                notify(.pool(event))
+            }
+        }
+    }
+
+    // MARK: Free running
+
+    /// When a free run stops.
+    public enum RunLimit: Sendable {
+        /// The ready queue is empty and no timer or pool work is pending (tasks may still
+        /// wait on sockets).
+        case idle
+        /// A monotonic deadline (`monotonicNanos()` based).
+        case deadline(UInt64)
+        /// The task has ended.
+        case taskDone(TaskID)
+        /// Until no task is left (or a stop request, or `stopWhen`).
+        case noTasks
+        /// At most this many steps.
+        case steps(Int)
+    }
+
+    /// Why a free run stopped.
+    public enum RunOutcome: Sendable {
+        case idle
+        case deadline
+        case taskDone(TaskID)
+        case noTasksLeft
+        case stopRequested
+        /// `stopWhen` matched this step (a breakpoint).
+        case matched(StepEvent)
+        case stepLimit
+    }
+
+    /// Free-runs the loop until `limit`, a stop request (`requestStop()`, any thread),
+    /// `stopWhen` returning true for a step, or until no task is left.
+    ///
+    /// - Parameters:
+    ///   - pollTimeout: the longest a single poll blocks (runs check their limits and
+    ///     stop requests between polls).
+    ///   - onStep: called with every step (after `stopWhen` saw it).
+    @discardableResult
+    public func run(
+        until limit: RunLimit = .noTasks,
+        pollTimeout: Duration? = nil,
+        stopWhen: ((StepEvent) -> Bool)? = nil,
+        onStep: ((StepEvent) -> Void)? = nil
+    ) -> RunOutcome {
+        assertOnLoopThread()
+        let timeout = (pollTimeout ?? defaultPollTimeout).clampedNanoseconds
+        var stepsLeft = Int.max
+        if case .steps(let n) = limit { stepsLeft = n }
+        while true {
+            if stopFlag.exchange(false, ordering: .relaxed) { return .stopRequested }
+            switch limit {
+            case .idle:
+                if isIdle { return .idle }
+            case .deadline(let d):
+                if monotonicNanos() >= d { return .deadline }
+            case .taskDone(let id):
+                if tasks[id]?.isFinished ?? true { return .taskDone(id) }
+            case .steps:
+                if stepsLeft == 0 { return .stepLimit }
+                stepsLeft -= 1
+            case .noTasks:
+                break
+            }
+            if liveCount == 0 && ready.isEmpty && pendingFutures == 0 { return .noTasksLeft }
+            var t = timeout
+            if case .deadline(let d) = limit {
+                let now = monotonicNanos()
+                t = min(t, d > now ? d - now : 0)
+            }
+            let event: StepEvent
+            if let entry = ready.popFirst() {
+                event = runTask(entry)
+            } else {
+                event = pollStep(timeoutNanos: t)
+            }
+            if let stopWhen, stopWhen(event) {
+                onStep?(event)
+                return .matched(event)
+            }
+            onStep?(event)
+        }
+    }
+
+    /// True when the ready queue is empty and no timer or pool work is pending.
+    public var isIdle: Bool {
+        ready.isEmpty && timers.isEmpty && pendingFutures == 0 && inbox.withLock { $0.isEmpty }
+    }
+
+    /// Asks a running `run` to return after its current step. Callable from any thread;
+    /// a blocking poll is interrupted.
+    public func requestStop() {
+        stopFlag.store(true, ordering: .relaxed)
+        wakeChannel.signal()
+    }
+
+    /// Forgets a stop request that no run has consumed (any thread).
+    public func clearStopRequest() {
+        stopFlag.store(false, ordering: .relaxed)
+    }
+
+    /// Wakes a blocking poll without a stop request (any thread).
+    public func wakeUp() {
+        wakeChannel.signal()
+    }
+
+    /// The step counter: how many steps this loop has performed.
+    public var stepCount: UInt64 { stepNumber }
+
+    /// How many tasks have not ended.
+    public var liveTaskCount: Int { liveCount }
+
+    /// The task the current step is running, if called from inside a step.
+    public var currentTask: TaskID? { current?.id }
+
+    // MARK: Observers
+
+    /// Attaches an observer; it receives every event on the loop thread.
+    public func addObserver(_ observer: any LoopObserver) {
+        assertOnLoopThread()
+        observers.append(observer)
+    }
+
+    /// Detaches an observer added with `addObserver`.
+    public func removeObserver(_ observer: any LoopObserver) {
+        assertOnLoopThread()
+        observers.removeAll { $0 === observer }
+    }
+
+    @inline(__always)
+    func notify(_ event: LoopEvent) {
+        guard !observers.isEmpty else { return }
+        for o in observers { o.loop(self, observed: event) }
+    }
+
+    /// Hands a pool event to the loop (any thread); observers see it at the next poll.
+    public func post(_ event: PoolEvent) {
+        if isOnLoopThread {
+            notify(.pool(event))
+            return
+        }
+        inbox.withLock { $0.append(.pool(event)) }
+    }
+}
+
+/// A handle on a spawned task: its stable id and the loop it runs on.
+public struct TaskHandle: Sendable, Hashable {
+    public let id: TaskID
+    public let loop: EventLoop
+
+    public static func == (a: TaskHandle, b: TaskHandle) -> Bool { a.id == b.id && a.loop === b.loop }
+    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
+}

@@ -1,0 +1,139 @@
+// The seed's `concurrent.futures.Future` plus its `add_done_callback(future_done)`: a
+// result that another thread (a pool worker) completes. A task waiting on it sits in
+// `future_wait`; completion from another thread goes through the inbox and the wake-up
+// channel, like the seed's `future_notify.send(b'x')`.
+import Glibc
+import Synchronization
+
+/// The part of a future the loop handles without knowing its value type.
+public class AnyLoopFuture: @unchecked Sendable {
+    /// The future's id, unique within its loop.
+    public let id: FutureID
+    /// What the future stands for, e.g. `"fib(42)"`.
+    public let label: String
+    let loop: EventLoop
+    /// Set on the loop thread once the completion has been handed to the waiting task.
+    var delivered = false
+
+    init(id: FutureID, label: String, loop: EventLoop) {
+        self.id = id
+        self.label = label
+        self.loop = loop
+    }
+}
+
+/// A value that arrives later, typically from a worker pool. Complete it from any
+/// thread; await it from a task on its loop, or block on it (which blocks the thread —
+/// the seed's `future.result()` trap, on purpose).
+public final class LoopFuture<Value: Sendable>: AnyLoopFuture, @unchecked Sendable {
+    private struct State {
+        var result: Result<Value, any Error>?
+        var blockedThreads = 0
+    }
+    private let state = Mutex(State())
+    private let semaphore: UnsafeMutablePointer<sem_t>
+
+    init(loop: EventLoop, id: FutureID, label: String) {
+        semaphore = .allocate(capacity: 1)
+        sem_init(semaphore, 0, 0)
+        super.init(id: id, label: label, loop: loop)
+    }
+
+    deinit {
+        sem_destroy(semaphore)
+        semaphore.deallocate()
+    }
+
+    /// Completes the future (any thread). Only the first completion counts.
+    ///
+    /// - Returns: false if it was already completed.
+    @discardableResult
+    public func complete(_ result: Result<Value, any Error>) -> Bool {
+        let blocked = state.withLock { s -> Int? in
+            guard s.result == nil else { return nil }
+            s.result = result
+            return s.blockedThreads
+        }
+        guard let blocked else { return false }
+        for _ in 0..<blocked { sem_post(semaphore) }
+        loop.futureCompleted(self)
+        return true
+    }
+
+    /// Completes the future with a value (any thread).
+    @discardableResult
+    public func succeed(_ value: Value) -> Bool { complete(.success(value)) }
+
+    /// Completes the future with an error (any thread).
+    @discardableResult
+    public func fail(_ error: any Error) -> Bool { complete(.failure(error)) }
+
+    /// The result, if completed (any thread).
+    public var result: Result<Value, any Error>? { state.withLock { $0.result } }
+
+    /// Suspends the running task in `future_wait` until the loop has seen the completion
+    /// (the seed's `yield 'future', future`), then returns the value or throws the error.
+    ///
+    /// - Throws: the future's error; `LoopError.futureAlreadyAwaited` if another task
+    ///   waits on it; `CancellationError`.
+    public func get(label: StaticString = "", fileID: StaticString = #fileID, line: UInt = #line) async throws -> Value {
+        let record = loop.runningTask("LoopFuture.get")
+        if record.cancelRequested { throw CancellationError() }
+        if !delivered {
+            if let other = loop.futureWait[id] { throw LoopError.futureAlreadyAwaited(id, by: other.id) }
+            loop.futureWait[id] = record
+            record.phase = .waiting
+            try await loop.suspend(record, Wait(
+                reason: .future(id), label: label, location: SourceLocation(fileID: fileID, line: line),
+                since: loop.stepStartedAt))
+        }
+        guard let result = self.result else { preconditionFailure("future \(id.rawValue) delivered without a result") }
+        return try result.get()
+    }
+
+    /// Blocks the calling thread until the future completes (the seed's
+    /// `future.result()`). On the loop thread this stops the whole loop: that is the
+    /// point of the `block` wait mode.
+    public func blockingResult() -> Result<Value, any Error> {
+        let ready = state.withLock { s -> Result<Value, any Error>? in
+            if let r = s.result { return r }
+            s.blockedThreads += 1
+            return nil
+        }
+        if let ready { return ready }
+        while sem_wait(semaphore) == -1 && errno == EINTR {}
+        return state.withLock { $0.result! }
+    }
+}
+
+extension EventLoop {
+    /// Makes a future of this loop. Until its completion is delivered, the loop counts it
+    /// as pending pool work (`run(until: .idle)` waits for it).
+    public func makeFuture<Value: Sendable>(of type: Value.Type = Value.self, label: String = "") -> LoopFuture<Value> {
+        assertOnLoopThread()
+        let id = FutureID(rawValue: nextFutureID)
+        nextFutureID += 1
+        pendingFutures += 1
+        return LoopFuture(loop: self, id: id, label: label)
+    }
+
+    /// Called by `complete` on the completing thread.
+    func futureCompleted(_ future: AnyLoopFuture) {
+        if isOnLoopThread {
+            deliver(future, wakes: nil)
+        } else {
+            inbox.withLock { $0.append(.future(future)) }
+            wakeChannel.signal()
+        }
+    }
+
+    /// The seed's `future_done`: the waiting task (if any) leaves `future_wait` for ready.
+    func deliver(_ future: AnyLoopFuture, wakes: UnsafeMutablePointer<[Wake]>?) {
+        guard !future.delivered else { return }
+        future.delivered = true
+        pendingFutures -= 1
+        if let record = futureWait.removeValue(forKey: future.id) {
+            makeReady(record, cause: .future(future.id), wakes: wakes)
+        }
+    }
+}

@@ -1,0 +1,82 @@
+// The loop's private row for one task. Confined to the loop thread: it is only read and
+// written by the loop and by the task itself while a step runs it.
+
+/// The loop's mutable record of one task (loop thread only).
+final class TaskRecord: @unchecked Sendable {
+    /// Where the task is in its life; `wait` says more while it is suspended.
+    enum Phase {
+        /// Queued in `ready`, to run at a coming step.
+        case ready
+        /// Being run by the current step.
+        case running
+        /// Suspended in a wait queue (see `wait`).
+        case waiting
+        /// Ended.
+        case finished(TaskExit)
+    }
+
+    let id: TaskID
+    let name: String
+    let kind: String
+    let parent: TaskID?
+    let createdAt: UInt64
+    var endedAt: UInt64?
+
+    var phase: Phase = .ready
+    /// The current (or, while ready/running, the last) suspension.
+    var wait: Wait?
+    /// The continuation to resume when the task leaves its wait queue.
+    var continuation: UnsafeContinuation<Void, any Error>?
+    /// Set to make the next resumption throw (cancellation, a closed fd, …).
+    var resumeError: (any Error)?
+    var cancelRequested = false
+
+    var steps = 0
+    var busyNanos: UInt64 = 0
+
+    /// The Swift task, for `cancel()`.
+    var handle: Task<Void, Never>?
+    /// Address of the Swift task (== its job), to recognise jobs enqueued by other means.
+    var jobPointer: UnsafeRawPointer?
+    /// Matches the live timer entry; bumped to invalidate a pending one.
+    var timerSequence: UInt64 = 0
+    /// Tasks waiting for this one to finish.
+    var joiners: [TaskRecord] = []
+
+    var figures: [String: [Double]] = [:]
+    var facts: [String: String] = [:]
+
+    init(id: TaskID, name: String, kind: String, parent: TaskID?, createdAt: UInt64) {
+        self.id = id
+        self.name = name
+        self.kind = kind
+        self.parent = parent
+        self.createdAt = createdAt
+    }
+
+    var isFinished: Bool {
+        if case .finished = phase { return true }
+        return false
+    }
+
+    var state: TaskState {
+        switch phase {
+        case .ready: return .ready
+        case .running: return .running
+        case .waiting:
+            return wait.map { .waiting($0) } ?? .waiting(Wait(reason: .external, location: SourceLocation(), since: 0))
+        case .finished(let exit):
+            switch exit {
+            case .done: return .done
+            case .failed(let e): return .failed(e)
+            case .cancelled: return .cancelled
+            }
+        }
+    }
+
+    var info: TaskInfo {
+        TaskInfo(
+            id: id, name: name, kind: kind, parent: parent, state: state, steps: steps,
+            busyNanos: busyNanos, createdAt: createdAt, endedAt: endedAt, figures: figures, facts: facts)
+    }
+}

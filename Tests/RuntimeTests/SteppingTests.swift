@@ -1,0 +1,55 @@
+// Stepping: one step runs exactly one task to its next suspension, FIFO, like the seed's
+// `tasks.popleft(); next(task)`.
+import Runtime
+import Synchronization
+import Testing
+
+/// Collects what tasks did, in order (tasks run on the loop thread only).
+final class Trace: @unchecked Sendable {
+    var lines: [String] = []
+    func add(_ s: String) { lines.append(s) }
+}
+
+@Suite struct SteppingTests {
+    @Test func threeTasksInterleaveInFIFOOrderOneStepAtATime() throws {
+        let loop = try EventLoop()
+        let trace = Trace()
+        for name in ["a", "b", "c"] {
+            loop.spawn(name: name) {
+                for i in 0..<3 {
+                    trace.add("\(name)\(i)")
+                    try await loop.yield()
+                }
+            }
+        }
+        #expect(loop.snapshot().ready.map(\.rawValue) == [1, 2, 3])
+        #expect(trace.lines.isEmpty, "spawn only queues: nothing runs until a step")
+
+        let first = loop.step()
+        #expect(trace.lines == ["a0"])
+        let step = try #require(first.taskStep)
+        #expect(step.task == TaskID(1))
+        #expect(step.resumedFrom == nil)
+        guard case .waits(let wait) = step.outcome else { Issue.record("expected a wait"); return }
+        #expect(wait.reason == .yield)
+        #expect(wait.location.fileName == "SteppingTests.swift")
+        #expect(loop.snapshot().ready.map(\.rawValue) == [2, 3, 1])
+
+        loop.step()
+        loop.step()
+        #expect(trace.lines == ["a0", "b0", "c0"])
+        let fourth = try #require(loop.step().taskStep)
+        #expect(fourth.resumedFrom?.reason == .yield)
+        for _ in 0..<5 { loop.step() }
+        #expect(trace.lines == ["a0", "b0", "c0", "a1", "b1", "c1", "a2", "b2", "c2"])
+        // Each task ends at its fourth step.
+        let ends = (0..<3).map { _ in loop.step().taskStep }
+        #expect(ends.map { $0?.task.rawValue } == [1, 2, 3])
+        for e in ends {
+            guard case .exited(.done)? = e?.outcome else { Issue.record("expected done: \(String(describing: e))"); continue }
+        }
+        #expect(loop.liveTaskCount == 0)
+        #expect(loop.snapshot().tasks.map(\.steps) == [4, 4, 4])
+        #expect(loop.stepCount == 12)
+    }
+}
