@@ -54,7 +54,6 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
-        .testTarget(name: "ReplTests", dependencies: ["Repl", "Runtime"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -69,8 +69,30 @@ public final class AsyncSocket: @unchecked Sendable {
         self.peerAddress = peer
     }
 
+    /// Wraps an fd the caller owns from now on (e.g. one end of a socketpair): it is made
+    /// non-blocking and close-on-exec, and closed by `close()`.
+    public convenience init(adopting fd: Int32, on loop: EventLoop) throws(SystemCallError) {
+        try Sys.setNonBlocking(fd)
+        try Sys.setCloseOnExec(fd)
+        self.init(loop: loop, fd: fd, local: nil, peer: nil)
+    }
+
+    /// A connected pair of Unix stream sockets, like the seed's
+    /// `future_notify, future_event = socketpair()`.
+    public static func pair(on loop: EventLoop) throws(SystemCallError) -> (AsyncSocket, AsyncSocket) {
+        var fds: [Int32] = [-1, -1]
+        _ = try Sys.call("socketpair") {
+            socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0, &fds)
+        }
+        return (AsyncSocket(loop: loop, fd: fds[0], local: nil, peer: nil),
+                AsyncSocket(loop: loop, fd: fds[1], local: nil, peer: nil))
+    }
+
     deinit {
-        if fd >= 0 { _ = Glibc.close(fd) }
+        guard fd >= 0 else { return }
+        // Through the loop when possible, so the poller forgets the fd before its number
+        // can be reused.
+        if loop.isOnLoopThread { loop.close(fd) } else { _ = Glibc.close(fd) }
     }
 
     /// Whether `close()` has been called.

@@ -130,7 +130,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         if let record, !record.isFinished {
             if case .running = record.phase {
                 // The running task re-enqueued itself (e.g. Task.yield()).
-                record.wait = Wait(reason: .yield, label: "Task.yield", location: SourceLocation(), since: stepStartedAt)
+                record.wait = Wait(reason: .yield, label: "Task.yield", location: CodeLocation(), since: stepStartedAt)
             }
             record.phase = .ready
         }
@@ -265,7 +265,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
                 // The task resumed on another executor (e.g. an actor's): it runs there.
                 stepNumber += 1
                 record.phase = .waiting
-                record.wait = Wait(reason: .external, label: "resumed elsewhere", location: SourceLocation(), since: monotonicNanos())
+                record.wait = Wait(reason: .external, label: "resumed elsewhere", location: CodeLocation(), since: monotonicNanos())
                 return StepEvent(number: stepNumber, kind: .ran(TaskStep(
                     task: record.id, resumedFrom: nil, resumedWithError: nil,
                     outcome: .waits(record.wait!), busyNanos: 0, spawned: [])))
@@ -292,7 +292,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         case .running:
             // Suspended outside the runtime's primitives; something else will resume it.
             record.phase = .waiting
-            record.wait = Wait(reason: .external, location: SourceLocation(fileID: "?", line: 0), since: start)
+            record.wait = Wait(reason: .external, location: CodeLocation(fileID: "?", line: 0), since: start)
             outcome = .waits(record.wait!)
         case .ready, .waiting:
             outcome = .waits(record.wait!)
@@ -513,7 +513,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     /// True when the ready queue is empty and no timer or pool work is pending.
     public var isIdle: Bool {
-        ready.isEmpty && timers.isEmpty && pendingFutures == 0 && inbox.withLock { $0.isEmpty }
+        ready.isEmpty && nextTimerDeadline == nil && pendingFutures == 0 && inbox.withLock { $0.isEmpty }
     }
 
     /// Asks a running `run` to return after its current step. Callable from any thread;

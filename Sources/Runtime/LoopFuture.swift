@@ -84,7 +84,7 @@ public final class LoopFuture<Value: Sendable>: AnyLoopFuture, @unchecked Sendab
             loop.futureWait[id] = record
             record.phase = .waiting
             try await loop.suspend(record, Wait(
-                reason: .future(id), label: label, location: SourceLocation(fileID: fileID, line: line),
+                reason: .future(id), label: label, location: CodeLocation(fileID: fileID, line: line),
                 since: loop.stepStartedAt))
         }
         guard let result = self.result else { preconditionFailure("future \(id.rawValue) delivered without a result") }

@@ -38,8 +38,10 @@ final class EpollPoller: Poller {
                 guard errno == EEXIST else { throw SystemCallError("epoll_ctl", errno: .init(rawValue: errno)) }
                 _ = try Sys.call("epoll_ctl") { epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) }
             }
-        } else {
-            _ = try Sys.call("epoll_ctl") { epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) }
+        } else if epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) == -1 {
+            // Closed and reused behind our back (the kernel dropped it): register anew.
+            guard errno == ENOENT else { throw SystemCallError("epoll_ctl", errno: .init(rawValue: errno)) }
+            _ = try Sys.call("epoll_ctl") { epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) }
         }
         registered[fd] = want
     }

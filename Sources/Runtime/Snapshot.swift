@@ -7,11 +7,13 @@ public struct LoopSnapshot: Sendable {
     public struct FDWait: Sendable, Hashable {
         public var fd: Int32
         public var task: TaskID
+        public init(fd: Int32, task: TaskID) { self.fd = fd; self.task = task }
     }
     /// One future and the task waiting on it.
     public struct FutureWait: Sendable, Hashable {
         public var future: FutureID
         public var task: TaskID
+        public init(future: FutureID, task: TaskID) { self.future = future; self.task = task }
     }
     /// One sleeping task and its deadline.
     public struct TimerWait: Sendable, Hashable {
@@ -24,6 +26,7 @@ public struct LoopSnapshot: Sendable {
     public struct JoinWait: Sendable, Hashable {
         public var task: TaskID
         public var target: TaskID
+        public init(task: TaskID, target: TaskID) { self.task = task; self.target = target }
     }
 
     /// The step counter when the snapshot was taken.

@@ -21,7 +21,7 @@ public struct FutureID: RawRepresentable, Hashable, Comparable, Sendable, Custom
 /// Where in the source a task suspended: `#fileID` and `#line` of the suspension.
 ///
 /// Holds static strings so that recording it on every suspension costs no allocation.
-public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+public struct CodeLocation: Sendable, Hashable, CustomStringConvertible {
     /// The `#fileID`, e.g. `"Runtime/AsyncSocket.swift"`.
     public let fileID: StaticString
     public let line: UInt
@@ -40,7 +40,7 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
     /// `"AsyncSocket.swift:48"`
     public var description: String { "\(fileName):\(line)" }
 
-    public static func == (a: SourceLocation, b: SourceLocation) -> Bool {
+    public static func == (a: CodeLocation, b: CodeLocation) -> Bool {
         a.line == b.line && "\(a.fileID)" == "\(b.fileID)"
     }
 
@@ -99,11 +99,11 @@ public struct Wait: Sendable, Hashable, CustomStringConvertible {
     public var reason: WaitReason
     /// What the wait is for, in a word: `"accept"`, `"connect"`, …; may be empty.
     public var label: StaticString
-    public var location: SourceLocation
+    public var location: CodeLocation
     /// When the wait began (monotonic nanoseconds).
     public var since: UInt64
 
-    public init(reason: WaitReason, label: StaticString = "", location: SourceLocation, since: UInt64) {
+    public init(reason: WaitReason, label: StaticString = "", location: CodeLocation, since: UInt64) {
         self.reason = reason
         self.label = label
         self.location = location

@@ -64,7 +64,7 @@ final class TaskRecord: @unchecked Sendable {
         case .ready: return .ready
         case .running: return .running
         case .waiting:
-            return wait.map { .waiting($0) } ?? .waiting(Wait(reason: .external, location: SourceLocation(), since: 0))
+            return wait.map { .waiting($0) } ?? .waiting(Wait(reason: .external, location: CodeLocation(), since: 0))
         case .finished(let exit):
             switch exit {
             case .done: return .done

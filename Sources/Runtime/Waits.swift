@@ -53,7 +53,7 @@ extension EventLoop {
     public func readable(
         _ fd: Int32, label: StaticString = "", fileID: StaticString = #fileID, line: UInt = #line
     ) async throws {
-        try await waitIO(fd, .recv, label, SourceLocation(fileID: fileID, line: line))
+        try await waitIO(fd, .recv, label, CodeLocation(fileID: fileID, line: line))
     }
 
     /// Suspends the running task in `send_wait` until `fd` is writable (the seed's
@@ -61,10 +61,10 @@ extension EventLoop {
     public func writable(
         _ fd: Int32, label: StaticString = "", fileID: StaticString = #fileID, line: UInt = #line
     ) async throws {
-        try await waitIO(fd, .send, label, SourceLocation(fileID: fileID, line: line))
+        try await waitIO(fd, .send, label, CodeLocation(fileID: fileID, line: line))
     }
 
-    private func waitIO(_ fd: Int32, _ direction: IODirection, _ label: StaticString, _ location: SourceLocation) async throws {
+    private func waitIO(_ fd: Int32, _ direction: IODirection, _ label: StaticString, _ location: CodeLocation) async throws {
         let record = runningTask("readable/writable")
         if record.cancelRequested { throw CancellationError() }
         guard fd >= 0 else { throw LoopError.badDescriptor(fd) }
@@ -113,7 +113,7 @@ extension EventLoop {
         if record.cancelRequested { throw CancellationError() }
         record.phase = .ready
         ready.append(.resume(record))
-        try await suspend(record, Wait(reason: .yield, location: SourceLocation(fileID: fileID, line: line), since: stepStartedAt))
+        try await suspend(record, Wait(reason: .yield, location: CodeLocation(fileID: fileID, line: line), since: stepStartedAt))
     }
 
     /// Suspends the running task in the timers until `duration` has passed. The runtime
@@ -128,7 +128,7 @@ extension EventLoop {
         timers.insert(entry)
         record.phase = .waiting
         try await suspend(record, Wait(
-            reason: .sleep(until: entry.deadline), location: SourceLocation(fileID: fileID, line: line), since: stepStartedAt))
+            reason: .sleep(until: entry.deadline), location: CodeLocation(fileID: fileID, line: line), since: stepStartedAt))
     }
 
     /// Waits until task `id` has ended and returns how it ended.
@@ -141,7 +141,7 @@ extension EventLoop {
         target.joiners.append(record)
         joinWait[record.id] = record
         record.phase = .waiting
-        try await suspend(record, Wait(reason: .join(id), location: SourceLocation(fileID: fileID, line: line), since: stepStartedAt))
+        try await suspend(record, Wait(reason: .join(id), location: CodeLocation(fileID: fileID, line: line), since: stepStartedAt))
         if case .finished(let exit) = target.phase { return exit }
         return .done
     }
