@@ -1,16 +1,71 @@
-// The runtime keeps its own time: monotonic nanoseconds from clock_gettime, cheap on Linux
-// (vDSO), so that every step can be timed and every timer compared without allocation.
+// The runtime keeps its own time, in monotonic nanoseconds. Every step is timed, so the
+// clock must be cheap: where the kernel itself trusts the CPU's cycle counter (the TSC
+// clocksource on x86_64; always on arm64) it is read directly and scaled, calibrated once
+// against CLOCK_MONOTONIC; otherwise clock_gettime is used.
+import CLinux
 import Glibc
 
-/// Nanoseconds on the monotonic clock (`clock_gettime(CLOCK_MONOTONIC)`).
+/// Nanoseconds on the runtime's monotonic clock.
 ///
 /// The runtime stamps steps, waits and timers with these values; they are only
 /// meaningful relative to each other within one process.
 @inline(__always)
 public func monotonicNanos() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    let c = CycleClock.shared
+    guard c.usesCycles else { return CycleClock.systemNanos() }
+    return c.baseNanos &+ UInt64(Double(corepl_cycles() &- c.baseCycles) * c.nanosPerCycle)
+}
+
+/// The calibration of the cycle counter against CLOCK_MONOTONIC.
+struct CycleClock: Sendable {
+    let usesCycles: Bool
+    let baseCycles: UInt64
+    let baseNanos: UInt64
+    let nanosPerCycle: Double
+
+    static let shared = CycleClock()
+
+    static func systemNanos() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+
+    private init() {
+        #if arch(x86_64)
+        let trusted = Self.kernelClocksource() == "tsc"
+        #elseif arch(arm64)
+        let trusted = true
+        #else
+        let trusted = false
+        #endif
+        guard trusted else {
+            (usesCycles, baseCycles, baseNanos, nanosPerCycle) = (false, 0, 0, 1)
+            return
+        }
+        // Calibrate over 2 ms of wall time, once per process.
+        let c0 = corepl_cycles(), n0 = Self.systemNanos()
+        var c1 = c0, n1 = n0
+        while n1 &- n0 < 2_000_000 {
+            c1 = corepl_cycles()
+            n1 = Self.systemNanos()
+        }
+        guard c1 > c0 else {
+            (usesCycles, baseCycles, baseNanos, nanosPerCycle) = (false, 0, 0, 1)
+            return
+        }
+        (usesCycles, baseCycles, baseNanos) = (true, c1, n1)
+        nanosPerCycle = Double(n1 &- n0) / Double(c1 &- c0)
+    }
+
+    private static func kernelClocksource() -> String? {
+        guard let f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r") else { return nil }
+        defer { fclose(f) }
+        var buf = [UInt8](repeating: 0, count: 64)
+        guard fgets(&buf, 64, f) != nil else { return nil }
+        let bytes = buf.prefix { $0 != 0 && $0 != 10 }
+        return String(decoding: bytes, as: UTF8.self)
+    }
 }
 
 extension Duration {

@@ -20,13 +20,19 @@ import Synchronization
 /// Create it on the thread that will drive it; `spawn`, `step`, `run` and every other
 /// method not marked otherwise must be called on that thread.
 public final class EventLoop: TaskExecutor, @unchecked Sendable {
-    /// An entry of the ready queue.
+    /// An entry of the ready queue. Records are held unretained: `tasks` keeps every
+    /// record alive, and a task in the ready queue has not finished, so it is not evicted.
     enum ReadyEntry {
         /// Resume the task's stored continuation (it left a wait queue).
-        case resume(TaskRecord)
+        case resume(Unmanaged<TaskRecord>)
         /// Run a job the Swift runtime enqueued (a task's first job, or one resumed by
         /// other means); the record is nil when the job belongs to no known task.
-        case job(UnownedJob, TaskRecord?)
+        case job(UnownedJob, Unmanaged<TaskRecord>?)
+
+        static func resume(_ record: TaskRecord) -> ReadyEntry { .resume(.passUnretained(record)) }
+        static func job(_ job: UnownedJob, _ record: TaskRecord?) -> ReadyEntry {
+            .job(job, record.map { .passUnretained($0) })
+        }
     }
 
     /// What other threads hand to the loop.
@@ -38,36 +44,38 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     // MARK: Loop-thread state
 
-    var ready = Deque<ReadyEntry>()
-    var recvWait: [Int32: TaskRecord] = [:]
-    var sendWait: [Int32: TaskRecord] = [:]
-    var futureWait: [FutureID: TaskRecord] = [:]
-    var joinWait: [TaskID: TaskRecord] = [:]
-    var timers = Heap<TimerEntry>()
-    var timerSequence: UInt64 = 0
+    @exclusivity(unchecked) var ready = Deque<ReadyEntry>()
+    @exclusivity(unchecked) var recvWait: [Int32: TaskRecord] = [:]
+    @exclusivity(unchecked) var sendWait: [Int32: TaskRecord] = [:]
+    @exclusivity(unchecked) var futureWait: [FutureID: TaskRecord] = [:]
+    @exclusivity(unchecked) var joinWait: [TaskID: TaskRecord] = [:]
+    @exclusivity(unchecked) var timers = Heap<TimerEntry>()
+    @exclusivity(unchecked) var timerSequence: UInt64 = 0
     /// Every task, live and finished (finished ones until `clearFinished` or the history
     /// limit evicts them).
-    var tasks: [TaskID: TaskRecord] = [:]
+    @exclusivity(unchecked) var tasks: [TaskID: TaskRecord] = [:]
     var finishedOrder = Deque<TaskID>()
-    var liveCount = 0
-    var byPointer: [UnsafeRawPointer: TaskRecord] = [:]
-    /// The task the current step runs.
-    var current: TaskRecord?
-    var stepNumber: UInt64 = 0
-    var stepStartedAt: UInt64 = 0
+    @exclusivity(unchecked) var liveCount = 0
+    @exclusivity(unchecked) var byPointer: [UnsafeRawPointer: TaskRecord] = [:]
+    /// The task the current step runs (kept alive by `tasks`).
+    @exclusivity(unchecked) unowned(unsafe) var current: TaskRecord?
+    /// The event of the last task step, when the caller asked for one.
+    var lastEvent: StepEvent?
+    @exclusivity(unchecked) var stepNumber: UInt64 = 0
+    @exclusivity(unchecked) var stepStartedAt: UInt64 = 0
     var nextTaskID = 1
     var nextFutureID = 1
     /// Futures made by this loop whose completion has not been delivered yet.
-    var pendingFutures = 0
+    @exclusivity(unchecked) var pendingFutures = 0
     var poller: any Poller
-    var dirtyFDs: [Int32] = []
-    var pollEvents: [PollEvent] = []
-    var observers: [any LoopObserver] = []
+    @exclusivity(unchecked) var dirtyFDs: [Int32] = []
+    @exclusivity(unchecked) var pollEvents: [PollEvent] = []
+    @exclusivity(unchecked) var observers: [any LoopObserver] = []
     /// While true, the next job enqueued on the loop thread is kept in `captured`
     /// instead of queued: resuming a continuation then runs its job in the same step.
-    var capturing = false
-    var captured: UnownedJob?
-    var spawnedThisStep: [TaskID] = []
+    @exclusivity(unchecked) var capturing = false
+    @exclusivity(unchecked) var captured: UnownedJob?
+    @exclusivity(unchecked) var spawnedThisStep: [TaskID] = []
     var unownedSelf: UnownedTaskExecutor?
 
     /// How many finished tasks the table keeps (the oldest are forgotten first).
@@ -128,7 +136,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         }
         let record = record(of: job)
         if let record, !record.isFinished {
-            if case .running = record.phase {
+            if record.phase == .running {
                 // The running task re-enqueued itself (e.g. Task.yield()).
                 record.wait = Wait(reason: .yield, label: "Task.yield", location: CodeLocation(), since: stepStartedAt)
             }
@@ -203,7 +211,8 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     /// Marks a task ended (called by the task itself, in its last step).
     private func finish(_ record: TaskRecord, _ exit: TaskExit) {
-        record.phase = .finished(exit)
+        record.exit = exit
+        record.phase = .finished
         record.endedAt = monotonicNanos()
         record.continuation = nil
         if let p = record.jobPointer { byPointer[p] = nil }
@@ -236,21 +245,35 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         assertOnLoopThread()
         precondition(current == nil, "EventLoop.step() called from inside a step")
         if let entry = ready.popFirst() {
-            return runTask(entry)
+            _ = runTask(entry, startedAt: monotonicNanos(), report: true)
+            return takeLastEvent()
         }
         return pollStep(timeoutNanos: (timeout ?? defaultPollTimeout).clampedNanoseconds)
     }
 
-    private func runTask(_ entry: ReadyEntry) -> StepEvent {
+    private func takeLastEvent() -> StepEvent {
+        guard let event = lastEvent else { preconditionFailure("a reported step left no event") }
+        lastEvent = nil
+        return event
+    }
+
+    /// Runs one ready entry's task until its next suspension. The step's event is built
+    /// (into `lastEvent`) only if `report` is set or observers are attached: a free run
+    /// with nobody watching pays for no event at all.
+    ///
+    /// - Parameter start: now, as the caller last read the clock.
+    /// - Returns: the time the step ended (the start of the next one in a free run).
+    private func runTask(_ entry: ReadyEntry, startedAt start: UInt64, report: Bool) -> UInt64 {
         let record: TaskRecord
         let job: UnownedJob
         var resumeError: (any Error)?
         switch entry {
         case .job(let j, let r):
-            guard let r else { return runOrphan(j) }
-            record = r
+            guard let r else { return runOrphan(j, report: report) }
+            record = r.takeUnretainedValue()
             job = j
-        case .resume(let r):
+        case .resume(let unmanaged):
+            let r = unmanaged.takeUnretainedValue()
             record = r
             guard let continuation = r.continuation else {
                 preconditionFailure("task \(r.id.rawValue) is in the ready queue without a continuation")
@@ -265,36 +288,40 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
                 // The task resumed on another executor (e.g. an actor's): it runs there.
                 stepNumber += 1
                 record.phase = .waiting
-                record.wait = Wait(reason: .external, label: "resumed elsewhere", location: CodeLocation(), since: monotonicNanos())
-                return StepEvent(number: stepNumber, kind: .ran(TaskStep(
-                    task: record.id, resumedFrom: nil, resumedWithError: nil,
-                    outcome: .waits(record.wait!), busyNanos: 0, spawned: [])))
+                record.wait = Wait(reason: .external, label: "resumed elsewhere", location: CodeLocation(), since: start)
+                if report || !observers.isEmpty {
+                    lastEvent = StepEvent(number: stepNumber, kind: .ran(TaskStep(
+                        task: record.id, resumedFrom: nil, resumedWithError: nil,
+                        outcome: .waits(record.wait!), busyNanos: 0, spawned: [])))
+                }
+                return start
             }
             captured = nil
             job = j
         }
         stepNumber += 1
-        let from = record.steps == 0 ? nil : record.wait
+        let describe = report || !observers.isEmpty
+        let from = describe && record.steps > 0 ? record.wait : nil
         record.phase = .running
         current = record
-        let start = monotonicNanos()
         stepStartedAt = start
         if !observers.isEmpty { notify(.stepBegan(stepNumber, task: record.id)) }
         job.runSynchronously(on: unownedSelf!)
-        let busy = monotonicNanos() &- start
+        let end = monotonicNanos()
+        let busy = end &- start
         current = nil
         record.steps += 1
         record.busyNanos &+= busy
-        let outcome: TaskStep.Outcome
-        switch record.phase {
-        case .finished(let exit):
-            outcome = .exited(exit)
-        case .running:
+        if record.phase == .running {
             // Suspended outside the runtime's primitives; something else will resume it.
             record.phase = .waiting
             record.wait = Wait(reason: .external, location: CodeLocation(fileID: "?", line: 0), since: start)
-            outcome = .waits(record.wait!)
-        case .ready, .waiting:
+        }
+        guard describe else { return end }
+        let outcome: TaskStep.Outcome
+        if record.phase == .finished {
+            outcome = .exited(record.exit ?? .done)
+        } else {
             outcome = .waits(record.wait!)
         }
         var spawned: [TaskID] = []
@@ -306,16 +333,21 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
             task: record.id, resumedFrom: from, resumedWithError: resumeError.map { "\($0)" },
             outcome: outcome, busyNanos: busy, spawned: spawned)))
         if !observers.isEmpty { notify(.stepEnded(event)) }
-        return event
+        if report { lastEvent = event }
+        return end
     }
 
     /// A job that belongs to no task of this loop (it was enqueued here by other means).
-    private func runOrphan(_ job: UnownedJob) -> StepEvent {
+    private func runOrphan(_ job: UnownedJob, report: Bool) -> UInt64 {
         stepNumber += 1
         let start = monotonicNanos()
         job.runSynchronously(on: unownedSelf!)
-        return StepEvent(number: stepNumber, kind: .idle(IdleReport(
-            waitedNanos: 0, note: "ran a job of no task for \(monotonicNanos() &- start) ns")))
+        let end = monotonicNanos()
+        if report {
+            lastEvent = StepEvent(number: stepNumber, kind: .idle(IdleReport(
+                waitedNanos: 0, note: "ran a job of no task for \(end &- start) ns")))
+        }
+        return end
     }
 
     /// Moves a task to the end of the ready queue, to be resumed by a coming step.
@@ -474,15 +506,17 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     ) -> RunOutcome {
         assertOnLoopThread()
         let timeout = (pollTimeout ?? defaultPollTimeout).clampedNanoseconds
+        let report = stopWhen != nil || onStep != nil
         var stepsLeft = Int.max
         if case .steps(let n) = limit { stepsLeft = n }
+        var clock = monotonicNanos()
         while true {
-            if stopFlag.exchange(false, ordering: .relaxed) { return .stopRequested }
+            if stopFlag.load(ordering: .relaxed), stopFlag.exchange(false, ordering: .relaxed) { return .stopRequested }
             switch limit {
             case .idle:
                 if isIdle { return .idle }
             case .deadline(let d):
-                if monotonicNanos() >= d { return .deadline }
+                if clock >= d { return .deadline }
             case .taskDone(let id):
                 if tasks[id]?.isFinished ?? true { return .taskDone(id) }
             case .steps:
@@ -492,17 +526,17 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
                 break
             }
             if liveCount == 0 && ready.isEmpty && pendingFutures == 0 { return .noTasksLeft }
-            var t = timeout
-            if case .deadline(let d) = limit {
-                let now = monotonicNanos()
-                t = min(t, d > now ? d - now : 0)
-            }
-            let event: StepEvent
+            let event: StepEvent?
             if let entry = ready.popFirst() {
-                event = runTask(entry)
+                clock = runTask(entry, startedAt: clock, report: report)
+                event = report ? takeLastEvent() : nil
             } else {
+                var t = timeout
+                if case .deadline(let d) = limit { t = min(t, d > clock ? d - clock : 0) }
                 event = pollStep(timeoutNanos: t)
+                clock = monotonicNanos()
             }
+            guard let event else { continue }
             if let stopWhen, stopWhen(event) {
                 onStep?(event)
                 return .matched(event)

@@ -66,8 +66,8 @@ extension EventLoop {
         var foreign = 0
         for entry in ready {
             switch entry {
-            case .resume(let r): readyIDs.append(r.id)
-            case .job(_, let r?): readyIDs.append(r.id)
+            case .resume(let r): readyIDs.append(r.takeUnretainedValue().id)
+            case .job(_, let r?): readyIDs.append(r.takeUnretainedValue().id)
             case .job(_, nil): foreign += 1
             }
         }
@@ -75,8 +75,7 @@ extension EventLoop {
             LoopSnapshot.TimerWait(task: $0.record.id, deadline: $0.deadline, remainingNanos: $0.deadline > now ? $0.deadline - now : 0)
         }
         let external = tasks.values.filter {
-            if case .waiting = $0.phase, $0.wait?.reason == .external { return true }
-            return false
+            $0.phase == .waiting && $0.wait?.reason == .external
         }.map(\.id).sorted()
         return LoopSnapshot(
             step: stepNumber,

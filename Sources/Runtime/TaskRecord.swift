@@ -3,16 +3,17 @@
 
 /// The loop's mutable record of one task (loop thread only).
 final class TaskRecord: @unchecked Sendable {
-    /// Where the task is in its life; `wait` says more while it is suspended.
-    enum Phase {
+    /// Where the task is in its life; `wait` says more while it is suspended, `exit`
+    /// once it has finished. Payload-free, so that setting it on every step is a store.
+    enum Phase: UInt8 {
         /// Queued in `ready`, to run at a coming step.
         case ready
         /// Being run by the current step.
         case running
         /// Suspended in a wait queue (see `wait`).
         case waiting
-        /// Ended.
-        case finished(TaskExit)
+        /// Ended (see `exit`).
+        case finished
     }
 
     let id: TaskID
@@ -22,17 +23,19 @@ final class TaskRecord: @unchecked Sendable {
     let createdAt: UInt64
     var endedAt: UInt64?
 
-    var phase: Phase = .ready
+    @exclusivity(unchecked) var phase: Phase = .ready
+    /// How it ended, once `phase` is `.finished`.
+    var exit: TaskExit?
     /// The current (or, while ready/running, the last) suspension.
-    var wait: Wait?
+    @exclusivity(unchecked) var wait: Wait?
     /// The continuation to resume when the task leaves its wait queue.
-    var continuation: UnsafeContinuation<Void, any Error>?
+    @exclusivity(unchecked) var continuation: UnsafeContinuation<Void, any Error>?
     /// Set to make the next resumption throw (cancellation, a closed fd, …).
-    var resumeError: (any Error)?
-    var cancelRequested = false
+    @exclusivity(unchecked) var resumeError: (any Error)?
+    @exclusivity(unchecked) var cancelRequested = false
 
-    var steps = 0
-    var busyNanos: UInt64 = 0
+    @exclusivity(unchecked) var steps = 0
+    @exclusivity(unchecked) var busyNanos: UInt64 = 0
 
     /// The Swift task, for `cancel()`.
     var handle: Task<Void, Never>?
@@ -55,8 +58,7 @@ final class TaskRecord: @unchecked Sendable {
     }
 
     var isFinished: Bool {
-        if case .finished = phase { return true }
-        return false
+        phase == .finished
     }
 
     var state: TaskState {
@@ -65,8 +67,8 @@ final class TaskRecord: @unchecked Sendable {
         case .running: return .running
         case .waiting:
             return wait.map { .waiting($0) } ?? .waiting(Wait(reason: .external, location: CodeLocation(), since: 0))
-        case .finished(let exit):
-            switch exit {
+        case .finished:
+            switch exit ?? .done {
             case .done: return .done
             case .failed(let e): return .failed(e)
             case .cancelled: return .cancelled

@@ -17,7 +17,7 @@ struct TimerEntry: Comparable {
 
     /// False once the task left this sleep early (cancelled): the entry is then skipped.
     var isLive: Bool {
-        if case .waiting = record.phase, case .sleep = record.wait?.reason {
+        if record.phase == .waiting, case .sleep = record.wait?.reason {
             return record.timerSequence == sequence
         }
         return false
@@ -26,15 +26,20 @@ struct TimerEntry: Comparable {
 
 extension EventLoop {
     /// The task the current step runs; a primitive awaited anywhere else is a bug.
+    @inline(__always)
     func runningTask(_ primitive: StaticString) -> TaskRecord {
-        guard isOnLoopThread, let record = current else {
+        // `current` is only set while a step runs a task on the loop thread; the thread
+        // check itself is for debug builds (it costs a call per suspension).
+        guard let record = current else {
             preconditionFailure("\(primitive) must be awaited by a task spawned on this loop, while a step runs it")
         }
+        assert(isOnLoopThread, "\(primitive) awaited off the loop thread")
         return record
     }
 
     /// Suspends the running task with `wait` recorded; the caller has queued it already.
-    func suspend(_ record: TaskRecord, _ wait: Wait) async throws {
+    @inline(__always)
+    nonisolated(nonsending) func suspend(_ record: TaskRecord, _ wait: Wait) async throws {
         record.wait = wait
         if !observers.isEmpty { notify(.waits(record.id, wait)) }
         try await withUnsafeThrowingContinuation { (c: UnsafeContinuation<Void, any Error>) in
@@ -108,7 +113,7 @@ extension EventLoop {
     // MARK: Yield, sleep, join
 
     /// Moves the running task to the end of the ready queue (the seed's bare `yield`).
-    public func yield(fileID: StaticString = #fileID, line: UInt = #line) async throws {
+    nonisolated(nonsending) public func yield(fileID: StaticString = #fileID, line: UInt = #line) async throws {
         let record = runningTask("yield")
         if record.cancelRequested { throw CancellationError() }
         record.phase = .ready
@@ -136,14 +141,13 @@ extension EventLoop {
         let record = runningTask("join")
         if record.cancelRequested { throw CancellationError() }
         guard let target = tasks[id] else { return .done }
-        if case .finished(let exit) = target.phase { return exit }
+        if target.phase == .finished { return target.exit ?? .done }
         precondition(target !== record, "a task cannot join itself")
         target.joiners.append(record)
         joinWait[record.id] = record
         record.phase = .waiting
         try await suspend(record, Wait(reason: .join(id), location: CodeLocation(fileID: fileID, line: line), since: stepStartedAt))
-        if case .finished(let exit) = target.phase { return exit }
-        return .done
+        return target.exit ?? .done
     }
 
     /// Moves every sleeper whose deadline has passed to ready.

@@ -7,6 +7,25 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
+#include <stdint.h>
+#include <time.h>
+
+/// A cheap, monotonic cycle counter: the TSC on x86_64, the virtual counter on arm64,
+/// CLOCK_MONOTONIC nanoseconds elsewhere. Swift converts it to nanoseconds.
+static inline uint64_t corepl_cycles(void) {
+#if defined(__x86_64__)
+    return __builtin_ia32_rdtsc();
+#elif defined(__aarch64__)
+    uint64_t v;
+    __asm__ volatile("mrs %0, cntvct_el0" : "=r"(v));
+    return v;
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+#endif
+}
+
 /// The symbolic name of an errno value ("EADDRINUSE"), or NULL if unknown.
 const char *corepl_errno_name(int code);
 

@@ -1,0 +1,144 @@
+// The cost of one step: a task resumed from the ready queue and suspended again by
+// yield(), on corepl's loop and on a bare TaskExecutor that keeps no books, in one run.
+import DequeModule
+import Foundation
+import Glibc
+import Runtime
+
+/// A TaskExecutor over a Deque and nothing else: the floor our loop is measured against.
+/// yield() parks a continuation in the queue; a step resumes it and runs the job that
+/// produces, so one step is one suspend/resume round trip, as on the loop.
+final class BareExecutor: TaskExecutor, @unchecked Sendable {
+    enum Entry { case job(UnownedJob), resume(UnsafeContinuation<Void, Never>) }
+    var queue = Deque<Entry>()
+    var capturing = false
+    var captured: UnownedJob?
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        if capturing {
+            capturing = false
+            captured = UnownedJob(job)
+        } else {
+            queue.append(.job(UnownedJob(job)))
+        }
+    }
+
+    func yield() async {
+        await withUnsafeContinuation { queue.append(.resume($0)) }
+    }
+
+    /// Runs until the queue is empty; returns the number of steps.
+    func runAll() -> Int {
+        let me = asUnownedTaskExecutor()
+        var steps = 0
+        while let entry = queue.popFirst() {
+            switch entry {
+            case .job(let j):
+                j.runSynchronously(on: me)
+            case .resume(let c):
+                capturing = true
+                c.resume()
+                capturing = false
+                captured!.runSynchronously(on: me)
+                captured = nil
+            }
+            steps += 1
+        }
+        return steps
+    }
+}
+
+final class NullObserver: LoopObserver {
+    var count = 0
+    func loop(_ loop: EventLoop, observed event: LoopEvent) { count &+= 1 }
+}
+
+/// ns per step for `tasks` tasks each yielding `yields` times on corepl's loop.
+func loopStep(tasks: Int, yields: Int, observer: Bool = false) throws -> Double {
+    let loop = try EventLoop()
+    if observer { loop.addObserver(NullObserver()) }
+    for i in 0..<tasks {
+        loop.spawn(name: "t\(i)") { for _ in 0..<yields { try await loop.yield() } }
+    }
+    let start = now()
+    let before = loop.stepCount
+    loop.run()
+    let steps = loop.stepCount - before
+    return Double(now() - start) / Double(steps)
+}
+
+/// ns per step for the same work on the bare executor.
+func bareStep(tasks: Int, yields: Int) -> Double {
+    let ex = BareExecutor()
+    for _ in 0..<tasks {
+        Task(executorPreference: ex) { for _ in 0..<yields { await ex.yield() } }
+    }
+    let start = now()
+    let steps = ex.runAll()
+    return Double(now() - start) / Double(steps)
+}
+
+/// Peak RSS growth per task with `tasks` tasks each suspended (sleeping) on the loop.
+func idleTaskBytes(tasks: Int) throws -> Double {
+    let loop = try EventLoop()
+    let before = rss().current
+    for i in 0..<tasks {
+        loop.spawn(name: "idle \(i)", kind: "sleeper") { try await loop.sleep(for: .seconds(3600)) }
+    }
+    for _ in 0..<tasks { loop.step() }
+    precondition(loop.snapshot().timers.count == tasks)
+    let after = rss().peak
+    for i in 1...tasks { loop.cancel(TaskID(i)) }
+    loop.run()
+    return Double(after - before) / Double(tasks)
+}
+
+func pythonStep(script: String) -> Double? {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", script]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    guard (try? process.run()) != nil else { return nil }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Double(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+}
+
+func runStepSuite() throws {
+    let runs = 7
+    let pairYields = 1_000_000
+    var ours: [Double] = [], bare: [Double] = [], observed: [Double] = []
+    // Alternate, so that machine noise falls on both sides alike.
+    _ = try loopStep(tasks: 2, yields: 100_000)
+    _ = bareStep(tasks: 2, yields: 100_000)
+    for _ in 0..<runs {
+        ours.append(try loopStep(tasks: 2, yields: pairYields))
+        bare.append(bareStep(tasks: 2, yields: pairYields))
+        observed.append(try loopStep(tasks: 2, yields: pairYields, observer: true))
+    }
+    let yieldStep = median(ours)
+    figure("yield step", yieldStep, "ns")
+    figure("yield step, bare executor", median(bare), "ns")
+    figure("yield step / bare", yieldStep / median(bare), "x", digits: 2)
+    figure("yield step with a no-op observer", median(observed), "ns")
+
+    var many: [Double] = [], bareMany: [Double] = []
+    for _ in 0..<3 {
+        many.append(try loopStep(tasks: 100_000, yields: 10))
+        bareMany.append(bareStep(tasks: 100_000, yields: 10))
+    }
+    figure("yield step, 100000 tasks x 10 yields", median(many), "ns")
+    figure("yield step, 100000 tasks, bare executor", median(bareMany), "ns")
+    figure("100000 tasks / 2 tasks", median(many) / yieldStep, "x", digits: 2)
+    figure("100000 tasks / bare at 100000", median(many) / median(bareMany), "x", digits: 2)
+
+    figure("peak RSS per idle task, 100000 tasks", try idleTaskBytes(tasks: 100_000), "bytes", digits: 0)
+
+    let script = CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : "python/gen_loop.py"
+    if let py = pythonStep(script: script) {
+        figure("python generator loop step", py, "ns")
+    } else {
+        Stderr.write("python3 not found: skipped the generator loop\n")
+    }
+}
