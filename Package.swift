@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "Repl", targets: ["Repl"]),
         .executable(name: "corepl", targets: ["corepl"]),
+        .executable(name: "corepl-worker", targets: ["corepl-worker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
@@ -35,11 +36,16 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // The seed's demo: the fib microservice, its pools, and the perf clients.
+        .target(name: "FibService", dependencies: ["Runtime"]),
+        // A process-pool worker: reads n, writes fib(n), one line each.
+        .executableTarget(name: "corepl-worker", dependencies: ["FibService", "Runtime", "CLinux"]),
         // The REPL as a library: commands, scripting, line editing.
         .target(
             name: "Repl",
             dependencies: [
                 "Runtime",
+                "FibService",
                 "CEditline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -54,6 +60,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
+        .testTarget(name: "FibServiceTests", dependencies: ["FibService", "Runtime", "corepl-worker"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,13 @@
 #define _GNU_SOURCE
 #include <string.h>
 #include <sys/socket.h>
+#include <pthread.h>
+#include <errno.h>
+#include <spawn.h>
+#include <gnu/libc-version.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 #include "CLinux.h"
 
 const char *corepl_errno_name(int code) {
@@ -9,4 +16,26 @@ const char *corepl_errno_name(int code) {
 
 int corepl_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
     return accept4(fd, addr, len, flags);
+}
+
+void corepl_set_thread_name(const char *name) {
+    char cut[16];
+    strncpy(cut, name, 15);
+    cut[15] = 0;
+    pthread_setname_np(pthread_self(), cut);
+}
+
+int corepl_spawn_closefrom(posix_spawn_file_actions_t *actions, int from) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
+#else
+    (void)actions; (void)from;
+    return ENOSYS;
+#endif
+}
+
+int corepl_die_with_parent(void) {
+    pid_t parent = getppid();
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return -1;
+    return getppid() == parent ? 0 : -1;
 }

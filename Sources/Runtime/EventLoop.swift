@@ -40,6 +40,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         case job(UnownedJob)
         case future(AnyLoopFuture)
         case pool(PoolEvent)
+        case call(@Sendable () -> Void)
     }
 
     // MARK: Loop-thread state
@@ -457,6 +458,8 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
                 deliver(future, wakes: wakes)
             case .pool(let event):
                 notify(.pool(event))
+            case .call(let body):
+                body()
             }
         }
     }
@@ -594,6 +597,18 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     func notify(_ event: LoopEvent) {
         guard !observers.isEmpty else { return }
         for o in observers { o.loop(self, observed: event) }
+    }
+
+    /// Runs `body` on the loop thread (any thread may call): at once when called there,
+    /// otherwise at the next poll step, which this call wakes. The closure runs between
+    /// task steps; it may spawn, record figures, or complete futures, but not step.
+    public func execute(_ body: @escaping @Sendable () -> Void) {
+        if isOnLoopThread {
+            body()
+            return
+        }
+        inbox.withLock { $0.append(.call(body)) }
+        wakeChannel.signal()
     }
 
     /// Hands a pool event to the loop (any thread); observers see it at the next poll.

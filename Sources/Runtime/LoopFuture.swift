@@ -14,11 +14,14 @@ public class AnyLoopFuture: @unchecked Sendable {
     let loop: EventLoop
     /// Set on the loop thread once the completion has been handed to the waiting task.
     var delivered = false
+    /// Whether the loop counts it as pending work until delivered.
+    let countsAsPending: Bool
 
-    init(id: FutureID, label: String, loop: EventLoop) {
+    init(id: FutureID, label: String, loop: EventLoop, countsAsPending: Bool) {
         self.id = id
         self.label = label
         self.loop = loop
+        self.countsAsPending = countsAsPending
     }
 }
 
@@ -33,10 +36,10 @@ public final class LoopFuture<Value: Sendable>: AnyLoopFuture, @unchecked Sendab
     private let state = Mutex(State())
     private let semaphore: UnsafeMutablePointer<sem_t>
 
-    init(loop: EventLoop, id: FutureID, label: String) {
+    init(loop: EventLoop, id: FutureID, label: String, countsAsPending: Bool) {
         semaphore = .allocate(capacity: 1)
         sem_init(semaphore, 0, 0)
-        super.init(id: id, label: label, loop: loop)
+        super.init(id: id, label: label, loop: loop, countsAsPending: countsAsPending)
     }
 
     deinit {
@@ -108,13 +111,16 @@ public final class LoopFuture<Value: Sendable>: AnyLoopFuture, @unchecked Sendab
 
 extension EventLoop {
     /// Makes a future of this loop. Until its completion is delivered, the loop counts it
-    /// as pending pool work (`run(until: .idle)` waits for it).
-    public func makeFuture<Value: Sendable>(of type: Value.Type = Value.self, label: String = "") -> LoopFuture<Value> {
+    /// as pending pool work (`run(until: .idle)` waits for it) unless `countsAsPending`
+    /// is false (e.g. for a client thread that runs until stopped).
+    public func makeFuture<Value: Sendable>(
+        of type: Value.Type = Value.self, label: String = "", countsAsPending: Bool = true
+    ) -> LoopFuture<Value> {
         assertOnLoopThread()
         let id = FutureID(rawValue: nextFutureID)
         nextFutureID += 1
-        pendingFutures += 1
-        return LoopFuture(loop: self, id: id, label: label)
+        if countsAsPending { pendingFutures += 1 }
+        return LoopFuture(loop: self, id: id, label: label, countsAsPending: countsAsPending)
     }
 
     /// Called by `complete` on the completing thread.
@@ -131,7 +137,7 @@ extension EventLoop {
     func deliver(_ future: AnyLoopFuture, wakes: UnsafeMutablePointer<[Wake]>?) {
         guard !future.delivered else { return }
         future.delivered = true
-        pendingFutures -= 1
+        if future.countsAsPending { pendingFutures -= 1 }
         if let record = futureWait.removeValue(forKey: future.id) {
             makeReady(record, cause: .future(future.id), wakes: wakes)
         }

@@ -1,13 +1,14 @@
-// Linux headers that Swift's Glibc module does not bring in (epoll, eventfd), and a few
-// helpers that need _GNU_SOURCE. SwiftNIO carries the same kind of shim (CNIOLinux).
+// Linux headers that Swift's Glibc module does not bring in (epoll, eventfd), a cheap
+// cycle counter, and a few helpers that need _GNU_SOURCE. SwiftNIO carries the same kind
+// of shim (CNIOLinux).
 #ifndef COREPL_CLINUX_H
 #define COREPL_CLINUX_H
 
+#include <spawn.h>
+#include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-
-#include <stdint.h>
 #include <time.h>
 
 /// A cheap, monotonic cycle counter: the TSC on x86_64, the virtual counter on arm64,
@@ -31,5 +32,16 @@ const char *corepl_errno_name(int code);
 
 /// accept4(2), which glibc declares only under _GNU_SOURCE.
 int corepl_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+
+/// pthread_setname_np(3) for the calling thread (names are cut to 15 bytes).
+void corepl_set_thread_name(const char *name);
+
+/// posix_spawn_file_actions_addclosefrom_np (glibc 2.34+): close every fd >= `from` in
+/// the child. Returns ENOSYS where unavailable.
+int corepl_spawn_closefrom(posix_spawn_file_actions_t *actions, int from);
+
+/// prctl(PR_SET_PDEATHSIG, SIGKILL): die when the parent process dies. Returns -1 when
+/// the parent is already gone.
+int corepl_die_with_parent(void);
 
 #endif

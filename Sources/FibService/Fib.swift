@@ -1,0 +1,13 @@
+// The seed's fib: naive recursion on purpose — it *is* the CPU-bound load.
+
+/// fib(n) = 1 for n <= 2, else fib(n-1) + fib(n-2), by naive recursion.
+///
+/// Optimised even in debug builds, so the load a request puts on a worker is the same
+/// whichever way corepl was built (fib(30) ≈ 2 ms, fib(36) ≈ 37 ms, fib(42) ≈ 0.7 s here).
+@_optimize(speed)
+public func fib(_ n: Int) -> Int {
+    n <= 2 ? 1 : fib(n - 1) + fib(n - 2)
+}
+
+/// The largest n whose fib fits in an Int (fib(92) = 7540113804746346429).
+public let fibLargestN = 92

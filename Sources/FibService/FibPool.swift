@@ -1,0 +1,128 @@
+// Where fib runs, and how a handler waits for it: the 3 × 2 combinations that replay
+// every experiment of the seed.
+import Runtime
+
+/// Where a server computes fib.
+public enum PoolSpec: Sendable, Hashable, CustomStringConvertible {
+    /// On the loop thread itself: the seed's first server, which starves everything.
+    case inline
+    /// On a pool of N threads.
+    case thread(Int)
+    /// On N worker processes (`corepl-worker`).
+    case process(Int)
+
+    /// The seed's working design: a thread pool of 4.
+    public static let `default` = PoolSpec.thread(4)
+    /// The largest pool accepted.
+    public static let maximumSize = 64
+
+    /// Parses `inline`, `thread`, `thread:N`, `process`, `process:N` (N from 1 to 64;
+    /// 4 when omitted).
+    public init(parsing text: String) throws(FibServiceError) {
+        let parts = text.lowercased().split(separator: ":", omittingEmptySubsequences: false)
+        let kind = parts.first.map(String.init) ?? ""
+        var size = 4
+        if parts.count == 2 {
+            guard let n = Int(parts[1]), (1...PoolSpec.maximumSize).contains(n) else {
+                throw FibServiceError("pool size must be a number from 1 to \(PoolSpec.maximumSize), got '\(parts[1])'")
+            }
+            size = n
+        }
+        guard parts.count <= 2 else { throw FibServiceError("expected inline, thread[:N] or process[:N], got '\(text)'") }
+        switch kind {
+        case "inline" where parts.count == 1: self = .inline
+        case "thread": self = .thread(size)
+        case "process": self = .process(size)
+        default: throw FibServiceError("expected inline, thread[:N] or process[:N], got '\(text)'")
+        }
+    }
+
+    /// `"inline"`, `"thread:4"`, `"process:2"`
+    public var description: String {
+        switch self {
+        case .inline: return "inline"
+        case .thread(let n): return "thread:\(n)"
+        case .process(let n): return "process:\(n)"
+        }
+    }
+}
+
+/// How a handler waits for its pool's future.
+public enum WaitMode: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    /// The seed's fix: suspend in future_wait; the completion wakes the loop.
+    case yield
+    /// The seed's trap: `future.result()` blocks the loop thread until done.
+    case block
+
+    public init(parsing text: String) throws(FibServiceError) {
+        guard let mode = WaitMode(rawValue: text.lowercased()) else {
+            throw FibServiceError("expected yield or block, got '\(text)'")
+        }
+        self = mode
+    }
+
+    public var description: String { rawValue }
+}
+
+/// A misuse of the fib service, as a sentence.
+public struct FibServiceError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The pool a server computes fib on.
+public final class FibPool: @unchecked Sendable {
+    public let spec: PoolSpec
+    private let threads: ThreadPool?
+    private let processes: ProcessPool?
+
+    /// Starts the threads or worker processes `spec` asks for.
+    ///
+    /// - Throws: `PoolError.cannotStart` if worker processes cannot be started.
+    public init(_ spec: PoolSpec) throws {
+        self.spec = spec
+        switch spec {
+        case .inline:
+            (threads, processes) = (nil, nil)
+        case .thread(let n):
+            (threads, processes) = (ThreadPool(size: n), nil)
+        case .process(let n):
+            (threads, processes) = (nil, try ProcessPool(size: n, executable: "corepl-worker"))
+        }
+    }
+
+    /// Computes fib(n) where the pool says, waiting as `wait` says. Inline pools compute
+    /// on the loop thread right here; `block` blocks the loop thread on the future.
+    public func fib(_ n: Int, on loop: EventLoop, wait: WaitMode,
+                    fileID: StaticString = #fileID, line: UInt = #line) async throws -> Int {
+        let label = "fib(\(n))"
+        let future: LoopFuture<Int>
+        if let threads {
+            future = threads.submit(on: loop, label: label) { FibService.fib(n) }
+        } else if let processes {
+            let reply = processes.submit(on: loop, label: label, request: String(n))
+            let text: String
+            switch wait {
+            case .yield: text = try await reply.get(label: "pool", fileID: fileID, line: line)
+            case .block: text = try reply.blockingResult().get()
+            }
+            guard let value = Int(text) else { throw PoolError.badReply(pool: spec.description, reply: text) }
+            return value
+        } else {
+            return FibService.fib(n)
+        }
+        switch wait {
+        case .yield: return try await future.get(label: "pool", fileID: fileID, line: line)
+        case .block: return try future.blockingResult().get()
+        }
+    }
+
+    /// Worker process ids (process pools only).
+    public var workerPIDs: [Int32] { processes?.workerPIDs ?? [] }
+
+    /// Stops the pool: queued work fails; worker processes are killed.
+    public func shutdown() {
+        threads?.shutdown()
+        processes?.shutdown()
+    }
+}

@@ -1,0 +1,156 @@
+// The seed's fib_server and fib_handler: a task that accepts connections and spawns one
+// handler task per connection, each named after its peer. Handlers frame requests with
+// RequestFramer and compute fib where the server's pool says, waiting as it says.
+import Glibc
+import Runtime
+
+/// Where the fib service's tasks write their lines: a terminal, a REPL, a test's buffer.
+/// Called on the loop thread or, for thread-mode clients, on their own thread.
+public struct LineSink: Sendable {
+    public let write: @Sendable (_ line: String, _ task: TaskID?) -> Void
+
+    public init(_ write: @escaping @Sendable (_ line: String, _ task: TaskID?) -> Void) {
+        self.write = write
+    }
+
+    /// Writes each line to standard output with one write(2), so that piped output
+    /// arrives line by line.
+    public static let standardOutput = LineSink { line, _ in writeLine(line, to: 1) }
+
+    /// Discards every line.
+    public static let discard = LineSink { _, _ in }
+}
+
+/// Writes `line` and a newline to `fd` in one system call (retrying short writes).
+public func writeLine(_ line: String, to fd: Int32) {
+    let bytes = Array((line + "\n").utf8)
+    var sent = 0
+    while sent < bytes.count {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + sent, $0.count - sent) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return }
+        sent += n
+    }
+}
+
+/// How a fib server is set up.
+public struct FibServerOptions: Sendable {
+    public var host: String = SocketAddress.loopback
+    /// 0 picks a free port.
+    public var port: UInt16 = 25000
+    public var pool: PoolSpec = .default
+    public var wait: WaitMode = .yield
+    /// Requests above this n are refused.
+    public var ceiling: Int = 45
+    public var backlog: Int32 = 128
+
+    public init(host: String = SocketAddress.loopback, port: UInt16 = 25000, pool: PoolSpec = .default,
+                wait: WaitMode = .yield, ceiling: Int = 45) {
+        self.host = host
+        self.port = port
+        self.pool = pool
+        self.wait = wait
+        self.ceiling = ceiling
+    }
+}
+
+/// A running fib server: its task, the address it bound, and its pool.
+public struct FibServerHandle: Sendable {
+    public let task: TaskHandle
+    public let address: SocketAddress
+    public let pool: FibPool
+    public let options: FibServerOptions
+}
+
+/// The fib microservice.
+public enum FibServer {
+    /// Binds now — so a port in use is an error here, not later — starts the pool, and
+    /// spawns the server task (it only enters the ready queue). Writes
+    /// `listening on HOST:PORT` (the port actually bound) to `output`.
+    ///
+    /// - Throws: `SocketError` (e.g. `127.0.0.1:25000: address already in use
+    ///   (EADDRINUSE)`), `PoolError`, or `FibServiceError` for a ceiling out of range.
+    public static func spawn(on loop: EventLoop, options: FibServerOptions, output: LineSink) throws -> FibServerHandle {
+        guard (0...fibLargestN).contains(options.ceiling) else {
+            throw FibServiceError("the ceiling must be from 0 to \(fibLargestN) (fib(\(fibLargestN + 1)) does not fit in 64 bits)")
+        }
+        let listener = try AsyncSocket.listen(on: loop, host: options.host, port: options.port, backlog: options.backlog)
+        let address = listener.localAddress!
+        let pool: FibPool
+        do {
+            pool = try FibPool(options.pool)
+        } catch {
+            listener.close()
+            throw error
+        }
+        let task = loop.spawn(name: "server \(address)", kind: "server") {
+            defer {
+                listener.close()
+                pool.shutdown()
+            }
+            while true {
+                let client = try await listener.accept()
+                let peer = client.peerAddress.map(\.description) ?? "?"
+                loop.spawn(name: "handler \(peer)", kind: "handler") {
+                    try await serve(client, pool: pool, options: options, loop: loop)
+                }
+            }
+        }
+        loop.setFact("address", address.description, for: task.id)
+        loop.setFact("pool", options.pool.description, for: task.id)
+        loop.setFact("wait", options.wait.description, for: task.id)
+        output.write("listening on \(address)", task.id)
+        return FibServerHandle(task: task, address: address, pool: pool, options: options)
+    }
+
+    /// One connection: requests in, one reply line each, in order. A client that has gone
+    /// away (reset, or a send fails) ends the handler quietly, its result dropped.
+    static func serve(_ client: AsyncSocket, pool: FibPool, options: FibServerOptions, loop: EventLoop) async throws {
+        defer { client.close() }
+        var framer = RequestFramer(ceiling: options.ceiling)
+        while true {
+            guard let data = try? await client.recv(max: 4096) else { return }
+            var endOfFile = data.isEmpty
+            var items = framer.feed(data)
+            // An unterminated request counts only once nothing more is immediately there.
+            while framer.hasPartial && !endOfFile {
+                let more: [UInt8]?
+                do { more = try client.tryRecv(max: 4096) } catch { return }
+                guard let more else {
+                    if let item = framer.flushPartial() { items.append(item) }
+                    break
+                }
+                if more.isEmpty { endOfFile = true } else { items += framer.feed(more) }
+            }
+            if endOfFile, let item = framer.flushPartial() { items.append(item) }
+            for item in items {
+                let reply: String
+                var close = false
+                switch item {
+                case .request(let n):
+                    do {
+                        reply = String(try await pool.fib(n, on: loop, wait: options.wait))
+                    } catch is CancellationError {
+                        throw CancellationError()
+                    } catch {
+                        reply = "error: \(error)"
+                    }
+                case .bad(let reason):
+                    reply = "error: \(reason)"
+                case .fatal(let reason):
+                    reply = "error: \(reason)"
+                    close = true
+                }
+                do {
+                    try await client.send(all: Array((reply + "\n").utf8))
+                } catch is CancellationError {
+                    throw CancellationError()
+                } catch {
+                    return  // the client is gone: drop the result
+                }
+                if close { return }
+            }
+            if endOfFile { return }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+// The seed's ThreadPoolExecutor: N real threads taking closures from one queue. Each
+// submission returns a LoopFuture; the worker completes it, which wakes the loop through
+// its wake-up channel. Pool events (submitted, started on worker W, finished) go to the
+// loop's observers.
+
+/// A pool of OS threads whose results arrive as `LoopFuture`s.
+public final class ThreadPool: @unchecked Sendable {
+    /// `"thread:4"`
+    public let name: String
+    /// How many threads.
+    public let size: Int
+    private let queue = WorkQueue<Void>()
+    private var threads: [OSThread] = []
+
+    /// Starts `size` threads (at least 1).
+    public init(size: Int, name: String? = nil) {
+        self.size = max(1, size)
+        self.name = name ?? "thread:\(max(1, size))"
+        for i in 1...self.size {
+            let queue = self.queue
+            let thread = OSThread(name: "pool-\(i)") {
+                var context: Void = ()
+                while let item = queue.take() {
+                    item.run(&context, i)
+                    queue.done()
+                }
+            }
+            threads.append(thread)
+            thread.start()
+        }
+    }
+
+    /// Runs `work` on a pool thread; the future completes with its result or error.
+    /// Call on the loop thread.
+    ///
+    /// - Parameter label: what the work is, for observers (`"fib(42)"`).
+    public func submit<T: Sendable>(
+        on loop: EventLoop, label: String, _ work: @escaping @Sendable () throws -> T
+    ) -> LoopFuture<T> {
+        let future = loop.makeFuture(of: T.self, label: label)
+        let pool = name
+        loop.post(PoolEvent(pool: pool, future: future.id, kind: .submitted, label: label))
+        let accepted = queue.put(WorkItem(
+            run: { _, worker in
+                loop.post(PoolEvent(pool: pool, future: future.id, kind: .started(worker: worker), label: label))
+                let result = Result { try work() }
+                var ok = true
+                if case .failure = result { ok = false }
+                loop.post(PoolEvent(pool: pool, future: future.id, kind: .finished(worker: worker, ok: ok), label: label))
+                future.complete(result)
+            },
+            abandon: { future.fail(PoolError.shutDown(pool: pool)) }))
+        if !accepted { future.fail(PoolError.shutDown(pool: pool)) }
+        return future
+    }
+
+    /// Work waiting for a thread, and work running now (any thread).
+    public var load: (queued: Int, running: Int) { queue.load }
+
+    /// Stops taking work and fails what is still queued. Threads busy with a computation
+    /// finish it (a thread cannot be interrupted) and then exit; with `wait` the call
+    /// waits for that.
+    public func shutdown(wait: Bool = false) {
+        for item in queue.stop(waiters: size) { item.abandon() }
+        for t in threads { if wait { t.join() } else { t.detach() } }
+    }
+
+    deinit {
+        _ = queue.stop(waiters: size)
+    }
+}

@@ -1,0 +1,102 @@
+// The queue that feeds a pool's worker threads: a locked Deque and a counting semaphore,
+// so idle workers sleep in sem_wait and each submission wakes exactly one.
+import DequeModule
+import Glibc
+import Synchronization
+
+/// Why a pool did not run a piece of work.
+public enum PoolError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The pool was shut down before (or while) the work ran.
+    case shutDown(pool: String)
+    /// A worker process died while computing it.
+    case workerDied(pool: String, pid: Int32, status: String, work: String)
+    /// A worker process could not be started.
+    case cannotStart(pool: String, reason: String)
+    /// A worker process answered something unexpected.
+    case badReply(pool: String, reply: String)
+
+    public var description: String {
+        switch self {
+        case .shutDown(let pool): return "pool \(pool) was shut down"
+        case let .workerDied(pool, pid, status, work):
+            return "worker process \(pid) of pool \(pool) died (\(status)) while computing \(work)"
+        case let .cannotStart(pool, reason): return "pool \(pool) cannot start a worker: \(reason)"
+        case let .badReply(pool, reply): return "pool \(pool): worker replied '\(reply)'"
+        }
+    }
+}
+
+/// Work for one worker thread; `abandon` runs instead if the pool shuts down first.
+struct WorkItem<Context>: Sendable {
+    let run: @Sendable (inout Context, _ worker: Int) -> Void
+    let abandon: @Sendable () -> Void
+}
+
+/// A multi-producer, multi-consumer queue of work items (any thread).
+final class WorkQueue<Context>: @unchecked Sendable {
+    private struct State {
+        var items = Deque<WorkItem<Context>>()
+        var stopping = false
+        var busy = 0
+    }
+    private let state = Mutex(State())
+    private let semaphore: UnsafeMutablePointer<sem_t>
+
+    init() {
+        semaphore = .allocate(capacity: 1)
+        sem_init(semaphore, 0, 0)
+    }
+
+    deinit {
+        sem_destroy(semaphore)
+        semaphore.deallocate()
+    }
+
+    /// Queues an item; false if the queue is stopping.
+    func put(_ item: WorkItem<Context>) -> Bool {
+        let accepted = state.withLock { s -> Bool in
+            if s.stopping { return false }
+            s.items.append(item)
+            return true
+        }
+        if accepted { sem_post(semaphore) }
+        return accepted
+    }
+
+    /// Blocks until an item is available; nil once the queue is stopping.
+    func take() -> WorkItem<Context>? {
+        while true {
+            while sem_wait(semaphore) == -1 && errno == EINTR {}
+            let next = state.withLock { s -> (WorkItem<Context>?, Bool) in
+                if s.stopping { return (nil, true) }
+                guard let item = s.items.popFirst() else { return (nil, false) }
+                s.busy += 1
+                return (item, false)
+            }
+            if next.1 { return nil }
+            if let item = next.0 { return item }
+        }
+    }
+
+    /// Marks one taken item finished.
+    func done() {
+        state.withLock { $0.busy -= 1 }
+    }
+
+    /// Stops the queue and wakes every `take` (`waiters` of them); returns what was left.
+    func stop(waiters: Int) -> [WorkItem<Context>] {
+        let left = state.withLock { s -> [WorkItem<Context>] in
+            s.stopping = true
+            let items = Array(s.items)
+            s.items.removeAll()
+            return items
+        }
+        for _ in 0..<waiters { sem_post(semaphore) }
+        return left
+    }
+
+    /// (queued, running) now.
+    var load: (queued: Int, running: Int) {
+        state.withLock { ($0.items.count, $0.busy) }
+    }
+}
