@@ -59,8 +59,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
-        .testTarget(name: "FibServiceTests", dependencies: ["FibService", "Runtime", "corepl-worker"]),
+        .target(name: "TestSupport", dependencies: ["Runtime"], path: "Tests/TestSupport"),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "TestSupport"]),
+        .testTarget(name: "FibServiceTests", dependencies: ["FibService", "Runtime", "TestSupport", "corepl-worker"]),
     ],
     swiftLanguageModes: [.v6]
 )

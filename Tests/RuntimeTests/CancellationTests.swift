@@ -2,6 +2,7 @@
 // CancellationError; its state ends as cancelled.
 import Runtime
 import Testing
+import TestSupport
 
 @Suite struct CancellationTests {
     /// Spawns `body`, steps once so it suspends, checks it sits in the expected queue,

@@ -2,6 +2,7 @@
 // order, on the loop thread.
 import Runtime
 import Testing
+import TestSupport
 
 final class Recorder: LoopObserver {
     var events: [String] = []

@@ -3,6 +3,7 @@
 import Glibc
 import Runtime
 import Testing
+import TestSupport
 
 @Suite(.serialized) struct PollerTests {
     /// A reader and a writer over a socketpair, run to completion on `kind`.

@@ -3,6 +3,7 @@
 import Glibc
 import Runtime
 import Testing
+import TestSupport
 
 @Suite struct SocketTests {
     @Test func recvWaitsInRecvWaitUntilThePeerSends() throws {

@@ -3,6 +3,7 @@
 import Runtime
 import Synchronization
 import Testing
+import TestSupport
 
 /// Collects what tasks did, in order (tasks run on the loop thread only).
 final class Trace: @unchecked Sendable {

@@ -4,6 +4,7 @@ import Glibc
 import Runtime
 import Synchronization
 import Testing
+import TestSupport
 
 @Suite struct TimerAndFailureTests {
     @Test func timersFireInDeadlineOrderNotSpawnOrder() throws {

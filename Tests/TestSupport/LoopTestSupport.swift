@@ -1,12 +1,11 @@
-// Small helpers shared by the runtime tests. Tests advance the loop by stepping it (or
-// by bounded runs), never by sleeping.
+// Helpers shared by the test targets. Tests advance the loop by stepping it (or by
+// bounded runs), never by sleeping.
 import Runtime
-import Testing
 
 extension EventLoop {
     /// Steps until `done` is true or `limit` steps have run; returns whether `done` held.
     @discardableResult
-    func stepUntil(limit: Int = 10_000, timeout: Duration = .milliseconds(50), _ done: () -> Bool) -> Bool {
+    public func stepUntil(limit: Int = 10_000, timeout: Duration = .milliseconds(50), _ done: () -> Bool) -> Bool {
         for _ in 0..<limit {
             if done() { return true }
             step(timeout: timeout)
@@ -14,15 +13,15 @@ extension EventLoop {
         return done()
     }
 
-    /// The current state of task `id` (the test fails if there is none).
-    func state(_ id: TaskID) -> TaskState? {
+    /// The current state of task `id`, if the table has it.
+    public func state(_ id: TaskID) -> TaskState? {
         taskInfo(id)?.state
     }
 }
 
 extension TaskState {
     /// The wait reason, if waiting.
-    var waitReason: WaitReason? {
+    public var waitReason: WaitReason? {
         if case .waiting(let w) = self { return w.reason }
         return nil
     }
@@ -30,7 +29,7 @@ extension TaskState {
 
 /// A box the test and its tasks share (tasks run on the loop thread, which is the
 /// test's own thread here).
-final class Box<T>: @unchecked Sendable {
-    var value: T
-    init(_ value: T) { self.value = value }
+public final class Box<T>: @unchecked Sendable {
+    public var value: T
+    public init(_ value: T) { self.value = value }
 }

@@ -1,0 +1,152 @@
+// Where fib runs and how the handler waits: every combination answers correctly; process
+// workers are real processes that hold no fd of ours and are replaced when they die; a
+// foreign (Python) client is served; our clients talk to the seed's own Python server.
+@testable import FibService
+import Foundation
+import Glibc
+import Runtime
+import Testing
+import TestSupport
+
+/// Collects pool events.
+final class PoolEvents: LoopObserver {
+    var started: [FutureID] = []
+    func loop(_ loop: EventLoop, observed event: LoopEvent) {
+        if case .pool(let p) = event, case .started = p.kind { started.append(p.future) }
+    }
+}
+
+@Suite(.serialized) struct PoolTests {
+    static let combinations: [(PoolSpec, WaitMode)] = [
+        (.inline, .yield), (.inline, .block), (.thread(2), .yield), (.thread(2), .block),
+        (.process(2), .yield), (.process(2), .block),
+    ]
+
+    @Test(arguments: combinations)
+    func everyPoolAndWaitCombinationAnswersCorrectly(pool: PoolSpec, wait: WaitMode) throws {
+        let loop = try EventLoop()
+        let server = try loop.fibServer(pool: pool, wait: wait)
+        let t = loop.script(server.address, [.send("30\n20\n1\n"), .readLine, .readLine, .readLine])
+        #expect(t.lines == ["832040", "6765", "1"])
+        loop.shutDownEverything()
+    }
+
+    @Test func yieldWaitsInFutureWaitAndTheCompletionWakesTheLoop() throws {
+        let loop = try EventLoop()
+        let server = try loop.fibServer(pool: .thread(1), wait: .yield)
+        let client = loop.spawn(name: "client") {
+            let s = try await AsyncSocket.connect(on: loop, to: server.address)
+            try await s.send(all: Array("25\n".utf8))
+            _ = try await s.recv(max: 100)
+        }
+        #expect(loop.stepUntil { !loop.snapshot().futureWait.isEmpty })
+        let handler = try #require(loop.snapshot().tasks.first { $0.kind == "handler" })
+        #expect(loop.snapshot().futureWait.map(\.task) == [handler.id])
+        var wokeByFuture = false
+        loop.run(until: .taskDone(client.id), stopWhen: { event in
+            if let p = event.pollReport, p.wakes.contains(where: { if case .future = $0.cause { true } else { false } }) {
+                wokeByFuture = p.wakeChannelSignals > 0
+            }
+            return false
+        })
+        #expect(wokeByFuture, "the pool's completion arrived through the wake-up channel")
+        loop.shutDownEverything()
+    }
+
+    @Test func processWorkersAreRealProcessesHoldingNoListeningSocket() throws {
+        let loop = try EventLoop()
+        let server = try loop.fibServer(pool: .process(2))
+        let pids = server.pool.workerPIDs
+        #expect(pids.count == 2)
+        for pid in pids {
+            #expect(pid != getpid())
+            let fds = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").compactMap(Int.init).sorted()
+            #expect(fds == [0, 1, 2], "worker \(pid) holds only stdin/stdout/stderr, found \(fds)")
+        }
+        loop.shutDownEverything()
+        server.pool.shutdown()
+        for pid in pids { #expect(kill(pid, 0) == -1, "worker \(pid) is gone after shutdown") }
+    }
+
+    @Test func aKilledWorkerFailsItsRequestAndIsReplaced() throws {
+        let loop = try EventLoop()
+        let events = PoolEvents()
+        loop.addObserver(events)
+        let server = try loop.fibServer(pool: .process(1))
+        let victim = try #require(server.pool.workerPIDs.first)
+        let transcript = Transcript()
+        let client = loop.spawn(name: "client") {
+            let s = try await AsyncSocket.connect(on: loop, to: server.address)
+            var reader = LineReader(s)
+            try await s.send(all: Array("44\n".utf8))
+            transcript.lines.append(try await reader.next() ?? "EOF")
+            try await s.send(all: Array("12\n".utf8))
+            transcript.lines.append(try await reader.next() ?? "EOF")
+        }
+        // Step until the worker has picked the request up, then kill it.
+        #expect(loop.stepUntil { !events.started.isEmpty })
+        kill(victim, SIGKILL)
+        loop.run(until: .taskDone(client.id), pollTimeout: .milliseconds(50))
+        #expect(transcript.lines.count == 2)
+        #expect(transcript.lines.first == "error: worker process \(victim) of pool process:1 died (killed by SIGKILL) while computing fib(44)")
+        #expect(transcript.lines.last == "144", "the next request succeeds on a fresh worker")
+        let replacement = server.pool.workerPIDs
+        #expect(replacement.count == 1 && replacement != [victim])
+        loop.shutDownEverything()
+    }
+
+    @Test func aPythonClientSendingANumberWithoutNewlineIsServed() throws {
+        let loop = try EventLoop()
+        let server = try loop.fibServer()
+        let (python, stdout) = try startPython(on: loop, ["-c", """
+            import socket
+            s = socket.create_connection(('127.0.0.1', \(server.address.port)))
+            s.send(b'30')
+            print(s.recv(100).decode().strip(), flush=True)
+            """])
+        defer { kill(python.processIdentifier, SIGKILL); python.waitUntilExit() }
+        let got = Box("")
+        let reader = loop.spawn(name: "python's stdout") {
+            var reader = LineReader(stdout)
+            got.value = try await reader.next() ?? "EOF"
+        }
+        loop.run(until: .taskDone(reader.id), pollTimeout: .milliseconds(50))
+        #expect(got.value == "832040")
+        loop.shutDownEverything()
+    }
+
+    @Test func ourClientsWorkAgainstTheSeedsOwnPythonServer() throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../benchmarks/python/seed_server.py").standardized.path
+        let loop = try EventLoop()
+        let (python, stdout) = try startPython(on: loop, [script, "0"])
+        defer { kill(python.processIdentifier, SIGKILL); python.waitUntilExit() }
+        // It prints "listening on 127.0.0.1:PORT" first.
+        let banner = Box("")
+        let reader = loop.spawn(name: "python's stdout") {
+            var reader = LineReader(stdout)
+            banner.value = try await reader.next() ?? "EOF"
+        }
+        loop.run(until: .taskDone(reader.id), pollTimeout: .milliseconds(50))
+        let port = try #require(banner.value.split(separator: ":").last.flatMap { UInt16($0) }, "banner: \(banner.value)")
+        let lines = Lines()
+        let t = LoopClients.request(on: loop, to: try SocketAddress(port: port), ns: [20, 30], output: lines.sink)
+        loop.run(until: .taskDone(t.id), pollTimeout: .milliseconds(50))
+        #expect(loop.taskInfo(t.id)?.state == .done)
+        #expect(loop.taskInfo(t.id)?.figures[Figure.result] == [6765, 832040])
+        #expect(lines.all.map { $0.split(separator: " ").prefix(3).joined(separator: " ") } == ["fib(20) = 6765", "fib(30) = 832040"])
+    }
+}
+
+/// Starts python3 with its stdout on a socket the loop can read.
+func startPython(on loop: EventLoop, _ arguments: [String]) throws -> (Process, AsyncSocket) {
+    var fds: [Int32] = [-1, -1]
+    guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0 else { throw ClientError("socketpair failed") }
+    let python = Process()
+    python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    python.arguments = ["python3"] + arguments
+    python.standardOutput = FileHandle(fileDescriptor: fds[1], closeOnDealloc: false)
+    try python.run()
+    close(fds[1])
+    return (python, try AsyncSocket(adopting: fds[0], on: loop))
+}
