@@ -62,6 +62,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Runtime"], path: "Tests/TestSupport"),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "TestSupport"]),
         .testTarget(name: "FibServiceTests", dependencies: ["FibService", "Runtime", "TestSupport", "corepl-worker"]),
+        .testTarget(name: "ReplTests", dependencies: ["Repl", "FibService", "Runtime", "TestSupport", "corepl", "corepl-worker"]),
     ],
     swiftLanguageModes: [.v6]
 )

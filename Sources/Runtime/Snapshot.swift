@@ -102,6 +102,12 @@ extension EventLoop {
         return tasks[id]?.info
     }
 
+    /// The name of task `id`, if the table has it (cheaper than `taskInfo`).
+    public func taskName(_ id: TaskID) -> String? {
+        assertOnLoopThread()
+        return tasks[id]?.name
+    }
+
     /// Forgets every finished task; returns how many.
     @discardableResult
     public func clearFinished() -> Int {

@@ -1,21 +1,74 @@
-// The command line of corepl (swift-argument-parser).
+// The command line of corepl (swift-argument-parser): scripts, -c, stdin, or a prompt;
+// and the headless subcommands serve, perf1, perf2.
 import ArgumentParser
+import FibService
+import Glibc
 import Repl
 
 @main
-struct Corepl: AsyncParsableCommand {
+struct Corepl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "corepl",
         abstract: "A REPL for a cooperative event loop: the fib microservice of Beazley's \"Python Concurrency From the Ground Up\", steppable.",
         discussion: """
-            Exit status: 0 on success; 1 when something failed (a port in use, a server \
-            that cannot be reached, a connection lost); 64 for bad usage.
+            With no FILE and no -c, commands are read from standard input: a prompt on a \
+            terminal, plain lines otherwise (corepl < demo.repl). Type 'help' for the commands.
+
+            Exit status: 0 when every command succeeded; 1 when one failed (a failed \
+            expect, a port in use, a server that cannot be reached…); 64 for bad usage.
             """,
         version: Repl.Corepl.version,
         subcommands: [Serve.self, Perf1.self, Perf2.self]
     )
 
-    func run() async throws {
-        print(Corepl.helpMessage())
+    @Argument(help: "Scripts to run, in order; corepl exits after them unless -i is given.")
+    var files: [String] = []
+
+    @Option(name: .customShort("c"), help: "Commands to run, separated by ';'.")
+    var commands: String?
+
+    @Flag(name: .customShort("i"), help: "Stay interactive after the scripts and -c commands.")
+    var interactive = false
+
+    @Flag(help: "Print each command before running it (for demos).")
+    var echo = false
+
+    @Flag(help: "Report every failing line and run the rest (the exit status is still 1).")
+    var keepGoing = false
+
+    func run() throws {
+        let session = try Session(output: .standard())
+        session.echo = echo
+        session.keepGoing = keepGoing
+        let trap = SignalTrap { session.interrupt() }
+        defer { _ = trap }
+        var ok = true
+        for file in files where !session.quitRequested {
+            do {
+                let text = try session.readScript(file)
+                ok = session.runScript(text, file: file) && ok
+            } catch {
+                session.report("\(error)")
+                ok = false
+            }
+            if !ok && !keepGoing { break }
+        }
+        if let commands, !session.quitRequested, ok || keepGoing {
+            do {
+                let parsed = try Tokenizer.commands(in: commands)
+                ok = session.execute(parsed, origin: { .inline(index: $0 + 1) }) && ok
+            } catch {
+                session.report("-c: \(error)")
+                ok = false
+            }
+        }
+        if (files.isEmpty && commands == nil) || interactive, !session.quitRequested {
+            ok = LineReader.readStandardInput(into: session) && ok
+        }
+        let (tasks, pools) = session.shutdown()
+        if session.quitRequested && isatty(0) != 0 {
+            writeLine("cancelled \(tasks) tasks, stopped \(pools) pools.", to: 2)
+        }
+        if !ok { throw ExitCode.failure }
     }
 }

@@ -1,0 +1,292 @@
+// Commands that move the loop: step, run, continue, pause; breakpoints; cancel, reset;
+// and the loop's settings (pool, poller, watch).
+import ArgumentParser
+import FibService
+import Runtime
+
+/// How long a free run goes on.
+enum RunRequest: Sendable, Equatable {
+    /// Until pause, Ctrl-C, a breakpoint, or no task left.
+    case forever
+    case duration(Duration)
+    /// Until the ready queue is empty and no timer or pool work is pending.
+    case idle
+    case taskDone(TaskID)
+
+    var description: String {
+        switch self {
+        case .forever: return "run"
+        case .duration(let d): return "run \(DurationText.format(d))"
+        case .idle: return "run until idle"
+        case .taskDone(let t): return "run until \(t.rawValue) done"
+        }
+    }
+}
+
+extension Session {
+    /// The largest N of `step N`.
+    static let maxSteps = 1_000_000
+
+    func names() -> (TaskID) -> String? {
+        let loop = self.loop
+        return { loop.taskName($0) }
+    }
+
+    /// Free-runs the loop as `request` says, stopping at breakpoints; prints why it stopped.
+    func freeRun(_ request: RunRequest) {
+        lastRun = request
+        let limit: EventLoop.RunLimit
+        switch request {
+        case .forever: limit = .noTasks
+        case .duration(let d): limit = .deadline(monotonicNanos() &+ d.clampedNanoseconds)
+        case .idle: limit = .idle
+        case .taskDone(let t): limit = .taskDone(t)
+        }
+        let first = loop.stepCount
+        let started = monotonicNanos()
+        var hit: Breakpoint?
+        let names = self.names()
+        let output = self.output
+        let stopWhen: ((StepEvent) -> Bool)? = breakpoints.all.isEmpty ? nil : { [unowned self] event in
+            hit = self.breakpoints.match(event)
+            return hit != nil
+        }
+        let onStep: ((StepEvent) -> Void)? = watch ? { event in output.line(Views.step(event, names: names)) } : nil
+        let outcome = loop.run(until: limit, pollTimeout: pollTimeout, stopWhen: stopWhen, onStep: onStep)
+        let steps = loop.stepCount - first
+        let took = Views.round2(Double(monotonicNanos() - started) / 1e9)
+        let summary = "\(steps) steps in \(took) s, now at #\(loop.stepCount)"
+        switch outcome {
+        case .idle:
+            output.line("idle after \(summary): nothing ready, no timer or pool work pending")
+        case .deadline:
+            output.line("ran \(summary)")
+        case .taskDone(let t):
+            let state = loop.taskInfo(t)?.state.description ?? "done"
+            output.line("task \(t.rawValue) \(state) after \(summary)")
+        case .noTasksLeft:
+            output.line("no task left after \(summary)")
+        case .stopRequested:
+            output.line("\(isInterrupted ? "interrupted" : "paused") after \(summary)")
+        case .matched(let event):
+            let b = hit.map { "breakpoint \($0.id)" } ?? "breakpoint"
+            output.line("\(b) hit at " + Views.step(event, names: names))
+        case .stepLimit:
+            output.line("stopped after \(summary)")
+        }
+    }
+}
+
+struct Step: ReplCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Perform N scheduler steps (default 1), one line each.",
+        discussion: """
+            A step runs the head of the ready queue until its next suspension or, when \
+            nothing is ready, polls once (waiting at most the poll timeout) and moves woken \
+            tasks to ready. In inline and block modes one step lasts as long as the \
+            computation in it.
+            """)
+
+    @Argument(help: "How many steps.")
+    var count: Int = 1
+
+    @Option(help: "Longest a polling step waits when nothing is ready (e.g. 100ms).")
+    var timeout: String?
+
+    mutating func run(in session: Session) throws {
+        guard (1...Session.maxSteps).contains(count) else {
+            throw ReplError("step takes a count from 1 to \(Session.maxSteps), got \(count)")
+        }
+        let t = try timeout.map { try DurationText.parse($0) } ?? session.pollTimeout
+        let names = session.names()
+        for _ in 0..<count {
+            if session.isInterrupted {
+                session.output.line("interrupted")
+                return
+            }
+            let event = session.loop.step(timeout: t)
+            session.output.line(Views.step(event, names: names))
+        }
+    }
+}
+
+struct Run: ReplCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Free-run the loop: run [DURATION | until idle | until TASK done].",
+        discussion: """
+            Bare 'run' lasts until pause, Ctrl-C, a breakpoint, or until no task is left. \
+            'until idle' stops when the ready queue is empty and no timer or pool work is \
+            pending (tasks may still wait on sockets). Every run returns once no task is left.
+            """)
+
+    @Argument(help: "DURATION (3, 500ms, 2s), or 'until idle', or 'until TASK done'.")
+    var words: [String] = []
+
+    mutating func run(in session: Session) throws {
+        session.freeRun(try Run.request(words, session))
+    }
+
+    static func request(_ words: [String], _ session: Session) throws -> RunRequest {
+        switch words.count {
+        case 0:
+            return .forever
+        case 1:
+            return .duration(try DurationText.parse(words[0]))
+        case 2 where words[0] == "until" && words[1] == "idle":
+            return .idle
+        case 3 where words[0] == "until" && words[2] == "done":
+            return .taskDone(try session.task(words[1]).id)
+        case 4 where words[0] == "until" && words[1] == "task" && words[3] == "done":
+            return .taskDone(try session.task(words[2]).id)
+        default:
+            throw ReplError("usage: run [DURATION | until idle | until TASK done]")
+        }
+    }
+}
+
+struct Continue: ReplCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "continue",
+        abstract: "Resume the last free run (after a breakpoint or a pause).")
+
+    mutating func run(in session: Session) throws {
+        session.freeRun(session.lastRun ?? .forever)
+    }
+}
+
+struct Pause: ReplCommand {
+    static let configuration = CommandConfiguration(abstract: "Pause a free run (the loop stops after its current step).")
+
+    mutating func run(in session: Session) throws {
+        session.output.line("the loop is paused at #\(session.loop.stepCount)")
+    }
+}
+
+struct Break: ReplCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Stop free runs at a task's steps or at an event: break TASK | break on EVENT.",
+        discussion: "EVENT is one of: \(BreakEvent.allCases.map(\.rawValue).joined(separator: ", ")).")
+
+    @Argument(help: "TASK, or 'on' EVENT.")
+    var words: [String]
+
+    mutating func run(in session: Session) throws {
+        let target: BreakTarget
+        if words.count == 2 && words[0] == "on" {
+            guard let e = BreakEvent(rawValue: words[1]) else {
+                throw ReplError("no event '\(words[1])'; use one of \(BreakEvent.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            target = .event(e)
+        } else if words.count == 1 {
+            target = .task(try session.task(words[0]).id)
+        } else {
+            throw ReplError("usage: break TASK | break on \(BreakEvent.allCases.map(\.rawValue).joined(separator: "|"))")
+        }
+        let b = session.breakpoints.add(target)
+        session.output.line("breakpoint \(b.id): \(b.description)")
+    }
+}
+
+struct Breaks: ReplCommand {
+    static let configuration = CommandConfiguration(abstract: "List breakpoints.")
+
+    @Flag(help: "One JSON document.")
+    var json = false
+
+    mutating func run(in session: Session) throws {
+        let all = session.breakpoints.all
+        if json {
+            session.output.line(try JSONViews.encode(all.map { JSONViews.Breakpoint(id: $0.id, on: $0.onText, hits: $0.hits) }))
+        } else if all.isEmpty {
+            session.output.line("no breakpoints")
+        } else {
+            for b in all { session.output.line("\(b.id)  \(b.onText.padding(8)) \(b.description) (hit \(b.hits) times)") }
+        }
+    }
+}
+
+struct Delete: ReplCommand {
+    static let configuration = CommandConfiguration(abstract: "Delete breakpoint N.")
+
+    @Argument(help: "The breakpoint's number (see 'breaks').")
+    var id: Int
+
+    mutating func run(in session: Session) throws {
+        guard session.breakpoints.delete(id) else { throw ReplError("no breakpoint \(id)") }
+        session.output.line("deleted breakpoint \(id)")
+    }
+}
+
+struct Cancel: ReplCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Cancel a task: it leaves its wait queue and resumes with CancellationError.")
+
+    @Argument(help: "The task.")
+    var task: String
+
+    mutating func run(in session: Session) throws {
+        let info = try session.task(task)
+        guard session.loop.cancel(info.id) else { throw ReplError("task \(info.id.rawValue) has already ended (\(info.state))") }
+        session.output.line("task \(info.id.rawValue) (\(info.name)) cancelled → ready, to end at its next step")
+    }
+}
+
+struct Reset: ReplCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Cancel everything, close every socket, stop the pools, and start a fresh loop.")
+
+    mutating func run(in session: Session) throws {
+        let (tasks, pools) = try session.resetLoop()
+        session.output.line("reset: cancelled \(tasks) tasks, stopped \(pools) pools; a fresh loop, paused at #0")
+    }
+}
+
+struct Pool: ReplCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show or set the default pool (and wait mode) for new servers.")
+
+    @Argument(help: "inline, thread[:N] or process[:N].")
+    var spec: String?
+
+    @Option(help: "yield or block.")
+    var wait: String?
+
+    mutating func run(in session: Session) throws {
+        if let spec { session.defaultPool = try PoolSpec(parsing: spec) }
+        if let wait { session.defaultWait = try WaitMode(parsing: wait) }
+        session.output.line("new servers: pool \(session.defaultPool), wait \(session.defaultWait)")
+    }
+}
+
+struct Poller: ReplCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show or switch the poller: epoll, poll, or select (the seed's; fds below 1024 only).")
+
+    @Argument(help: "epoll, poll or select.")
+    var kind: String?
+
+    mutating func run(in session: Session) throws {
+        if let kind {
+            guard let k = PollerKind(rawValue: kind) else { throw ReplError("no poller '\(kind)'; use epoll, poll or select") }
+            try session.loop.setPoller(k)
+        }
+        session.output.line("poller \(session.loop.pollerKind)")
+    }
+}
+
+struct Watch: ReplCommand {
+    static let configuration = CommandConfiguration(abstract: "Print every step while running: watch on|off.")
+
+    @Argument(help: "on or off.")
+    var mode: String?
+
+    mutating func run(in session: Session) throws {
+        switch mode {
+        case "on"?: session.watch = true
+        case "off"?: session.watch = false
+        case nil: break
+        default: throw ReplError("usage: watch on|off")
+        }
+        session.output.line("watch \(session.watch ? "on" : "off")")
+    }
+}

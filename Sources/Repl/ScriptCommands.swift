@@ -1,0 +1,168 @@
+// Commands for scripts and demos: expect, mark, source, save, echo, sleep, help, quit.
+import ArgumentParser
+import Foundation
+import Runtime
+
+struct Echo: ReplCommand {
+    static let configuration = CommandConfiguration(abstract: "Print TEXT (for narrating demos).")
+
+    @Argument(parsing: .captureForPassthrough, help: "The text, printed as typed.")
+    var text: [String] = []
+
+    mutating func run(in session: Session) throws {
+        session.output.line(session.current.rest)
+    }
+}
+
+struct Mark: ReplCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start a fresh window of a task's recorded figures (expect then checks only newer ones).")
+
+    @Argument(help: "The task.")
+    var task: String
+
+    mutating func run(in session: Session) throws {
+        let info = try session.task(task)
+        session.loop.clearFigures(of: info.id)
+        session.output.line("task \(info.id.rawValue): a fresh window of figures")
+    }
+}
+
+struct Sleep: ReplCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Pause for DURATION of wall-clock time (the loop keeps its mode: paused stays paused).")
+
+    @Argument(help: "How long: 3, 500ms, 2s.")
+    var duration: String
+
+    mutating func run(in session: Session) throws {
+        let deadline = monotonicNanos() &+ (try DurationText.parse(duration)).clampedNanoseconds
+        while monotonicNanos() < deadline && !session.isInterrupted {
+            let left = min(deadline - monotonicNanos(), 20_000_000)
+            var ts = timespec(tv_sec: 0, tv_nsec: Int(left))
+            nanosleep(&ts, nil)
+        }
+    }
+}
+
+struct Source: ReplCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the commands of FILE, line by line (nesting at most 64 deep).")
+
+    @Argument(help: "The script.")
+    var file: String
+
+    mutating func run(in session: Session) throws {
+        guard session.sourceDepth < Session.maxSourceDepth else {
+            throw ReplError("source nested more than \(Session.maxSourceDepth) deep (does a script source itself?)")
+        }
+        let text = try session.readScript(file)
+        session.sourceDepth += 1
+        defer { session.sourceDepth -= 1 }
+        if !session.runScript(text, file: file) { throw AlreadyReported() }
+    }
+}
+
+struct Save: ReplCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write this session's commands to FILE, as a script that replays it.")
+
+    @Argument(help: "Where to write.")
+    var file: String
+
+    mutating func run(in session: Session) throws {
+        let text = (["# corepl session: replay with 'corepl \(file)' or 'source \(file)'"] + session.recorded)
+            .joined(separator: "\n") + "\n"
+        do {
+            try text.write(toFile: file, atomically: true, encoding: .utf8)
+        } catch {
+            throw ReplError("cannot write \(file): \(error.localizedDescription)")
+        }
+        session.output.line("saved \(session.recorded.count) commands to \(file)")
+    }
+}
+
+struct Help: ReplCommand {
+    static let configuration = CommandConfiguration(abstract: "List the commands, or explain one: help [COMMAND].")
+
+    @Argument(help: "A command (and subcommand, e.g. 'spawn server').")
+    var words: [String] = []
+
+    mutating func run(in session: Session) throws {
+        guard let name = words.first else {
+            let rows = session.registry.entries.map { e in
+                [e.name + (e.aliases.isEmpty ? "" : " (\(e.aliases.joined(separator: ", ")))"), e.abstract]
+            }
+            session.output.line("commands (help COMMAND for more; ';' separates commands, '#' starts a comment):")
+            session.output.line(Views.table(rows, rightAligned: []).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+            return
+        }
+        guard let entry = session.registry.find(name) else {
+            throw ReplError("no command '\(name)'; 'help' lists them")
+        }
+        session.output.line(session.helpText(entry, subcommand: words.count > 1 ? words[1] : nil))
+    }
+}
+
+struct Quit: ReplCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Leave corepl: every task is cancelled, every socket closed, every worker stopped.")
+
+    mutating func run(in session: Session) throws {
+        session.quitRequested = true
+    }
+}
+
+extension Session {
+    /// A command's help (or its subcommand's, if it has one by that name).
+    func helpText(_ entry: CommandRegistry.Entry, subcommand: String?) -> String {
+        if let subcommand, let sub = entry.type.configuration.subcommands.first(where: { $0._commandName == subcommand }) {
+            return Self.tidyHelp(entry.type.helpMessage(for: sub, columns: 100))
+        }
+        return Self.tidyHelp(entry.type.helpMessage(columns: 100))
+    }
+
+    /// ArgumentParser's help, with its headings in lower case to sit among REPL output.
+    static func tidyHelp(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            for heading in ["OVERVIEW:", "USAGE:", "ARGUMENTS:", "OPTIONS:", "SUBCOMMANDS:"] where line.hasPrefix(heading) {
+                return heading.lowercased() + line.dropFirst(heading.count)
+            }
+            return String(line)
+        }.filter { !$0.contains("Show help information.") && !$0.hasPrefix("  See '") }
+            .joined(separator: "\n").trimmingWhitespace()
+    }
+
+    /// The text of a script, looked up in the current directory, then next to the
+    /// script being run.
+    public func readScript(_ file: String) throws -> String {
+        var candidates = [file]
+        if case .script(let current, _) = origin, !file.hasPrefix("/") {
+            let dir = (current as NSString).deletingLastPathComponent
+            if !dir.isEmpty { candidates.append((dir as NSString).appendingPathComponent(file)) }
+        }
+        for path in candidates {
+            if let data = FileManager.default.contents(atPath: path) {
+                return String(decoding: data, as: UTF8.self)
+            }
+        }
+        throw ReplError("cannot read \(file): no such file")
+    }
+
+    /// Runs a script's lines (origin `FILE:LINE`). The first failing line stops it unless
+    /// `keepGoing`; `quit` stops it too.
+    ///
+    /// - Returns: true if every line succeeded.
+    @discardableResult
+    public func runScript(_ text: String, file: String) -> Bool {
+        var ok = true
+        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if quitRequested { break }
+            if !execute(String(line), origin: .script(file: file, line: i + 1)) {
+                ok = false
+                if !keepGoing { break }
+            }
+        }
+        return ok
+    }
+}

@@ -1,0 +1,267 @@
+// A REPL session: one event loop, the commands that drive it, and what they print. Lines
+// are executed on the loop thread, between steps, so every view is a consistent snapshot.
+import ArgumentParser
+import FibService
+import Runtime
+import Synchronization
+
+/// A command failed; the text says why, for a person.
+public struct ReplError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A failure already reported (e.g. inside a sourced file): count it, do not print it again.
+struct AlreadyReported: Error {}
+
+/// Where a line came from, for error messages.
+public enum LineOrigin: Sendable, Equatable {
+    /// Typed at the prompt.
+    case interactive
+    /// Line `line` (from 1) of a script file.
+    case script(file: String, line: Int)
+    /// Command `index` (from 1) of `corepl -c`.
+    case inline(index: Int)
+
+    /// `"demo.repl:12: "`, `"-c:2: "`, or `"error: "`.
+    var prefix: String {
+        switch self {
+        case .interactive: return "error: "
+        case let .script(file, line): return "\(file):\(line): "
+        case .inline(let i): return "-c:\(i): "
+        }
+    }
+}
+
+/// A REPL session over one `EventLoop`. Use it on the thread that created it (the loop
+/// thread); `interrupt()` may be called from any thread.
+public final class Session: @unchecked Sendable {
+    /// The loop the session drives (replaced by `reset`).
+    public private(set) var loop: EventLoop
+    public let output: ReplOutput
+    /// The commands this session understands (built-ins, and a host's own).
+    public var registry: CommandRegistry
+
+    // Settings.
+    /// The pool new servers get when `spawn server` names none.
+    public var defaultPool: PoolSpec = .default
+    /// How new servers wait for their pool when `spawn server` does not say.
+    public var defaultWait: WaitMode = .yield
+    /// How long a step waits in poll when nothing is ready.
+    public var pollTimeout: Duration = .milliseconds(100)
+    /// Print every step while running.
+    public var watch = false
+    /// Report every failing script line and go on (instead of stopping at the first).
+    public var keepGoing = false
+    /// Print each command before running it.
+    public var echo = false
+
+    // State.
+    var breakpoints = Breakpoints()
+    var servers: [TaskID: FibServerHandle] = [:]
+    var lastRun: RunRequest?
+    /// The commands that changed the session, for `save`.
+    var recorded: [String] = []
+    var sourceDepth = 0
+    /// The command being executed.
+    var current = CommandWords(words: [], rest: "")
+    var origin: LineOrigin = .interactive
+    /// Set by `quit`.
+    public internal(set) var quitRequested = false
+    private let interruptFlag = Atomic<Bool>(false)
+
+    /// The deepest `source` nesting allowed.
+    public static let maxSourceDepth = 64
+
+    /// A session with a fresh, paused loop owned by the calling thread.
+    public init(output: ReplOutput = .standard(), poller: PollerKind = .epoll) throws {
+        self.output = output
+        self.loop = try EventLoop(poller: poller)
+        self.registry = CommandRegistry.builtIn
+    }
+
+    // MARK: Executing lines
+
+    /// Executes every command of `line` (commands are separated by `;`). Errors go to the
+    /// error output, prefixed by where the line came from.
+    ///
+    /// - Returns: false if a command failed.
+    @discardableResult
+    public func execute(_ line: String, origin: LineOrigin = .interactive) -> Bool {
+        let commands: [CommandWords]
+        do {
+            commands = try Tokenizer.commands(in: line)
+        } catch {
+            withOrigin(origin) { report("\(error)") }
+            return false
+        }
+        return execute(commands, origin: { _ in origin })
+    }
+
+    /// Executes commands one by one; `origin` says where the i-th came from. Stops at the
+    /// first failure unless `keepGoing`, and at `quit`.
+    ///
+    /// - Returns: false if a command failed.
+    @discardableResult
+    public func execute(_ commands: [CommandWords], origin: (Int) -> LineOrigin) -> Bool {
+        var ok = true
+        for (i, command) in commands.enumerated() {
+            if quitRequested { break }
+            let succeeded = withOrigin(origin(i)) { () -> Bool in
+                if echo { output.line("> " + command.text) }
+                do {
+                    try run(command)
+                    return true
+                } catch is AlreadyReported {
+                    return false
+                } catch {
+                    report("\(error)")
+                    return false
+                }
+            }
+            if !succeeded {
+                ok = false
+                if !keepGoing { break }
+            }
+        }
+        return ok
+    }
+
+    private func withOrigin<T>(_ o: LineOrigin, _ body: () -> T) -> T {
+        let saved = origin
+        origin = o
+        defer { origin = saved }
+        return body()
+    }
+
+    /// Runs one command.
+    func run(_ command: CommandWords) throws {
+        guard let name = command.words.first else { return }
+        guard let entry = registry.find(name) else {
+            let hints = registry.suggestions(for: name)
+            let hint = hints.isEmpty ? "; 'help' lists the commands" : "; did you mean \(hints.map { "'\($0)'" }.joined(separator: " or "))?"
+            throw ReplError("unknown command '\(name)'\(hint)")
+        }
+        let args = Array(command.words.dropFirst())
+        if args.contains("--help") || args.contains("-h") {
+            output.line(helpText(entry, subcommand: args.first { !$0.hasPrefix("-") }))
+            return
+        }
+        var parsed: any ParsableCommand
+        do {
+            parsed = try entry.type.parseAsRoot(args)
+        } catch let clean as CleanExit {
+            // --help (or --version): show it, as `help COMMAND` would.
+            _ = clean
+            output.line(Self.tidyHelp(entry.type.fullMessage(for: clean)))
+            return
+        } catch {
+            throw ReplError(Self.tidy(entry.type.fullMessage(for: error), command: entry.name))
+        }
+        guard var replCommand = parsed as? any ReplCommand else {
+            throw ReplError("'\(name)' needs a subcommand; see 'help \(entry.name)'")
+        }
+        current = command
+        interruptFlag.store(false, ordering: .relaxed)
+        loop.clearStopRequest()
+        try replCommand.run(in: self)
+        if entry.recordable { recorded.append(command.text) }
+    }
+
+    /// ArgumentParser's message, shaped for a REPL line: "Error: x\nUsage: y" becomes
+    /// "x\nusage: y".
+    static func tidy(_ message: String, command: String) -> String {
+        var lines = message.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        lines = lines.map { line in
+            var l = line
+            if l.hasPrefix("Error: ") { l = String(l.dropFirst(7)) }
+            if l.hasPrefix("Usage: ") { l = "usage: " + l.dropFirst(7) }
+            return l
+        }.filter { !$0.hasPrefix("  See '") }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Prints an error, prefixed with where the current line came from.
+    public func report(_ message: String) {
+        let lines = message.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let first = lines.first else { return }
+        output.error(origin.prefix + first)
+        for l in lines.dropFirst() { output.error("  " + l) }
+    }
+
+    // MARK: Interrupting
+
+    /// Stops a running `run` or `step N` after its current step (any thread).
+    public func interrupt() {
+        interruptFlag.store(true, ordering: .relaxed)
+        loop.requestStop()
+    }
+
+    var isInterrupted: Bool { interruptFlag.load(ordering: .relaxed) }
+
+    // MARK: Lookups for commands
+
+    /// Task `text` (an id, or a task's exact name, or a unique kind) in the table.
+    public func task(_ text: String) throws -> TaskInfo {
+        let snap = loop.snapshot()
+        let t = text.hasPrefix("#") ? String(text.dropFirst()) : text
+        if let n = Int(t) {
+            guard let info = snap.task(TaskID(n)) else { throw ReplError("no task \(n)") }
+            return info
+        }
+        if let info = snap.tasks.first(where: { $0.name == t }) { return info }
+        let byKind = snap.tasks.filter { $0.kind == t && !$0.state.isFinished }
+        if byKind.count == 1 { return byKind[0] }
+        if byKind.count > 1 { throw ReplError("'\(t)' names \(byKind.count) tasks (\(byKind.map { "\($0.id.rawValue)" }.joined(separator: ", "))); use an id") }
+        throw ReplError("no task '\(t)'")
+    }
+
+    /// An address: `[HOST:]PORT`, or `@TASK` for where task TASK listens.
+    public func address(_ text: String) throws -> SocketAddress {
+        if text.hasPrefix("@") {
+            let info = try task(String(text.dropFirst()))
+            guard let a = info.facts["address"] else {
+                throw ReplError("task \(info.id.rawValue) (\(info.name)) does not listen anywhere")
+            }
+            return try SocketAddress(parsing: a)
+        }
+        do {
+            return try SocketAddress(parsing: text)
+        } catch {
+            throw ReplError("\(error)")
+        }
+    }
+
+    /// A LineSink that prints a task's lines as `task N KIND: text`.
+    func sink(kind: String) -> LineSink {
+        let output = self.output
+        return LineSink { line, id in
+            output.line("task \(id.map { String($0.rawValue) } ?? "?") \(kind): \(line)")
+        }
+    }
+
+    // MARK: Shutting down
+
+    /// Cancels every task, lets the cancellations run (sockets close), and stops every
+    /// pool (worker processes are killed). Returns (tasks cancelled, pools stopped).
+    @discardableResult
+    public func shutdown() -> (tasks: Int, pools: Int) {
+        let live = loop.snapshot().tasks.filter { !$0.state.isFinished }
+        for t in live { loop.cancel(t.id) }
+        loop.run(until: .steps(100_000), pollTimeout: .milliseconds(5))
+        for (_, server) in servers { server.pool.shutdown() }
+        let pools = servers.count
+        servers.removeAll()
+        return (live.count, pools)
+    }
+
+    /// Shuts down and starts over with a fresh loop (same poller), keeping settings.
+    func resetLoop() throws -> (tasks: Int, pools: Int) {
+        let counts = shutdown()
+        let kind = loop.pollerKind
+        loop = try EventLoop(poller: kind)
+        breakpoints = Breakpoints()
+        lastRun = nil
+        return counts
+    }
+}
