@@ -1,0 +1,133 @@
+// The corepl executable as a user runs it: scripts, -c, stdin, --echo, --keep-going, exit
+// statuses, FILE:LINE errors, JSON on stdout, and nothing left behind after quitting.
+import Foundation
+import Runtime
+import Testing
+import TestSupport
+
+/// The built corepl executable (next to the test bundle).
+func coreplPath() throws -> String {
+    try #require(ProcessPool.locate("corepl"), "corepl is not built")
+}
+
+struct Ran {
+    var status: Int32
+    var out: String
+    var err: String
+}
+
+/// Runs corepl with `arguments` (and `stdin`), collecting its output.
+func corepl(_ arguments: [String], stdin: String? = nil) throws -> Ran {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: try coreplPath())
+    p.arguments = arguments
+    let out = Pipe(), err = Pipe(), input = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = input
+    try p.run()
+    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+    try input.fileHandleForWriting.close()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return Ran(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+}
+
+func scriptFile(_ name: String, _ text: String) throws -> String {
+    let path = NSTemporaryDirectory() + "corepl-\(getpid())-\(name)"
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+@Suite(.serialized) struct CommandLineTests {
+    @Test func aPassingScriptExitsZero() throws {
+        let f = try scriptFile("ok.repl", """
+            # a comment
+            spawn server 0
+            spawn request @1 36
+            run until 2 done
+            expect task 2 done
+            expect output contains 14930352
+            """)
+        let r = try corepl([f])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("task 2 request: fib(36) = 14930352"))
+        #expect(r.err.isEmpty)
+    }
+
+    @Test func theFirstFailingLineStopsTheScriptWithFileAndLine() throws {
+        let f = try scriptFile("fail.repl", "spawn counter 1\nexpect task 1 done\necho not reached\n")
+        let r = try corepl([f])
+        #expect(r.status == 1)
+        #expect(r.err == "\(f):2: expected task 1 done, found ready\n")
+        #expect(!r.out.contains("not reached"))
+    }
+
+    @Test func keepGoingReportsEveryFailingLineAndStillExitsOne() throws {
+        let f = try scriptFile("keep.repl", "expect queue ready 5\nbogus\necho reached\n")
+        let r = try corepl(["--keep-going", f])
+        #expect(r.status == 1)
+        #expect(r.err.contains("\(f):1: expected ready to hold 5, found 0 []"))
+        #expect(r.err.contains("\(f):2: unknown command 'bogus'"))
+        #expect(r.out.contains("reached"))
+    }
+
+    @Test func inlineCommandsAndEcho() throws {
+        let r = try corepl(["--echo", "-c", "spawn counter 2; run; expect task 1 done"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.hasPrefix("> spawn counter 2\ntask 1 counter 2 → ready\n> run\n"))
+        let bad = try corepl(["-c", "step; nonsense"])
+        #expect(bad.status == 1)
+        #expect(bad.err.hasPrefix("-c:2: unknown command 'nonsense'"))
+    }
+
+    @Test func jsonGoesToStdoutAloneAndParses() throws {
+        let r = try corepl(["-c", "spawn sleeper 1h; step; tasks --json"])
+        #expect(r.status == 0)
+        let lines = r.out.split(separator: "\n", omittingEmptySubsequences: false)
+        let json = lines.drop { !$0.hasPrefix("[") }.joined(separator: "\n")
+        let tasks = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
+        #expect(tasks.first?["waiting_on"] as? String != nil)
+        let only = try corepl(["-c", "queues --json"])
+        #expect((try? JSONSerialization.jsonObject(with: Data(only.out.utf8))) != nil, "stdout is one JSON document: \(only.out)")
+    }
+
+    @Test func pipedStdinIsReadLineByLineLikeAScript() throws {
+        let r = try corepl([], stdin: "spawn counter 1\nrun\nexpect task 1 done\nexpect task 1 failed\necho not-reached\n")
+        #expect(r.status == 1)
+        #expect(r.err == "<stdin>:4: expected task 1 failed, found done\n")
+        #expect(!r.out.contains("not-reached"))
+    }
+
+    @Test func quittingLeavesNothingListeningAndNoWorkerProcesses() throws {
+        let r = try corepl(["-c", "spawn server 0 --pool process:2; step 2; show 1 --json; quit; echo not reached"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(!r.out.contains("not reached"))
+        let json = r.out.split(separator: "\n").drop { !$0.hasPrefix("{") }.joined(separator: "\n")
+        let show = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let address = try #require((show["facts"] as? [String: String])?["address"])
+        // Nothing accepts on the port any more.
+        let loop = try EventLoop()
+        let refused = Box<String>("")
+        let t = loop.spawn(name: "probe") {
+            do { _ = try await AsyncSocket.connect(on: loop, to: try SocketAddress(parsing: address)) } catch { refused.value = "\(error)" }
+        }
+        loop.run(until: .taskDone(t.id))
+        #expect(refused.value.contains("ECONNREFUSED"))
+        // No corepl-worker is left whose parent was that corepl.
+        let ps = Process()
+        ps.executableURL = URL(fileURLWithPath: "/bin/sh")
+        ps.arguments = ["-c", "ps -eo ppid=,comm= | awk '$1 == 1 && $2 == \"corepl-worker\"' | wc -l"]
+        let pipe = Pipe()
+        ps.standardOutput = pipe
+        try ps.run()
+        ps.waitUntilExit()
+        #expect(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingWhitespace() == "0")
+    }
+
+    @Test func badUsageOfTheExecutableExits64() throws {
+        let r = try corepl(["--no-such-flag"])
+        #expect(r.status == 64)
+    }
+}
