@@ -47,6 +47,8 @@ let package = Package(
                 "Runtime",
                 "FibService",
                 "CEditline",
+                "CLinux",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -32,29 +32,48 @@ extension Session {
         return { loop.taskName($0) }
     }
 
-    /// Free-runs the loop as `request` says, stopping at breakpoints; prints why it stopped.
+    /// The loop limit for a request, from now.
+    func limit(for request: RunRequest) -> EventLoop.RunLimit {
+        switch request {
+        case .forever: return .noTasks
+        case .duration(let d): return .deadline(monotonicNanos() &+ d.clampedNanoseconds)
+        case .idle: return .idle
+        case .taskDone(let t): return .taskDone(t)
+        }
+    }
+
+    /// Free-runs the loop as `request` says, in the foreground, stopping at breakpoints;
+    /// prints why it stopped.
     func freeRun(_ request: RunRequest) {
         lastRun = request
-        let limit: EventLoop.RunLimit
-        switch request {
-        case .forever: limit = .noTasks
-        case .duration(let d): limit = .deadline(monotonicNanos() &+ d.clampedNanoseconds)
-        case .idle: limit = .idle
-        case .taskDone(let t): limit = .taskDone(t)
-        }
-        let first = loop.stepCount
-        let started = monotonicNanos()
+        _ = drive(BackgroundRun(request: request, limit: limit(for: request), firstStep: loop.stepCount, started: monotonicNanos()), yieldWhen: nil)
+    }
+
+    /// Runs toward `run`'s limit. With `yieldWhen`, returns false (quietly) as soon as it
+    /// holds, so a front end can run commands and call again; otherwise runs to the end,
+    /// prints why it stopped, and returns true.
+    func drive(_ run: BackgroundRun, yieldWhen: (() -> Bool)?) -> Bool {
         var hit: Breakpoint?
+        var yielded = false
         let names = self.names()
         let output = self.output
-        let stopWhen: ((StepEvent) -> Bool)? = breakpoints.all.isEmpty ? nil : { [unowned self] event in
-            hit = self.breakpoints.match(event)
-            return hit != nil
-        }
+        let checkBreaks = !breakpoints.all.isEmpty
+        let stopWhen: ((StepEvent) -> Bool)? = (checkBreaks || yieldWhen != nil) ? { [unowned self] event in
+            if checkBreaks, let b = self.breakpoints.match(event) {
+                hit = b
+                return true
+            }
+            if let yieldWhen, yieldWhen() {
+                yielded = true
+                return true
+            }
+            return false
+        } : nil
         let onStep: ((StepEvent) -> Void)? = watch ? { event in output.line(Views.step(event, names: names)) } : nil
-        let outcome = loop.run(until: limit, pollTimeout: pollTimeout, stopWhen: stopWhen, onStep: onStep)
-        let steps = loop.stepCount - first
-        let took = Views.round2(Double(monotonicNanos() - started) / 1e9)
+        let outcome = loop.run(until: run.limit, pollTimeout: pollTimeout, stopWhen: stopWhen, onStep: onStep)
+        if yielded && hit == nil { return false }
+        let steps = loop.stepCount - run.firstStep
+        let took = Views.round2(Double(monotonicNanos() - run.started) / 1e9)
         let summary = "\(steps) steps in \(took) s, now at #\(loop.stepCount)"
         switch outcome {
         case .idle:
@@ -74,7 +93,17 @@ extension Session {
         case .stepLimit:
             output.line("stopped after \(summary)")
         }
+        return true
     }
+}
+
+/// A free run in progress: what was asked, its limit (fixed when it began), and where it
+/// began (for its summary).
+struct BackgroundRun: Sendable {
+    let request: RunRequest
+    let limit: EventLoop.RunLimit
+    let firstStep: UInt64
+    let started: UInt64
 }
 
 struct Step: ReplCommand {
@@ -112,18 +141,27 @@ struct Step: ReplCommand {
 
 struct Run: ReplCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Free-run the loop: run [DURATION | until idle | until TASK done].",
+        abstract: "Free-run the loop: run [DURATION | until idle | until TASK done] [&].",
         discussion: """
             Bare 'run' lasts until pause, Ctrl-C, a breakpoint, or until no task is left. \
             'until idle' stops when the ready queue is empty and no timer or pool work is \
-            pending (tasks may still wait on sockets). Every run returns once no task is left.
+            pending (tasks may still wait on sockets). Every run returns once no task is left. \
+            A trailing '&' runs in the background while the prompt stays usable ('pause' stops it).
             """)
 
     @Argument(help: "DURATION (3, 500ms, 2s), or 'until idle', or 'until TASK done'.")
     var words: [String] = []
 
     mutating func run(in session: Session) throws {
-        session.freeRun(try Run.request(words, session))
+        var w = words
+        let background = w.last == "&"
+        if background { w.removeLast() }
+        let request = try Run.request(w, session)
+        if background {
+            try session.startBackground(request)
+        } else {
+            session.freeRun(request)
+        }
     }
 
     static func request(_ words: [String], _ session: Session) throws -> RunRequest {
@@ -149,8 +187,16 @@ struct Continue: ReplCommand {
         commandName: "continue",
         abstract: "Resume the last free run (after a breakpoint or a pause).")
 
+    @Argument(help: "'&' to continue in the background.")
+    var background: String?
+
     mutating func run(in session: Session) throws {
-        session.freeRun(session.lastRun ?? .forever)
+        let request = session.lastRun ?? .forever
+        switch background {
+        case nil: session.freeRun(request)
+        case "&"?: try session.startBackground(request)
+        default: throw ReplError("usage: continue [&]")
+        }
     }
 }
 
@@ -158,7 +204,12 @@ struct Pause: ReplCommand {
     static let configuration = CommandConfiguration(abstract: "Pause a free run (the loop stops after its current step).")
 
     mutating func run(in session: Session) throws {
-        session.output.line("the loop is paused at #\(session.loop.stepCount)")
+        if session.background != nil {
+            session.background = nil
+            session.output.line("paused at #\(session.loop.stepCount)")
+        } else {
+            session.output.line("the loop is already paused, at #\(session.loop.stepCount)")
+        }
     }
 }
 

@@ -109,7 +109,9 @@ struct Quit: ReplCommand {
         abstract: "Leave corepl: every task is cancelled, every socket closed, every worker stopped.")
 
     mutating func run(in session: Session) throws {
+        let (tasks, pools) = session.shutdown()
         session.quitRequested = true
+        session.output.line("bye: cancelled \(tasks) tasks, stopped \(pools) pools")
     }
 }
 

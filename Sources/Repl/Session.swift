@@ -60,6 +60,11 @@ public final class Session: @unchecked Sendable {
     var breakpoints = Breakpoints()
     var servers: [TaskID: FibServerHandle] = [:]
     var lastRun: RunRequest?
+    /// A free run going on in the background (`run &`), between commands.
+    var background: BackgroundRun?
+    /// Whether a front end drives background runs (the interactive prompt does; scripts
+    /// do not).
+    public var backgroundRunsSupported = false
     /// The commands that changed the session, for `save`.
     var recorded: [String] = []
     var sourceDepth = 0
@@ -69,6 +74,8 @@ public final class Session: @unchecked Sendable {
     /// Set by `quit`.
     public internal(set) var quitRequested = false
     private let interruptFlag = Atomic<Bool>(false)
+    /// `loop`, for `interrupt()` from other threads (it changes at `reset`).
+    private let loopForOtherThreads: Mutex<EventLoop>
 
     /// The deepest `source` nesting allowed.
     public static let maxSourceDepth = 64
@@ -76,7 +83,9 @@ public final class Session: @unchecked Sendable {
     /// A session with a fresh, paused loop owned by the calling thread.
     public init(output: ReplOutput = .standard(), poller: PollerKind = .epoll) throws {
         self.output = output
-        self.loop = try EventLoop(poller: poller)
+        let loop = try EventLoop(poller: poller)
+        self.loop = loop
+        self.loopForOtherThreads = Mutex(loop)
         self.registry = CommandRegistry.builtIn
     }
 
@@ -189,12 +198,36 @@ public final class Session: @unchecked Sendable {
         for l in lines.dropFirst() { output.error("  " + l) }
     }
 
+    /// Starts `request` as a background run (`run &`).
+    func startBackground(_ request: RunRequest) throws {
+        guard backgroundRunsSupported else {
+            throw ReplError("'&' runs in the background only at the interactive prompt; in a script use a duration: run 2s")
+        }
+        lastRun = request
+        background = BackgroundRun(request: request, limit: limit(for: request), firstStep: loop.stepCount, started: monotonicNanos())
+        output.line("running in the background from #\(loop.stepCount); 'pause' stops it")
+    }
+
+    /// Runs the background run until `yieldWhen` holds (true: still running) or it ends
+    /// (false: finished, its summary printed).
+    public func continueBackground(yieldWhen: @escaping () -> Bool) -> Bool {
+        guard let run = background else { return false }
+        if drive(run, yieldWhen: yieldWhen) {
+            background = nil
+            return false
+        }
+        return true
+    }
+
+    /// Whether a background run is going on.
+    public var isRunningInBackground: Bool { background != nil }
+
     // MARK: Interrupting
 
     /// Stops a running `run` or `step N` after its current step (any thread).
     public func interrupt() {
         interruptFlag.store(true, ordering: .relaxed)
-        loop.requestStop()
+        loopForOtherThreads.withLock { $0 }.requestStop()
     }
 
     var isInterrupted: Bool { interruptFlag.load(ordering: .relaxed) }
@@ -260,8 +293,10 @@ public final class Session: @unchecked Sendable {
         let counts = shutdown()
         let kind = loop.pollerKind
         loop = try EventLoop(poller: kind)
+        loopForOtherThreads.withLock { $0 = loop }
         breakpoints = Breakpoints()
         lastRun = nil
+        background = nil
         return counts
     }
 }

@@ -90,6 +90,10 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     let wakeChannel: WakeChannel
     let inbox = Mutex<[InboxItem]>([])
     let stopFlag = Atomic<Bool>(false)
+    /// The task the current step runs (0: none) and when the step began, for other
+    /// threads to report who holds the loop.
+    let probeTask = Atomic<Int>(0)
+    let probeSince = Atomic<UInt64>(0)
 
     /// Creates a loop owned by the calling thread, polling with `poller` (epoll by default).
     public init(poller kind: PollerKind = .epoll) throws(SystemCallError) {
@@ -307,7 +311,10 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         current = record
         stepStartedAt = start
         if !observers.isEmpty { notify(.stepBegan(stepNumber, task: record.id)) }
+        probeSince.store(start, ordering: .relaxed)
+        probeTask.store(record.id.rawValue, ordering: .relaxed)
         job.runSynchronously(on: unownedSelf!)
+        probeTask.store(0, ordering: .relaxed)
         let end = monotonicNanos()
         let busy = end &- start
         current = nil
@@ -563,6 +570,14 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// Forgets a stop request that no run has consumed (any thread).
     public func clearStopRequest() {
         stopFlag.store(false, ordering: .relaxed)
+    }
+
+    /// The task the loop is running right now and for how many nanoseconds, if a step is
+    /// running one (any thread; for saying who holds the loop during a long step).
+    public var busyTask: (task: TaskID, nanos: UInt64)? {
+        let id = probeTask.load(ordering: .relaxed)
+        guard id != 0 else { return nil }
+        return (TaskID(id), monotonicNanos() &- probeSince.load(ordering: .relaxed))
     }
 
     /// Wakes a blocking poll without a stop request (any thread).

@@ -37,11 +37,41 @@ struct Corepl: ParsableCommand {
     var keepGoing = false
 
     func run() throws {
+        if isatty(0) != 0 && ((files.isEmpty && commands == nil) || interactive) {
+            try runInteractive()
+            return
+        }
         let session = try Session(output: .standard())
         session.echo = echo
         session.keepGoing = keepGoing
         let trap = SignalTrap { session.interrupt() }
         defer { _ = trap }
+        var ok = Self.runScriptsAndCommands(session, files: files, commands: commands)
+        if (files.isEmpty && commands == nil) || interactive, !session.quitRequested {
+            ok = LineReader.readStandardInput(into: session) && ok
+        }
+        session.shutdown()
+        if !ok { throw ExitCode.failure }
+    }
+
+    /// The prompt: libedit on this thread, the session on the loop thread.
+    func runInteractive() throws {
+        let (output, fd) = try Terminal.makeOutput()
+        let (echo, keepGoing, files, commands) = (self.echo, self.keepGoing, self.files, self.commands)
+        let service = try LoopService(output: output) { s in
+            s.echo = echo
+            s.keepGoing = keepGoing
+        }
+        let terminal = try Terminal(service: service, outputFD: fd)
+        if files.isEmpty && commands == nil {
+            terminal.run()
+        } else {
+            terminal.run(first: { @Sendable s in _ = Corepl.runScriptsAndCommands(s, files: files, commands: commands) })
+        }
+    }
+
+    /// Runs the script files, then the -c commands; false if a line failed.
+    static func runScriptsAndCommands(_ session: Session, files: [String], commands: String?) -> Bool {
         var ok = true
         for file in files where !session.quitRequested {
             do {
@@ -51,9 +81,9 @@ struct Corepl: ParsableCommand {
                 session.report("\(error)")
                 ok = false
             }
-            if !ok && !keepGoing { break }
+            if !ok && !session.keepGoing { return false }
         }
-        if let commands, !session.quitRequested, ok || keepGoing {
+        if let commands, !session.quitRequested {
             do {
                 let parsed = try Tokenizer.commands(in: commands)
                 ok = session.execute(parsed, origin: { .inline(index: $0 + 1) }) && ok
@@ -62,13 +92,6 @@ struct Corepl: ParsableCommand {
                 ok = false
             }
         }
-        if (files.isEmpty && commands == nil) || interactive, !session.quitRequested {
-            ok = LineReader.readStandardInput(into: session) && ok
-        }
-        let (tasks, pools) = session.shutdown()
-        if session.quitRequested && isatty(0) != 0 {
-            writeLine("cancelled \(tasks) tasks, stopped \(pools) pools.", to: 2)
-        }
-        if !ok { throw ExitCode.failure }
+        return ok
     }
 }

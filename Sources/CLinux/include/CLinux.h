@@ -44,4 +44,15 @@ int corepl_spawn_closefrom(posix_spawn_file_actions_t *actions, int from);
 /// the parent is already gone.
 int corepl_die_with_parent(void);
 
+/// pipe2(2), which glibc declares only under _GNU_SOURCE.
+int corepl_pipe2(int fds[2], int flags);
+
+/// Remembers the terminal settings of `fd` and restores them at exit and on a crash
+/// (SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGABRT, SIGFPE, SIGTERM, SIGHUP), then lets the
+/// signal take its course. Returns -1 if `fd` is not a terminal.
+int corepl_guard_terminal(int fd);
+
+/// Restores the settings remembered by corepl_guard_terminal (safe to call twice).
+void corepl_restore_terminal(void);
+
 #endif

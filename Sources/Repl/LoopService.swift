@@ -1,0 +1,165 @@
+// The loop's own thread, for front ends that must stay responsive while the loop runs (the
+// interactive prompt). It owns the session; other threads hand it work and are told when
+// the work is done. A background run (`run &`) goes on between pieces of work: it yields
+// whenever work arrives, the work runs between two steps, and the run resumes.
+import DequeModule
+import FibService
+import Glibc
+import Runtime
+import Synchronization
+
+/// Runs a `Session` on a dedicated loop thread (any thread may call its methods).
+public final class LoopService: @unchecked Sendable {
+    /// What a front end can see without asking the loop thread.
+    public struct Status: Sendable {
+        public var running = false
+        public var step: UInt64 = 0
+        public var quit = false
+        /// Tasks, for completion: id, name, and whether it listens (has an address).
+        public var tasks: [(id: Int, name: String, listens: Bool)] = []
+    }
+
+    private let work = Mutex<Deque<@Sendable (Session) -> Void>>([])
+    private let pending = Atomic<Bool>(false)
+    private let semaphore: UnsafeMutablePointer<sem_t>
+    private let statusBox = Mutex(Status())
+    private var thread: OSThread?
+    private var session: Session?
+    /// Written by the loop thread once the session exists (or failed to).
+    private let ready = Mutex<Result<Session, any Error>?>(nil)
+    /// The session's loop (it changes at `reset`), for the calls other threads may make.
+    private let currentLoop = Mutex<EventLoop?>(nil)
+
+    /// Starts the loop thread and creates the session on it.
+    ///
+    /// - Parameter configure: runs on the loop thread once the session exists (e.g. to
+    ///   register a host's commands).
+    public init(output: ReplOutput, configure: @escaping @Sendable (Session) -> Void = { _ in }) throws {
+        semaphore = .allocate(capacity: 1)
+        sem_init(semaphore, 0, 0)
+        let started = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+        sem_init(started, 0, 0)
+        defer { sem_destroy(started); started.deallocate() }
+        let startedBox = UnsafeSendable(started)
+        let t = OSThread(name: "corepl-loop") { [self] in
+            do {
+                let s = try Session(output: output)
+                s.backgroundRunsSupported = true
+                configure(s)
+                currentLoop.withLock { $0 = s.loop }
+                ready.withLock { $0 = .success(s) }
+                sem_post(startedBox.value)
+                serve(s)
+            } catch {
+                ready.withLock { $0 = .failure(error) }
+                sem_post(startedBox.value)
+            }
+        }
+        thread = t
+        t.start()
+        while sem_wait(started) == -1 && errno == EINTR {}
+        switch ready.withLock({ $0 })! {
+        case .success(let s): session = s
+        case .failure(let e): t.join(); throw e
+        }
+    }
+
+    deinit {
+        sem_destroy(semaphore)
+        semaphore.deallocate()
+    }
+
+    /// Queues `body` to run on the loop thread, between steps; `done` is called there
+    /// after it.
+    public func submit(_ body: @escaping @Sendable (Session) -> Void) {
+        work.withLock { $0.append(body) }
+        pending.store(true, ordering: .releasing)
+        sem_post(semaphore)
+        currentLoop.withLock { $0 }?.wakeUp()
+    }
+
+    /// Runs `body` on the loop thread and waits for it.
+    public func perform<T: Sendable>(_ body: @escaping @Sendable (Session) -> T) -> T {
+        let box = Mutex<T?>(nil)
+        let done = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+        sem_init(done, 0, 0)
+        defer { sem_destroy(done); done.deallocate() }
+        let doneBox = UnsafeSendable(done)
+        submit { s in
+            let r = body(s)
+            box.withLock { $0 = r }
+            sem_post(doneBox.value)
+        }
+        while sem_wait(done) == -1 && errno == EINTR {}
+        return box.withLock { $0! }
+    }
+
+    /// Stops a foreground `run` or `step N` after its current step (any thread).
+    public func interrupt() { session?.interrupt() }
+
+    /// The task holding the loop right now, and for how long (any thread).
+    public var busyTask: (task: TaskID, nanos: UInt64)? { currentLoop.withLock { $0 }?.busyTask }
+
+    /// The latest status (any thread).
+    public var status: Status { statusBox.withLock { $0 } }
+
+    /// Waits for the loop thread to end (after `quit`).
+    public func join() { thread?.join() }
+
+    // MARK: The loop thread
+
+    private func serve(_ s: Session) {
+        while true {
+            if s.isRunningInBackground {
+                statusBox.withLock { $0.running = true }
+                // Yield for work, and a few times a second to publish the step count.
+                let publishAt = monotonicNanos() + 250_000_000
+                _ = s.continueBackground { [self] in
+                    pending.load(ordering: .acquiring) || monotonicNanos() >= publishAt
+                }
+            } else {
+                publishStatus(s)
+                while sem_wait(semaphore) == -1 && errno == EINTR {}
+            }
+            runPendingWork(s)
+            publishStatus(s)
+            if s.quitRequested {
+                s.shutdown()
+                publishStatus(s)
+                // Work queued after quit still runs (its callers wait for it).
+                runPendingWork(s)
+                return
+            }
+        }
+    }
+
+    private func runPendingWork(_ s: Session) {
+        while true {
+            let next = work.withLock { q -> (@Sendable (Session) -> Void)? in
+                let item = q.popFirst()
+                if q.isEmpty { pending.store(false, ordering: .releasing) }
+                return item
+            }
+            guard let next else { return }
+            next(s)
+        }
+    }
+
+    private func publishStatus(_ s: Session) {
+        currentLoop.withLock { $0 = s.loop }
+        let snap = s.loop.snapshot()
+        let tasks = snap.tasks.map { (id: $0.id.rawValue, name: $0.name, listens: $0.facts["address"] != nil) }
+        statusBox.withLock {
+            $0.running = s.isRunningInBackground
+            $0.step = snap.step
+            $0.quit = s.quitRequested
+            $0.tasks = tasks
+        }
+    }
+}
+
+/// A pointer handed between threads whose owner guarantees the lifetime.
+struct UnsafeSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
