@@ -64,7 +64,11 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Runtime"], path: "Tests/TestSupport"),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "TestSupport"]),
         .testTarget(name: "FibServiceTests", dependencies: ["FibService", "Runtime", "TestSupport", "corepl-worker"]),
-        .testTarget(name: "ReplTests", dependencies: ["Repl", "FibService", "Runtime", "TestSupport", "corepl", "corepl-worker"]),
+        .testTarget(
+            name: "ReplTests",
+            dependencies: ["Repl", "FibService", "Runtime", "TestSupport", "corepl", "corepl-worker"],
+            exclude: ["pty_session.py"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

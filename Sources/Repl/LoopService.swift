@@ -145,7 +145,7 @@ public final class LoopService: @unchecked Sendable {
         }
     }
 
-    private func publishStatus(_ s: Session) {
+    func publishStatus(_ s: Session) {
         currentLoop.withLock { $0 = s.loop }
         let snap = s.loop.snapshot()
         let tasks = snap.tasks.map { (id: $0.id.rawValue, name: $0.name, listens: $0.facts["address"] != nil) }

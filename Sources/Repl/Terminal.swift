@@ -74,8 +74,10 @@ public final class Terminal {
         if let first {
             busy = true
             let done = donePipe.write
+            let service = self.service
             service.submit { session in
                 first(session)
+                service.publishStatus(session)
                 var byte: UInt8 = 1
                 _ = write(done, &byte, 1)
             }
@@ -133,7 +135,7 @@ public final class Terminal {
         guard line.hasSuffix("\n") else { return }  // still editing
         let command = String(line.dropLast())
         if !command.trimmingWhitespace().isEmpty {
-            corepl_history_enter(hist, command)
+            corepl_history_enter(hist, command.trimmingWhitespace())
             corepl_history_save(hist, historyPath)
         }
         submit(command)
@@ -144,8 +146,10 @@ public final class Terminal {
         corepl_el_set_unbuffered(el, 0)  // cooked mode while the command runs
         busy = true
         let done = donePipe.write
+        let service = self.service
         service.submit { session in
             session.execute(line)
+            service.publishStatus(session)  // so the next prompt shows the new step count
             var byte: UInt8 = 1
             _ = write(done, &byte, 1)
         }
