@@ -62,11 +62,26 @@ let package = Package(
             ]
         ),
         .target(name: "TestSupport", dependencies: ["Runtime"], path: "Tests/TestSupport"),
+        // examples/embed: a host program with its own task kinds and commands.
+        .target(
+            name: "EmbedExample",
+            dependencies: [
+                "Repl", "Runtime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            path: "examples/embed/Sources/EmbedExample"
+        ),
+        .executableTarget(
+            name: "corepl-embed",
+            dependencies: ["EmbedExample", "Repl"],
+            path: "examples/embed/Sources/corepl-embed"
+        ),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "TestSupport"]),
         .testTarget(name: "FibServiceTests", dependencies: ["FibService", "Runtime", "TestSupport", "corepl-worker"]),
         .testTarget(
             name: "ReplTests",
-            dependencies: ["Repl", "FibService", "Runtime", "TestSupport", "corepl", "corepl-worker"],
+            dependencies: ["Repl", "FibService", "Runtime", "TestSupport", "EmbedExample", "corepl", "corepl-worker", "corepl-embed"],
             exclude: ["pty_session.py"]
         ),
     ],

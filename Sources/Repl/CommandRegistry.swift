@@ -43,9 +43,23 @@ public struct CommandRegistry: Sendable {
     }
 
     public private(set) var entries: [Entry]
+    /// Task kinds a host added to `spawn` (`spawn KIND ARGS…`), by name.
+    public private(set) var taskKinds: [Entry] = []
 
     public init(_ entries: [Entry]) {
         self.entries = entries
+    }
+
+    /// Adds a task kind: `spawn NAME ARGS…` parses ARGS with `entry.type` and runs it.
+    /// Its run should spawn the task(s) and announce them (`Session.announce`).
+    public mutating func register(taskKind entry: Entry) {
+        taskKinds.removeAll { $0.name == entry.name }
+        taskKinds.append(entry)
+    }
+
+    /// The host task kind called `name`.
+    public func taskKind(_ name: String) -> Entry? {
+        taskKinds.first { $0.name == name || $0.aliases.contains(name) }
     }
 
     /// Adds (or replaces, by name) a command.

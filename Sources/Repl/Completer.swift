@@ -39,7 +39,11 @@ public enum Completer {
         if command == "help" { return registry.entries.map(\.name) }
         let ids = tasks.map { String($0.id) }
         let taskCommands: Set = ["show", "where", "cancel", "mark", "break", "run", "continue"]
-        var result = registry.find(command)?.words ?? []
+        var result = registry.find(command)?.words ?? registry.taskKind(command)?.words ?? []
+        if command == "spawn" {
+            if words.count == 1 { result += registry.taskKinds.map(\.name) }
+            if words.count >= 2, let kind = registry.taskKind(words[1]) { result = kind.words }
+        }
         if taskCommands.contains(command) || (command == "expect" && (previous == "task" || previous == "contains")) {
             result += ids
             result += tasks.map(\.name).filter { !$0.contains(" ") }

@@ -7,11 +7,11 @@ struct Expect: ReplCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check the loop's state; a script fails here if it does not hold.",
         discussion: """
-            expect task TASK waiting [recv|send|future|sleep|yield|join|external]
+            expect task TASK waiting [recv|send|future|sleep|yield|join|external|HOST_QUEUE]
             expect task TASK ready|running|waiting|done|failed|cancelled|finished
             expect task TASK FIGURE.STAT OP NUMBER   e.g. reqs_per_sec.min < 100, latency.median < 0.01
               STAT: count min max mean median p90 p99 first last sum; OP: < <= > >= == !=
-            expect queue ready|recv_wait|send_wait|future_wait|timers [OP] N
+            expect queue ready|recv_wait|send_wait|future_wait|timers|HOST_QUEUE [OP] N
             expect queue QUEUE contains TASK
             expect output contains TEXT
             """)
@@ -73,9 +73,6 @@ struct Expect: ReplCommand {
             if w.count == 3 {
                 guard case .waiting(let wait) = info.state else { holds = false; break }
                 holds = Expect.reasonName(wait.reason) == w[2]
-                guard ["recv", "send", "future", "sleep", "yield", "join", "external"].contains(w[2]) else {
-                    throw ReplError("no wait '\(w[2])'; use recv, send, future, sleep, yield, join or external")
-                }
             } else {
                 holds = info.state.name == "waiting"
             }
@@ -102,7 +99,14 @@ struct Expect: ReplCommand {
         case "send_wait": members = snap.sendWait.map(\.task)
         case "future_wait": members = snap.futureWait.map(\.task)
         case "timers": members = snap.timers.map(\.task)
-        default: throw ReplError("no queue '\(w[0])'; use ready, recv_wait, send_wait, future_wait or timers")
+        default:
+            // A host's own wait queue (see EventLoop.park).
+            let parked = snap.parked.filter { $0.queue == w[0] }
+            let known = Set(snap.parked.map(\.queue)).sorted()
+            guard !parked.isEmpty || session.knownQueues.contains(w[0]) else {
+                throw ReplError("no queue '\(w[0])'; use ready, recv_wait, send_wait, future_wait, timers\(known.isEmpty ? "" : " or " + known.joined(separator: ", "))")
+            }
+            members = parked.map(\.task)
         }
         let listed = "[\(members.map { String($0.rawValue) }.joined(separator: ", "))]"
         if w[1] == "contains" {
@@ -129,6 +133,7 @@ struct Expect: ReplCommand {
         case .yield: return "yield"
         case .join: return "join"
         case .external: return "external"
+        case .custom(let queue, _): return queue
         }
     }
 

@@ -24,6 +24,7 @@ enum JSONViews {
     struct FutureWait: Encodable { var future: Int; var task: Int }
     struct TimerWait: Encodable { var task: Int; var remaining_s: Double }
     struct JoinWait: Encodable { var task: Int; var target: Int }
+    struct ParkedWait: Encodable { var queue: String; var detail: String; var task: Int }
 
     struct Queues: Encodable {
         var step: UInt64
@@ -34,6 +35,7 @@ enum JSONViews {
         var timers: [TimerWait]
         var joins: [JoinWait]
         var external: [Int]
+        var parked: [ParkedWait]
         var pending_pool_work: Int
         var poller: String
     }
@@ -71,7 +73,9 @@ enum JSONViews {
             future_wait: s.futureWait.map { FutureWait(future: $0.future.rawValue, task: $0.task.rawValue) },
             timers: s.timers.map { TimerWait(task: $0.task.rawValue, remaining_s: Double($0.remainingNanos) / 1e9) },
             joins: s.joins.map { JoinWait(task: $0.task.rawValue, target: $0.target.rawValue) },
-            external: s.external.map(\.rawValue), pending_pool_work: s.pendingFutures, poller: s.poller.rawValue)
+            external: s.external.map(\.rawValue),
+            parked: s.parked.map { ParkedWait(queue: $0.queue, detail: $0.detail, task: $0.task.rawValue) },
+            pending_pool_work: s.pendingFutures, poller: s.poller.rawValue)
     }
 
     /// Encodes `value` as pretty, key-sorted JSON text.

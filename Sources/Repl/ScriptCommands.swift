@@ -121,7 +121,14 @@ extension Session {
         if let subcommand, let sub = entry.type.configuration.subcommands.first(where: { $0._commandName == subcommand }) {
             return Self.tidyHelp(entry.type.helpMessage(for: sub, columns: 100))
         }
-        return Self.tidyHelp(entry.type.helpMessage(columns: 100))
+        if entry.name == "spawn", let subcommand, let kind = registry.taskKind(subcommand) {
+            return Self.tidyHelp(kind.type.helpMessage(columns: 100))
+        }
+        var text = Self.tidyHelp(entry.type.helpMessage(columns: 100))
+        if entry.name == "spawn" && !registry.taskKinds.isEmpty {
+            text += "\n\nthe host's task kinds:\n" + registry.taskKinds.map { "  \($0.name.padding(22)) \($0.abstract)" }.joined(separator: "\n")
+        }
+        return text
     }
 
     /// ArgumentParser's help, with its headings in lower case to sit among REPL output.

@@ -71,6 +71,10 @@ public final class Session: @unchecked Sendable {
     /// The command being executed.
     var current = CommandWords(words: [], rest: "")
     var origin: LineOrigin = .interactive
+    /// Names of the host's own wait queues (for `expect queue NAME` while empty).
+    public var knownQueues: Set<String> = []
+    /// The host's own state, one object per type (see `hostState(_:make:)`).
+    private var hostObjects: [ObjectIdentifier: AnyObject] = [:]
     /// Set by `quit`.
     public internal(set) var quitRequested = false
     private let interruptFlag = Atomic<Bool>(false)
@@ -81,9 +85,14 @@ public final class Session: @unchecked Sendable {
     public static let maxSourceDepth = 64
 
     /// A session with a fresh, paused loop owned by the calling thread.
-    public init(output: ReplOutput = .standard(), poller: PollerKind = .epoll) throws {
+    public convenience init(output: ReplOutput = .standard(), poller: PollerKind = .epoll) throws {
+        self.init(output: output, loop: try EventLoop(poller: poller))
+    }
+
+    /// A session over a loop the host already has (create the session on that loop's
+    /// thread). The host's tasks on it show in `tasks` and `queues` like built-in ones.
+    public init(output: ReplOutput, loop: EventLoop) {
         self.output = output
-        let loop = try EventLoop(poller: poller)
         self.loop = loop
         self.loopForOtherThreads = Mutex(loop)
         self.registry = CommandRegistry.builtIn
@@ -146,12 +155,18 @@ public final class Session: @unchecked Sendable {
     /// Runs one command.
     func run(_ command: CommandWords) throws {
         guard let name = command.words.first else { return }
-        guard let entry = registry.find(name) else {
+        guard let found = registry.find(name) else {
             let hints = registry.suggestions(for: name)
             let hint = hints.isEmpty ? "; 'help' lists the commands" : "; did you mean \(hints.map { "'\($0)'" }.joined(separator: " or "))?"
             throw ReplError("unknown command '\(name)'\(hint)")
         }
-        let args = Array(command.words.dropFirst())
+        var args = Array(command.words.dropFirst())
+        var entry = found
+        // `spawn KIND …` for a task kind the host registered.
+        if entry.name == "spawn", let kind = args.first.flatMap({ registry.taskKind($0) }) {
+            entry = kind
+            args.removeFirst()
+        }
         if args.contains("--help") || args.contains("-h") {
             output.line(helpText(entry, subcommand: args.first { !$0.hasPrefix("-") }))
             return
@@ -177,17 +192,51 @@ public final class Session: @unchecked Sendable {
         if entry.recordable { recorded.append(command.text) }
     }
 
-    /// ArgumentParser's message, shaped for a REPL line: "Error: x\nUsage: y" becomes
-    /// "x\nusage: y".
+    // MARK: For hosts
+
+    /// Adds a command of the host's: a `ReplCommand` (a swift-argument-parser command),
+    /// so it gets the same parsing, usage, `--help` and error conventions as built-ins.
+    ///
+    /// - Parameters:
+    ///   - recordable: whether `save` writes it into replay scripts (true for commands
+    ///     that change state).
+    ///   - completions: words Tab offers after the command's name.
+    public func register(command: any ReplCommand.Type, aliases: [String] = [], recordable: Bool = true, completions: [String] = []) {
+        registry.register(CommandRegistry.Entry(command, aliases: aliases, recordable: recordable, words: completions))
+    }
+
+    /// Adds a task kind of the host's: `spawn NAME ARGS…` parses ARGS with `command` (whose
+    /// `commandName` is the kind's name) and runs it; it should spawn on `loop` and call
+    /// `announce`.
+    public func register(taskKind command: any ReplCommand.Type, completions: [String] = []) {
+        registry.register(taskKind: CommandRegistry.Entry(command, recordable: true, words: completions))
+    }
+
+    /// The host's object of type `T` for this session, made by `make` the first time.
+    /// Host commands keep their state here (e.g. the channels they created).
+    public func hostState<T: AnyObject>(_ type: T.Type, make: () -> T) -> T {
+        if let existing = hostObjects[ObjectIdentifier(type)] as? T { return existing }
+        let made = make()
+        hostObjects[ObjectIdentifier(type)] = made
+        return made
+    }
+
+    /// Prints `value` as one JSON document (pretty, sorted keys), as `--json` views do.
+    public func printJSON(_ value: some Encodable) throws {
+        output.line(try JSONViews.encode(value))
+    }
+
+    /// ArgumentParser's message, shaped for a REPL line: its error sentence, then
+    /// `usage: …` (never the whole help; `help COMMAND` shows that).
     static func tidy(_ message: String, command: String) -> String {
-        var lines = message.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-        lines = lines.map { line in
-            var l = line
-            if l.hasPrefix("Error: ") { l = String(l.dropFirst(7)) }
-            if l.hasPrefix("Usage: ") { l = "usage: " + l.dropFirst(7) }
-            return l
-        }.filter { !$0.hasPrefix("  See '") }
-        return lines.joined(separator: "\n")
+        let lines = message.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        var error = lines.first ?? "bad arguments"
+        if error.hasPrefix("Error: ") { error = String(error.dropFirst(7)) }
+        guard let usage = lines.first(where: { $0.hasPrefix("Usage: ") || $0.trimmingWhitespace().hasPrefix("USAGE: ") }) else {
+            return error
+        }
+        let text = usage.trimmingWhitespace()
+        return error + "\nusage: " + text.dropFirst(7) + "\n(see 'help \(command)')"
     }
 
     /// Prints an error, prefixed with where the current line came from.

@@ -11,13 +11,14 @@ struct Spawn: ReplCommand {
         subcommands: [SpawnServer.self, SpawnPerf1.self, SpawnPerf2.self, SpawnRequest.self, SpawnSleeper.self, SpawnCounter.self])
 
     mutating func run(in session: Session) throws {
-        throw ReplError("spawn what? server, perf1, perf2, request, sleeper or counter (see 'help spawn')")
+        let kinds = ["server", "perf1", "perf2", "request", "sleeper", "counter"] + session.registry.taskKinds.map(\.name)
+        throw ReplError("spawn what? \(kinds.joined(separator: ", ")) (see 'help spawn')")
     }
 }
 
 extension Session {
-    /// Prints `task N NAME → ready`.
-    func announce(_ handle: TaskHandle, _ extra: String = "") {
+    /// Prints `task N NAME → ready` (what `spawn` says about a new task).
+    public func announce(_ handle: TaskHandle, _ extra: String = "") {
         let name = loop.taskName(handle.id) ?? ""
         output.line("task \(handle.id.rawValue) \(name)\(extra) → ready")
     }

@@ -133,6 +133,11 @@ enum Views {
         if !snap.joins.isEmpty {
             lines.append(("joins", list(snap.joins.map { "\(shortTask($0.task, snap)) → task \($0.target.rawValue)" })))
         }
+        var hostQueues: [String: [String]] = [:]
+        for p in snap.parked {
+            hostQueues[p.queue, default: []].append("\(shortTask(p.task, snap))\(p.detail.isEmpty ? "" : " (\(p.detail))")")
+        }
+        for (queue, items) in hostQueues.sorted(by: { $0.key < $1.key }) { lines.append((queue, list(items))) }
         if !snap.external.isEmpty {
             lines.append(("external", list(snap.external.map { shortTask($0, snap) })))
         }

@@ -50,6 +50,8 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     @exclusivity(unchecked) var sendWait: [Int32: TaskRecord] = [:]
     @exclusivity(unchecked) var futureWait: [FutureID: TaskRecord] = [:]
     @exclusivity(unchecked) var joinWait: [TaskID: TaskRecord] = [:]
+    /// Tasks parked in the host's own wait queues.
+    var parked: [TaskID: TaskRecord] = [:]
     @exclusivity(unchecked) var timers = Heap<TimerEntry>()
     @exclusivity(unchecked) var timerSequence: UInt64 = 0
     /// Every task, live and finished (finished ones until `clearFinished` or the history

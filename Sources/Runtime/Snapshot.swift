@@ -22,6 +22,13 @@ public struct LoopSnapshot: Sendable {
         public var deadline: UInt64
         public var remainingNanos: UInt64
     }
+    /// A task parked in one of the host's wait queues.
+    public struct ParkedWait: Sendable, Hashable {
+        public var queue: String
+        public var detail: String
+        public var task: TaskID
+    }
+
     /// A task waiting for another to finish.
     public struct JoinWait: Sendable, Hashable {
         public var task: TaskID
@@ -43,6 +50,8 @@ public struct LoopSnapshot: Sendable {
     public var joins: [JoinWait]
     /// Tasks suspended outside the runtime's primitives.
     public var external: [TaskID]
+    /// Tasks parked in the host's own wait queues, by queue then task.
+    public var parked: [ParkedWait]
     public var poller: PollerKind
     /// Futures whose completion the loop has not delivered yet.
     public var pendingFutures: Int
@@ -90,6 +99,10 @@ extension EventLoop {
                 return nil
             }.sorted { $0.task < $1.task },
             external: external,
+            parked: parked.values.compactMap { r -> LoopSnapshot.ParkedWait? in
+                guard case .custom(let queue, let detail)? = r.wait?.reason else { return nil }
+                return .init(queue: queue, detail: detail, task: r.id)
+            }.sorted { ($0.queue, $0.task) < ($1.queue, $1.task) },
             poller: poller.kind,
             pendingFutures: pendingFutures,
             tasks: tasks.values.map(\.info).sorted { $0.id < $1.id },

@@ -95,6 +95,8 @@ public enum WakeCause: Sendable, Hashable, CustomStringConvertible {
     case foreignResume
     /// It was cancelled out of its wait.
     case cancelled
+    /// `unpark` moved it out of a host's wait queue.
+    case unparked
     /// The fd it waited on was closed.
     case closed(fd: Int32)
 
@@ -107,6 +109,7 @@ public enum WakeCause: Sendable, Hashable, CustomStringConvertible {
         case .joined(let id): return "task \(id.rawValue) finished"
         case .foreignResume: return "resumed from another thread"
         case .cancelled: return "cancelled"
+        case .unparked: return "unparked"
         case .closed(let fd): return "fd \(fd) closed"
         }
     }

@@ -67,6 +67,9 @@ public enum WaitReason: Sendable, Hashable, CustomStringConvertible {
     /// Suspended outside the runtime's primitives (e.g. a continuation of the host's);
     /// the runtime sees it again when something resumes it.
     case external
+    /// Parked in a wait queue of the host's own (`EventLoop.park(in:detail:)`), e.g. a
+    /// channel's `channel_send`, until `unpark` moves it to ready.
+    case custom(queue: String, detail: String)
 
     public var description: String {
         switch self {
@@ -77,6 +80,7 @@ public enum WaitReason: Sendable, Hashable, CustomStringConvertible {
         case .yield: return "yield"
         case .join(let id): return "join task \(id.rawValue)"
         case .external: return "external"
+        case .custom(let queue, let detail): return detail.isEmpty ? queue : "\(queue) \(detail)"
         }
     }
 
@@ -90,6 +94,7 @@ public enum WaitReason: Sendable, Hashable, CustomStringConvertible {
         case .yield: return "ready"
         case .join: return "join"
         case .external: return "external"
+        case .custom(let queue, _): return queue
         }
     }
 }

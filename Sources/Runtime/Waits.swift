@@ -215,9 +215,43 @@ extension EventLoop {
         case .join(let target):
             joinWait[record.id] = nil
             tasks[target]?.joiners.removeAll { $0 === record }
+        case .custom:
+            guard parked.removeValue(forKey: record.id) != nil else { return false }
         case .yield, .external:
             return false
         }
+        return true
+    }
+
+    // MARK: The host's own wait queues
+
+    /// Suspends the running task in a wait queue of the host's own — the primitive for
+    /// building channels, locks and the like on the loop. The task shows as waiting
+    /// `queue` (e.g. `"channel_send"`) with `detail` (e.g. `"jobs (full)"`) until
+    /// `unpark` moves it to ready.
+    ///
+    /// - Throws: `CancellationError` if the task is cancelled (before or while parked).
+    public func park(
+        in queue: String, detail: String = "", label: StaticString = "",
+        fileID: StaticString = #fileID, line: UInt = #line
+    ) async throws {
+        let record = runningTask("park")
+        if record.cancelRequested { throw CancellationError() }
+        parked[record.id] = record
+        record.phase = .waiting
+        try await suspend(record, Wait(
+            reason: .custom(queue: queue, detail: detail), label: label,
+            location: CodeLocation(fileID: fileID, line: line), since: stepStartedAt))
+    }
+
+    /// Moves a task parked by `park` to the end of the ready queue.
+    ///
+    /// - Returns: false if task `id` is not parked.
+    @discardableResult
+    public func unpark(_ id: TaskID) -> Bool {
+        assertOnLoopThread()
+        guard let record = parked.removeValue(forKey: id) else { return false }
+        makeReady(record, cause: .unparked, wakes: nil)
         return true
     }
 }

@@ -104,7 +104,8 @@ func scriptFile(_ name: String, _ text: String) throws -> String {
         let r = try corepl(["-c", "spawn server 0 --pool process:2; step 2; show 1 --json; quit; echo not reached"])
         #expect(r.status == 0, "\(r.err)")
         #expect(!r.out.contains("not reached"))
-        let json = r.out.split(separator: "\n").drop { !$0.hasPrefix("{") }.joined(separator: "\n")
+        let lines = r.out.split(separator: "\n").drop { !$0.hasPrefix("{") }
+        let json = lines.prefix { $0 != "}" }.joined(separator: "\n") + "\n}"
         let show = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         let address = try #require((show["facts"] as? [String: String])?["address"])
         // Nothing accepts on the port any more.
