@@ -43,9 +43,12 @@ public struct FibServerOptions: Sendable {
     /// Requests above this n are refused.
     public var ceiling: Int = 45
     public var backlog: Int32 = 128
+    /// The server task's name (default: `server HOST:PORT`).
+    public var name: String?
 
     public init(host: String = SocketAddress.loopback, port: UInt16 = 25000, pool: PoolSpec = .default,
-                wait: WaitMode = .yield, ceiling: Int = 45) {
+                wait: WaitMode = .yield, ceiling: Int = 45, name: String? = nil) {
+        self.name = name
         self.host = host
         self.port = port
         self.pool = pool
@@ -83,7 +86,7 @@ public enum FibServer {
             listener.close()
             throw error
         }
-        let task = loop.spawn(name: "server \(address)", kind: "server") {
+        let task = loop.spawn(name: options.name ?? "server \(address)", kind: "server") {
             defer {
                 listener.close()
                 pool.shutdown()

@@ -45,6 +45,9 @@ public enum Figure {
     public static let latency = "latency"
     /// perf2: replies per second, one value per second.
     public static let reqsPerSec = "reqs_per_sec"
+    /// perf2: replies per 100 ms, one value per 100 ms (fine enough to see a one-second
+    /// starvation whatever its phase against the per-second windows).
+    public static let reqsPer100ms = "reqs_per_100ms"
     /// request: the replies' values.
     public static let result = "result"
 }
@@ -56,9 +59,9 @@ public enum LoopClients {
     /// duration, until it has passed.
     @discardableResult
     public static func perf1(on loop: EventLoop, to address: SocketAddress, n: Int = 30,
-                             duration: Duration? = nil, output: LineSink) -> TaskHandle {
+                             duration: Duration? = nil, name: String? = nil, output: LineSink) -> TaskHandle {
         let deadline = duration.map { monotonicNanos() &+ $0.clampedNanoseconds }
-        return loop.spawn(name: "perf1 \(address)", kind: "perf1") {
+        return loop.spawn(name: name ?? "perf1 \(address)", kind: "perf1") {
             let socket = try await AsyncSocket.connect(on: loop, to: address)
             defer { socket.close() }
             var reader = LineReader(socket)
@@ -76,23 +79,31 @@ public enum LoopClients {
     }
 
     /// perf2: fib(1) ping-pong on one connection, printing `N reqs/sec` each second and
-    /// recording each count as `reqs_per_sec`. A monitor task does the counting, like the
+    /// recording each count as `reqs_per_sec` (and every 100 ms as `reqs_per_100ms`). A monitor task does the counting, like the
     /// seed's monitor thread, so a starved server shows as `0 reqs/sec`.
     @discardableResult
     public static func perf2(on loop: EventLoop, to address: SocketAddress,
-                             duration: Duration? = nil, output: LineSink) -> TaskHandle {
+                             duration: Duration? = nil, name: String? = nil, output: LineSink) -> TaskHandle {
         let deadline = duration.map { monotonicNanos() &+ $0.clampedNanoseconds }
         let counter = Counter()
-        return loop.spawn(name: "perf2 \(address)", kind: "perf2") {
+        return loop.spawn(name: name ?? "perf2 \(address)", kind: "perf2") {
             let socket = try await AsyncSocket.connect(on: loop, to: address)
             defer { socket.close() }
             let me = loop.currentTask!
             let monitor = loop.spawn(name: "perf2 monitor", kind: "monitor") {
+                var second = 0
+                var ticks = 0
                 while true {
-                    try await loop.sleep(for: .seconds(1))
+                    try await loop.sleep(for: .milliseconds(100))
                     let n = counter.take()
-                    loop.record(Double(n), as: Figure.reqsPerSec, for: me)
-                    output.write("\(n) reqs/sec", me)
+                    loop.record(Double(n), as: Figure.reqsPer100ms, for: me)
+                    second += n
+                    ticks += 1
+                    if ticks == 10 {
+                        loop.record(Double(second), as: Figure.reqsPerSec, for: me)
+                        output.write("\(second) reqs/sec", me)
+                        (second, ticks) = (0, 0)
+                    }
                 }
             }
             defer { loop.cancel(monitor.id) }
@@ -109,8 +120,9 @@ public enum LoopClients {
     /// One request per n, in order, printing `fib(N) = X` and recording `result` and
     /// `latency`; an error reply is printed and recorded as a failure of the task.
     @discardableResult
-    public static func request(on loop: EventLoop, to address: SocketAddress, ns: [Int], output: LineSink) -> TaskHandle {
-        loop.spawn(name: "request \(address) \(ns.map(String.init).joined(separator: " "))", kind: "request") {
+    public static func request(on loop: EventLoop, to address: SocketAddress, ns: [Int],
+                               name: String? = nil, output: LineSink) -> TaskHandle {
+        loop.spawn(name: name ?? "request \(address) \(ns.map(String.init).joined(separator: " "))", kind: "request") {
             let socket = try await AsyncSocket.connect(on: loop, to: address)
             defer { socket.close() }
             var reader = LineReader(socket)

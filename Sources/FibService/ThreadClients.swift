@@ -36,21 +36,30 @@ public final class BlockingClient: Sendable {
         }
     }
 
-    /// perf2: fib(1) ping-pong, `N reqs/sec` each second (0 while the server is starved).
+    /// perf2: fib(1) ping-pong, `N reqs/sec` each second (0 while the server is starved);
+    /// records `reqs_per_sec` and, every 100 ms, `reqs_per_100ms`.
     public func perf2(duration: Duration?, output: (String) -> Void, record: (String, Double) -> Void) throws {
         let conn = try Connection(to: address)
         defer { conn.close() }
         let start = monotonicNanos()
         let deadline = duration.map { start &+ $0.clampedNanoseconds }
-        var nextReport = start + 1_000_000_000
+        var nextTick = start + 100_000_000
+        var ticks = 0
+        var tickCount = 0
         var count = 0
         var inFlight = false
         func report(upTo now: UInt64) {
-            while now >= nextReport {
-                record(Figure.reqsPerSec, Double(count))
-                output("\(count) reqs/sec")
-                count = 0
-                nextReport += 1_000_000_000
+            while now >= nextTick {
+                record(Figure.reqsPer100ms, Double(tickCount))
+                tickCount = 0
+                nextTick += 100_000_000
+                ticks += 1
+                if ticks == 10 {
+                    record(Figure.reqsPerSec, Double(count))
+                    output("\(count) reqs/sec")
+                    count = 0
+                    ticks = 0
+                }
             }
         }
         while !stopped {
@@ -65,6 +74,7 @@ public final class BlockingClient: Sendable {
             case .line(let reply):
                 guard reply == "1" else { throw ClientError("server replied '\(reply)'") }
                 count += 1
+                tickCount += 1
                 inFlight = false
             case .timeout:
                 continue
@@ -186,14 +196,14 @@ extension LoopClients {
     /// Cancelling the task stops the thread.
     @discardableResult
     public static func threaded(_ kind: ThreadedKind, on loop: EventLoop, to address: SocketAddress,
-                                duration: Duration? = nil, output: LineSink) -> TaskHandle {
+                                duration: Duration? = nil, name: String? = nil, output: LineSink) -> TaskHandle {
         let (kindName, suffix): (String, String)
         switch kind {
         case .perf1: (kindName, suffix) = ("perf1", "")
         case .perf2: (kindName, suffix) = ("perf2", "")
         case .request(let ns): (kindName, suffix) = ("request", " " + ns.map(String.init).joined(separator: " "))
         }
-        return loop.spawn(name: "\(kindName) --thread \(address)\(suffix)", kind: kindName) {
+        return loop.spawn(name: name ?? "\(kindName) --thread \(address)\(suffix)", kind: kindName) {
             let me = loop.currentTask!
             let client = BlockingClient(address: address)
             let finished = loop.makeFuture(of: Void.self, label: "\(kindName) thread", countsAsPending: false)

@@ -283,7 +283,8 @@ public final class Session: @unchecked Sendable {
 
     // MARK: Lookups for commands
 
-    /// Task `text` (an id, or a task's exact name, or a unique kind) in the table.
+    /// Task `text` in the table: an id (`3` or `#3`), a task's exact name, or a kind that
+    /// names one live task (`request`).
     public func task(_ text: String) throws -> TaskInfo {
         let snap = loop.snapshot()
         let t = text.hasPrefix("#") ? String(text.dropFirst()) : text
@@ -292,9 +293,11 @@ public final class Session: @unchecked Sendable {
             return info
         }
         if let info = snap.tasks.first(where: { $0.name == t }) { return info }
+        // A kind names its one live task (or, with none live, its latest).
         let byKind = snap.tasks.filter { $0.kind == t && !$0.state.isFinished }
         if byKind.count == 1 { return byKind[0] }
-        if byKind.count > 1 { throw ReplError("'\(t)' names \(byKind.count) tasks (\(byKind.map { "\($0.id.rawValue)" }.joined(separator: ", "))); use an id") }
+        if byKind.count > 1 { throw ReplError("'\(t)' names \(byKind.count) tasks (\(byKind.map { "\($0.id.rawValue)" }.joined(separator: ", "))); use an id or a name") }
+        if let latest = snap.tasks.last(where: { $0.kind == t }) { return latest }
         throw ReplError("no task '\(t)'")
     }
 

@@ -26,6 +26,17 @@ extension Session {
     func duration(_ text: String?) throws -> Duration? {
         try text.map { try DurationText.parse($0) }
     }
+
+    /// Refuses a task name that a script could not refer to unambiguously.
+    func checkNewName(_ name: String?) throws {
+        guard let name else { return }
+        guard !name.isEmpty, Int(name) == nil, !name.hasPrefix("@"), !name.hasPrefix("#") else {
+            throw ReplError("a task name must not be empty, a number, or start with @ or #: '\(name)'")
+        }
+        if loop.snapshot().tasks.contains(where: { $0.name == name }) {
+            throw ReplError("there is a task named '\(name)' already")
+        }
+    }
 }
 
 struct SpawnServer: ReplCommand {
@@ -48,10 +59,14 @@ struct SpawnServer: ReplCommand {
     @Option(help: "The largest n served.")
     var ceiling: Int = 45
 
+    @Option(help: "Name the task (scripts then refer to it by name).")
+    var name: String?
+
     mutating func run(in session: Session) throws {
+        try session.checkNewName(name)
         let options = FibServerOptions(
             host: host, port: port, pool: try pool.map { try PoolSpec(parsing: $0) } ?? session.defaultPool,
-            wait: try wait.map { try WaitMode(parsing: $0) } ?? session.defaultWait, ceiling: ceiling)
+            wait: try wait.map { try WaitMode(parsing: $0) } ?? session.defaultWait, ceiling: ceiling, name: name)
         let server = try FibServer.spawn(on: session.loop, options: options, output: .discard)
         session.servers[server.task.id] = server
         session.announce(server.task, " (pool \(options.pool), wait \(options.wait))")
@@ -64,6 +79,9 @@ struct ClientFlags: ParsableArguments {
 
     @Option(help: "Stop after this long (3, 500ms, 2s); default: until cancelled.")
     var duration: String?
+
+    @Option(help: "Name the task (scripts then refer to it by name).")
+    var name: String?
 }
 
 struct SpawnPerf1: ReplCommand {
@@ -82,10 +100,11 @@ struct SpawnPerf1: ReplCommand {
     mutating func run(in session: Session) throws {
         let addr = try session.address(address)
         let d = try session.duration(flags.duration)
+        try session.checkNewName(flags.name)
         let sink = session.sink(kind: "perf1")
         let h = flags.thread
-            ? LoopClients.threaded(.perf1(n: n), on: session.loop, to: addr, duration: d, output: sink)
-            : LoopClients.perf1(on: session.loop, to: addr, n: n, duration: d, output: sink)
+            ? LoopClients.threaded(.perf1(n: n), on: session.loop, to: addr, duration: d, name: flags.name, output: sink)
+            : LoopClients.perf1(on: session.loop, to: addr, n: n, duration: d, name: flags.name, output: sink)
         session.announce(h)
     }
 }
@@ -103,10 +122,11 @@ struct SpawnPerf2: ReplCommand {
     mutating func run(in session: Session) throws {
         let addr = try session.address(address)
         let d = try session.duration(flags.duration)
+        try session.checkNewName(flags.name)
         let sink = session.sink(kind: "perf2")
         let h = flags.thread
-            ? LoopClients.threaded(.perf2, on: session.loop, to: addr, duration: d, output: sink)
-            : LoopClients.perf2(on: session.loop, to: addr, duration: d, output: sink)
+            ? LoopClients.threaded(.perf2, on: session.loop, to: addr, duration: d, name: flags.name, output: sink)
+            : LoopClients.perf2(on: session.loop, to: addr, duration: d, name: flags.name, output: sink)
         session.announce(h)
     }
 }
@@ -125,16 +145,20 @@ struct SpawnRequest: ReplCommand {
     @Flag(help: "Run on its own OS thread with blocking sockets, outside the loop.")
     var thread = false
 
+    @Option(help: "Name the task (scripts then refer to it by name).")
+    var name: String?
+
     mutating func run(in session: Session) throws {
         guard !ns.isEmpty else { throw ReplError("usage: spawn request ADDR N...") }
+        try session.checkNewName(name)
         if let bad = ns.first(where: { $0 < 0 || $0 > fibLargestN }) {
             throw ReplError("n must be from 0 to \(fibLargestN), got \(bad)")
         }
         let addr = try session.address(address)
         let sink = session.sink(kind: "request")
         let h = thread
-            ? LoopClients.threaded(.request(ns), on: session.loop, to: addr, output: sink)
-            : LoopClients.request(on: session.loop, to: addr, ns: ns, output: sink)
+            ? LoopClients.threaded(.request(ns), on: session.loop, to: addr, name: name, output: sink)
+            : LoopClients.request(on: session.loop, to: addr, ns: ns, name: name, output: sink)
         session.announce(h)
     }
 }
