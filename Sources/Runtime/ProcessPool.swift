@@ -70,26 +70,13 @@ public final class ProcessPool: @unchecked Sendable {
     /// reply line, or fails with the worker's `error: …` text or `PoolError.workerDied`.
     /// Call on the loop thread.
     public func submit(on loop: EventLoop, label: String, request: String) -> LoopFuture<String> {
-        let future = loop.makeFuture(of: String.self, label: label)
         let pool = name
-        loop.post(PoolEvent(pool: pool, future: future.id, kind: .submitted, label: label))
-        let accepted = queue.put(WorkItem(
-            run: { context, worker in
-                loop.post(PoolEvent(pool: pool, future: future.id, kind: .started(worker: worker), label: label))
-                let result: Result<String, any Error>
-                if let process = context {
-                    result = process.roundTrip(request, pool: pool, label: label)
-                } else {
-                    result = .failure(PoolError.cannotStart(pool: pool, reason: "worker \(worker) could not be restarted"))
-                }
-                var ok = true
-                if case .failure = result { ok = false }
-                loop.post(PoolEvent(pool: pool, future: future.id, kind: .finished(worker: worker, ok: ok), label: label))
-                future.complete(result)
-            },
-            abandon: { future.fail(PoolError.shutDown(pool: pool)) }))
-        if !accepted { future.fail(PoolError.shutDown(pool: pool)) }
-        return future
+        return queue.submit(on: loop, pool: pool, label: label) { context, worker in
+            guard let process = context else {
+                return .failure(PoolError.cannotStart(pool: pool, reason: "worker \(worker) could not be restarted"))
+            }
+            return process.roundTrip(request, pool: pool, label: label)
+        }
     }
 
     /// The live workers' process ids, by worker number (any thread).
@@ -102,7 +89,6 @@ public final class ProcessPool: @unchecked Sendable {
     /// `PoolError.shutDown`) and waits for their proxy threads.
     public func shutdown() {
         for item in queue.stop(waiters: size) { item.abandon() }
-        registry.stopping = true
         for pid in registry.pids { Glibc.kill(pid, SIGKILL) }
         for t in threads { t.join() }
         threads.removeAll()
@@ -143,12 +129,6 @@ public final class ProcessPool: @unchecked Sendable {
 /// Which pid each worker number has now (any thread).
 final class WorkerRegistry: @unchecked Sendable {
     private let lock = Mutex<[Int: Int32]>([:])
-    private let stopFlag = Atomic<Bool>(false)
-
-    var stopping: Bool {
-        get { stopFlag.load(ordering: .relaxed) }
-        set { stopFlag.store(newValue, ordering: .relaxed) }
-    }
 
     func set(_ worker: Int, pid: Int32?) {
         lock.withLock { $0[worker] = pid }

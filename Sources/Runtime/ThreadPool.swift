@@ -37,21 +37,7 @@ public final class ThreadPool: @unchecked Sendable {
     public func submit<T: Sendable>(
         on loop: EventLoop, label: String, _ work: @escaping @Sendable () throws -> T
     ) -> LoopFuture<T> {
-        let future = loop.makeFuture(of: T.self, label: label)
-        let pool = name
-        loop.post(PoolEvent(pool: pool, future: future.id, kind: .submitted, label: label))
-        let accepted = queue.put(WorkItem(
-            run: { _, worker in
-                loop.post(PoolEvent(pool: pool, future: future.id, kind: .started(worker: worker), label: label))
-                let result = Result { try work() }
-                var ok = true
-                if case .failure = result { ok = false }
-                loop.post(PoolEvent(pool: pool, future: future.id, kind: .finished(worker: worker, ok: ok), label: label))
-                future.complete(result)
-            },
-            abandon: { future.fail(PoolError.shutDown(pool: pool)) }))
-        if !accepted { future.fail(PoolError.shutDown(pool: pool)) }
-        return future
+        queue.submit(on: loop, pool: name, label: label) { _, _ in Result { try work() } }
     }
 
     /// Work waiting for a thread, and work running now (any thread).

@@ -99,4 +99,26 @@ final class WorkQueue<Context>: @unchecked Sendable {
     var load: (queued: Int, running: Int) {
         state.withLock { ($0.items.count, $0.busy) }
     }
+
+    /// Submits work whose result completes a new future of `loop`, telling the loop's
+    /// observers when it is submitted, started on worker W, and finished. Loop thread.
+    func submit<T: Sendable>(
+        on loop: EventLoop, pool: String, label: String,
+        _ work: @escaping @Sendable (inout Context, _ worker: Int) -> Result<T, any Error>
+    ) -> LoopFuture<T> {
+        let future = loop.makeFuture(of: T.self, label: label)
+        loop.post(PoolEvent(pool: pool, future: future.id, kind: .submitted, label: label))
+        let accepted = put(WorkItem(
+            run: { context, worker in
+                loop.post(PoolEvent(pool: pool, future: future.id, kind: .started(worker: worker), label: label))
+                let result = work(&context, worker)
+                var ok = true
+                if case .failure = result { ok = false }
+                loop.post(PoolEvent(pool: pool, future: future.id, kind: .finished(worker: worker, ok: ok), label: label))
+                future.complete(result)
+            },
+            abandon: { future.fail(PoolError.shutDown(pool: pool)) }))
+        if !accepted { future.fail(PoolError.shutDown(pool: pool)) }
+        return future
+    }
 }
