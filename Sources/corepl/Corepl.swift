@@ -11,15 +11,27 @@ struct Corepl: ParsableCommand {
         commandName: "corepl",
         abstract: "A REPL for a cooperative event loop: the fib microservice of Beazley's \"Python Concurrency From the Ground Up\", steppable.",
         discussion: """
+            Exit status: 0 when every command succeeded; 1 when one failed (a failed \
+            expect, a port in use, a server that cannot be reached…); 64 for bad usage.
+            """,
+        version: Repl.Corepl.version,
+        subcommands: [ReplSession.self, Serve.self, Perf1.self, Perf2.self],
+        defaultSubcommand: ReplSession.self
+    )
+}
+
+/// The REPL itself: `corepl [FILE…] [-c CMDS] [-i]` (the default subcommand).
+struct ReplSession: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "repl",
+        abstract: "Run scripts, commands, or the prompt (the default).",
+        discussion: """
             With no FILE and no -c, commands are read from standard input: a prompt on a \
             terminal, plain lines otherwise (corepl < demo.repl). Type 'help' for the commands.
 
             Exit status: 0 when every command succeeded; 1 when one failed (a failed \
             expect, a port in use, a server that cannot be reached…); 64 for bad usage.
-            """,
-        version: Repl.Corepl.version,
-        subcommands: [Serve.self, Perf1.self, Perf2.self]
-    )
+            """)
 
     @Argument(help: "Scripts to run, in order; corepl exits after them unless -i is given.")
     var files: [String] = []
@@ -66,7 +78,7 @@ struct Corepl: ParsableCommand {
         if files.isEmpty && commands == nil {
             terminal.run()
         } else {
-            terminal.run(first: { @Sendable s in _ = Corepl.runScriptsAndCommands(s, files: files, commands: commands) })
+            terminal.run(first: { @Sendable s in _ = ReplSession.runScriptsAndCommands(s, files: files, commands: commands) })
         }
     }
 

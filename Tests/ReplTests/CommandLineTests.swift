@@ -127,6 +127,32 @@ func scriptFile(_ name: String, _ text: String) throws -> String {
         #expect(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingWhitespace() == "0")
     }
 
+    @Test func serveRunsUntilSIGTERMAndAPortInUseExitsOne() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try coreplPath())
+        p.arguments = ["serve", "0", "--pool", "thread:2"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        var banner: [UInt8] = []
+        while !banner.contains(10) {
+            let d = out.fileHandleForReading.readData(ofLength: 1)
+            if d.isEmpty { break }
+            banner += d
+        }
+        let line = String(decoding: banner, as: UTF8.self)
+        #expect(line.hasPrefix("listening on 127.0.0.1:"))
+        let port = try #require(line.split(separator: ":").last.flatMap { UInt16(String($0).trimmingWhitespace()) })
+        let busy = try corepl(["serve", String(port)])
+        #expect(busy.status == 1)
+        #expect(busy.err == "corepl: 127.0.0.1:\(port): address already in use (EADDRINUSE)\n")
+        let client = try corepl(["-c", "spawn request \(port) 30; run until 1 done; expect task 1 done"])
+        #expect(client.status == 0, "\(client.err)")
+        p.terminate()  // SIGTERM
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+    }
+
     @Test func badUsageOfTheExecutableExits64() throws {
         let r = try corepl(["--no-such-flag"])
         #expect(r.status == 64)
