@@ -109,8 +109,10 @@ public final class Terminal {
                 corepl_el_set_unbuffered(el, 1)  // a fresh prompt
             }
             if fds.count > 3, fds[3].revents != 0, !busy {
-                if fds[3].revents & Int16(POLLIN) == 0 {
-                    submit("quit")  // the terminal hung up
+                var available: Int32 = 0
+                let hungUp = fds[3].revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0
+                if hungUp || (ioctl(0, UInt(FIONREAD), &available) == 0 && available == 0) {
+                    submit("quit")  // the terminal went away (or end of input): quit, do not spin
                 } else {
                     readKey()
                 }
