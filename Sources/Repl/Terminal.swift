@@ -233,8 +233,9 @@ public final class Terminal {
         if busy {
             // The terminal (in cooked mode now) has echoed "^C" already.
             if let (task, nanos) = service.busyTask, nanos > 100_000_000 {
-                let name = service.status.tasks.first { $0.id == task.rawValue }?.name ?? ""
-                writeRaw("\r\ntask \(task.rawValue) (\(name)) holds the loop, computing for \(Views.millis(nanos)); a step cannot be cut short: the run stops right after it\r\n")
+                // The task may be newer than the last published table: then it has no name here.
+                let name = service.status.tasks.first { $0.id == task.rawValue }.map { " (\($0.name))" } ?? ""
+                writeRaw("\r\ntask \(task.rawValue)\(name) holds the loop, computing for \(Views.millis(nanos)); a step cannot be cut short: the run stops right after it\r\n")
             } else {
                 writeRaw("\r\n")
             }
