@@ -37,6 +37,10 @@ struct Sleep: ReplCommand {
 
     mutating func run(in session: Session) throws {
         let deadline = monotonicNanos() &+ (try DurationText.parse(duration)).clampedNanoseconds
+        // A loop running in the background keeps running through the pause.
+        if session.isRunningInBackground {
+            _ = session.continueBackground { monotonicNanos() >= deadline || session.isInterrupted }
+        }
         while monotonicNanos() < deadline && !session.isInterrupted {
             let left = min(deadline - monotonicNanos(), 20_000_000)
             var ts = timespec(tv_sec: 0, tv_nsec: Int(left))
