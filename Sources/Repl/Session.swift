@@ -333,7 +333,8 @@ public final class Session: @unchecked Sendable {
     public func shutdown() -> (tasks: Int, pools: Int) {
         let live = loop.snapshot().tasks.filter { !$0.state.isFinished }
         for t in live { loop.cancel(t.id) }
-        loop.run(until: .steps(100_000), pollTimeout: .milliseconds(5))
+        // Bounded: a task suspended outside the runtime (external) cannot be cancelled out.
+        loop.run(until: .deadline(monotonicNanos() &+ 3_000_000_000), pollTimeout: .milliseconds(5))
         for (_, server) in servers { server.pool.shutdown() }
         let pools = servers.count
         servers.removeAll()

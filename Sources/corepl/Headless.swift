@@ -86,7 +86,7 @@ struct Serve: ParsableCommand {
         _ = trap
         // Cancel every task and let the cancellations run: sockets close, the pool stops.
         for task in loop.snapshot().tasks where !task.state.isFinished { loop.cancel(task.id) }
-        loop.run(until: .steps(100_000), pollTimeout: .milliseconds(10))
+        loop.run(until: .deadline(monotonicNanos() &+ 3_000_000_000), pollTimeout: .milliseconds(10))
         server.pool.shutdown()
         if case .noTasksLeft = outcome, case .failed(let e)? = loop.taskInfo(server.task.id)?.state {
             throw fail(e)
