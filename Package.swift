@@ -58,6 +58,8 @@ let package = Package(
             dependencies: [
                 "Repl",
                 "Runtime",
+                // Built with corepl, so process pools find their worker next to it.
+                "corepl-worker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
