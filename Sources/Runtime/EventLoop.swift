@@ -22,6 +22,7 @@ import Synchronization
 public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// An entry of the ready queue. Records are held unretained: `tasks` keeps every
     /// record alive, and a task in the ready queue has not finished, so it is not evicted.
+    @usableFromInline
     enum ReadyEntry {
         /// Resume the task's stored continuation (it left a wait queue).
         case resume(Unmanaged<TaskRecord>)
@@ -29,6 +30,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         /// other means); the record is nil when the job belongs to no known task.
         case job(UnownedJob, Unmanaged<TaskRecord>?)
 
+        @inlinable
         static func resume(_ record: TaskRecord) -> ReadyEntry { .resume(.passUnretained(record)) }
         static func job(_ job: UnownedJob, _ record: TaskRecord?) -> ReadyEntry {
             .job(job, record.map { .passUnretained($0) })
@@ -45,7 +47,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     // MARK: Loop-thread state
 
-    @exclusivity(unchecked) var ready = Deque<ReadyEntry>()
+    @usableFromInline @exclusivity(unchecked) var ready = Deque<ReadyEntry>()
     @exclusivity(unchecked) var recvWait: [Int32: TaskRecord] = [:]
     @exclusivity(unchecked) var sendWait: [Int32: TaskRecord] = [:]
     @exclusivity(unchecked) var futureWait: [FutureID: TaskRecord] = [:]
@@ -61,11 +63,11 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     @exclusivity(unchecked) var liveCount = 0
     @exclusivity(unchecked) var byPointer: [UnsafeRawPointer: TaskRecord] = [:]
     /// The task the current step runs (kept alive by `tasks`).
-    @exclusivity(unchecked) unowned(unsafe) var current: TaskRecord?
+    @usableFromInline @exclusivity(unchecked) unowned(unsafe) var current: TaskRecord?
     /// The event of the last task step, when the caller asked for one.
     var lastEvent: StepEvent?
     @exclusivity(unchecked) var stepNumber: UInt64 = 0
-    @exclusivity(unchecked) var stepStartedAt: UInt64 = 0
+    @usableFromInline @exclusivity(unchecked) var stepStartedAt: UInt64 = 0
     var nextTaskID = 1
     var nextFutureID = 1
     /// Futures made by this loop whose completion has not been delivered yet.
@@ -73,7 +75,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     var poller: any Poller
     @exclusivity(unchecked) var dirtyFDs: [Int32] = []
     @exclusivity(unchecked) var pollEvents: [PollEvent] = []
-    @exclusivity(unchecked) var observers: [any LoopObserver] = []
+    @usableFromInline @exclusivity(unchecked) var observers: [any LoopObserver] = []
     /// While true, the next job enqueued on the loop thread is kept in `captured`
     /// instead of queued: resuming a continuation then runs its job in the same step.
     @exclusivity(unchecked) var capturing = false
@@ -384,7 +386,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         observers.removeAll { $0 === observer }
     }
 
-    @inline(__always)
+    @usableFromInline
     func notify(_ event: LoopEvent) {
         guard !observers.isEmpty else { return }
         for o in observers { o.loop(self, observed: event) }

@@ -2,9 +2,11 @@
 // written by the loop and by the task itself while a step runs it.
 
 /// The loop's mutable record of one task (loop thread only).
+@usableFromInline
 final class TaskRecord: @unchecked Sendable {
     /// Where the task is in its life; `wait` says more while it is suspended, `exit`
     /// once it has finished. Payload-free, so that setting it on every step is a store.
+    @usableFromInline
     enum Phase: UInt8 {
         /// Queued in `ready`, to run at a coming step.
         case ready
@@ -16,23 +18,23 @@ final class TaskRecord: @unchecked Sendable {
         case finished
     }
 
-    let id: TaskID
+    @usableFromInline let id: TaskID
     let name: String
     let kind: String
     let parent: TaskID?
     let createdAt: UInt64
     var endedAt: UInt64?
 
-    @exclusivity(unchecked) var phase: Phase = .ready
+    @usableFromInline @exclusivity(unchecked) var phase: Phase = .ready
     /// How it ended, once `phase` is `.finished`.
     var exit: TaskExit?
     /// The current (or, while ready/running, the last) suspension.
-    @exclusivity(unchecked) var wait: Wait?
+    @usableFromInline @exclusivity(unchecked) var wait: Wait?
     /// The continuation to resume when the task leaves its wait queue.
-    @exclusivity(unchecked) var continuation: UnsafeContinuation<Void, any Error>?
+    @usableFromInline @exclusivity(unchecked) var continuation: UnsafeContinuation<Void, any Error>?
     /// Set to make the next resumption throw (cancellation, a closed fd, …).
     @exclusivity(unchecked) var resumeError: (any Error)?
-    @exclusivity(unchecked) var cancelRequested = false
+    @usableFromInline @exclusivity(unchecked) var cancelRequested = false
 
     @exclusivity(unchecked) var steps = 0
     @exclusivity(unchecked) var busyNanos: UInt64 = 0

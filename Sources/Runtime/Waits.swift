@@ -1,6 +1,7 @@
 // The suspension primitives — curio's "traps". Each one records why and where the running
 // task waits, puts it in the seed's queue for that reason, and suspends it. A step ends
 // there; a later poll (or a timer, a future, a cancel) moves it back to ready.
+import DequeModule
 import Glibc
 import HeapModule
 
@@ -26,7 +27,7 @@ struct TimerEntry: Comparable {
 
 extension EventLoop {
     /// The task the current step runs; a primitive awaited anywhere else is a bug.
-    @inline(__always)
+    @inlinable @inline(__always)
     func runningTask(_ primitive: StaticString) -> TaskRecord {
         // `current` is only set while a step runs a task on the loop thread; the thread
         // check itself is for debug builds (it costs a call per suspension).
@@ -38,7 +39,7 @@ extension EventLoop {
     }
 
     /// Suspends the running task with `wait` recorded; the caller has queued it already.
-    @inline(__always)
+    @inlinable @inline(__always)
     nonisolated(nonsending) func suspend(_ record: TaskRecord, _ wait: Wait) async throws {
         record.wait = wait
         if !observers.isEmpty { notify(.waits(record.id, wait)) }
@@ -113,6 +114,7 @@ extension EventLoop {
     // MARK: Yield, sleep, join
 
     /// Moves the running task to the end of the ready queue (the seed's bare `yield`).
+    @inlinable
     nonisolated(nonsending) public func yield(fileID: StaticString = #fileID, line: UInt = #line) async throws {
         let record = runningTask("yield")
         if record.cancelRequested { throw CancellationError() }
