@@ -25,25 +25,14 @@ struct Expect: ReplCommand {
         case "task"?: try expectTask(Array(w.dropFirst()), session)
         case "queue"?: try expectQueue(Array(w.dropFirst()), session)
         case "output"? where w.count >= 3 && w[1] == "contains":
-            let text = Expect.textAfter(2, in: session.current.rest)
+            // The raw text after "output contains" (spacing and quotes survive).
+            let text = Tokenizer.restText(of: Tokenizer.restText(of: session.current.rest))
             guard session.output.transcriptContains(text) else {
                 throw ReplError("expected output containing '\(text)', found none; last lines: \(session.output.lastLines(3).map { "'\($0)'" }.joined(separator: ", "))")
             }
         default:
             throw ReplError("usage: expect task … | expect queue … | expect output contains TEXT (see 'help expect')")
         }
-    }
-
-    /// The raw text after the first `n` words of `rest` (so spacing and quotes survive).
-    static func textAfter(_ n: Int, in rest: String) -> String {
-        var s = Substring(rest)
-        for _ in 0..<n {
-            s = s.drop { $0 == " " || $0 == "\t" }
-            s = s.drop { $0 != " " && $0 != "\t" }
-        }
-        var text = String(s).trimmingWhitespace()
-        if text.count >= 2, let f = text.first, f == "'" || f == "\"", text.last == f { text = String(text.dropFirst().dropLast()) }
-        return text
     }
 
     private func expectTask(_ w: [String], _ session: Session) throws {

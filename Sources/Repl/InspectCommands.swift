@@ -21,7 +21,7 @@ struct Tasks: ReplCommand {
 
 struct Show: ReplCommand {
     static let configuration = CommandConfiguration(
-        abstract: "One task in full: its wait, where it suspended, and its recorded figures.")
+        abstract: "One task in full: its wait, where it suspended, and its recorded figures ('where' too).")
 
     @Argument(help: "The task.")
     var task: String
@@ -37,25 +37,6 @@ struct Show: ReplCommand {
         } else {
             session.output.line(Views.show(info, snap))
         }
-    }
-}
-
-struct Where: ReplCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "where",
-        abstract: "Same as 'show': what a task waits on, and where.")
-
-    @Argument(help: "The task.")
-    var task: String
-
-    @Flag(help: "One JSON document.")
-    var json = false
-
-    mutating func run(in session: Session) throws {
-        var show = Show()
-        show.task = task
-        show.json = json
-        try show.run(in: session)
     }
 }
 

@@ -12,15 +12,6 @@ enum RunRequest: Sendable, Equatable {
     /// Until the ready queue is empty and no timer or pool work is pending.
     case idle
     case taskDone(TaskID)
-
-    var description: String {
-        switch self {
-        case .forever: return "run"
-        case .duration(let d): return "run \(DurationText.format(d))"
-        case .idle: return "run until idle"
-        case .taskDone(let t): return "run until \(t.rawValue) done"
-        }
-    }
 }
 
 extension Session {
@@ -46,7 +37,7 @@ extension Session {
     /// prints why it stopped.
     func freeRun(_ request: RunRequest) {
         lastRun = request
-        _ = drive(BackgroundRun(request: request, limit: limit(for: request), firstStep: loop.stepCount, started: monotonicNanos()), yieldWhen: nil)
+        _ = drive(BackgroundRun(limit: limit(for: request), firstStep: loop.stepCount, started: monotonicNanos()), yieldWhen: nil)
     }
 
     /// Runs toward `run`'s limit. With `yieldWhen`, returns false (quietly) as soon as it
@@ -97,10 +88,9 @@ extension Session {
     }
 }
 
-/// A free run in progress: what was asked, its limit (fixed when it began), and where it
-/// began (for its summary).
+/// A free run in progress: its limit (fixed when it began), and where it began (for its
+/// summary).
 struct BackgroundRun: Sendable {
-    let request: RunRequest
     let limit: EventLoop.RunLimit
     let firstStep: UInt64
     let started: UInt64

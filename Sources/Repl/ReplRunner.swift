@@ -53,52 +53,48 @@ public struct ReplRunner: Sendable {
     /// which becomes the loop thread — or over `loop`, the host's, created on this thread.
     /// Errors are reported as `NAME:LINE: message`. Everything is shut down afterwards.
     public func run(commands: String, name: String = "<commands>", loop: EventLoop? = nil) throws -> ReplResult {
-        let (output, captured) = ReplOutput.capturing()
-        let session = try loop.map { Session(output: output, loop: $0) } ?? Session(output: output)
-        session.echo = echo
-        session.keepGoing = keepGoing
-        configure(session)
-        let ok = session.runScript(commands, file: name)
-        session.shutdown()
-        return ReplResult(status: ok ? 0 : 1, output: captured.out, errors: captured.err)
+        try captured(loop: loop) { $0.runScript(commands, file: name) }
     }
 
     /// Runs the script at `path` like `run(commands:)`.
     public func run(file path: String, loop: EventLoop? = nil) throws -> ReplResult {
+        try captured(loop: loop) { session in
+            do {
+                return session.runScript(try session.readScript(path), file: path)
+            } catch {
+                session.report("\(error)")
+                return false
+            }
+        }
+    }
+
+    /// A configured session with captured output, `body` run on it, then everything shut down.
+    private func captured(loop: EventLoop?, _ body: (Session) -> Bool) throws -> ReplResult {
         let (output, captured) = ReplOutput.capturing()
         let session = try loop.map { Session(output: output, loop: $0) } ?? Session(output: output)
+        prepare(session)
+        let ok = body(session)
+        session.shutdown()
+        return ReplResult(status: ok ? 0 : 1, output: captured.out, errors: captured.err)
+    }
+
+    private func prepare(_ session: Session) {
         session.echo = echo
         session.keepGoing = keepGoing
         configure(session)
-        var ok = false
-        do {
-            ok = session.runScript(try session.readScript(path), file: path)
-        } catch {
-            session.report("\(error)")
-        }
-        session.shutdown()
-        return ReplResult(status: ok ? 0 : 1, output: captured.out, errors: captured.err)
     }
 
     /// Runs an interactive session on standard input and output: the libedit prompt on a
     /// terminal, plain lines otherwise. Returns the exit status.
     public func runTerminal() throws -> Int32 {
-        let configure = self.configure
-        let (echo, keepGoing) = (self.echo, self.keepGoing)
         if isatty(0) != 0 {
             let (output, fd) = try Terminal.makeOutput()
-            let service = try LoopService(output: output) { s in
-                s.echo = echo
-                s.keepGoing = keepGoing
-                configure(s)
-            }
+            let service = try LoopService(output: output) { [self] s in prepare(s) }
             try Terminal(service: service, outputFD: fd).run()
             return 0
         }
         let session = try Session(output: .standard())
-        session.echo = echo
-        session.keepGoing = keepGoing
-        configure(session)
+        prepare(session)
         let ok = LineReader.readStandardInput(into: session)
         session.shutdown()
         return ok ? 0 : 1

@@ -253,7 +253,7 @@ public final class Session: @unchecked Sendable {
             throw ReplError("'&' runs in the background only at the interactive prompt; in a script use a duration: run 2s")
         }
         lastRun = request
-        background = BackgroundRun(request: request, limit: limit(for: request), firstStep: loop.stepCount, started: monotonicNanos())
+        background = BackgroundRun(limit: limit(for: request), firstStep: loop.stepCount, started: monotonicNanos())
         output.line("running in the background from #\(loop.stepCount); 'pause' stops it")
     }
 

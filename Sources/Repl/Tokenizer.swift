@@ -57,7 +57,7 @@ public enum Tokenizer {
     /// A verbatim command at the start of `text`, if it is one.
     static func verbatimCommand(_ text: Substring) -> CommandWords? {
         let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-        for prefix in verbatimPrefixes where words.starts(with: prefix) && (words.count > prefix.count || words.count == prefix.count) {
+        for prefix in verbatimPrefixes where words.starts(with: prefix) {
             return CommandWords(words: words, rest: restText(of: String(text)))
         }
         return nil

@@ -110,7 +110,7 @@ public final class AsyncSocket: @unchecked Sendable {
         do throws(SystemCallError) {
             var one: Int32 = 1
             _ = try Sys.call("setsockopt") { setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)) }
-            var sa = wanted.sockaddr
+            var sa = wanted.sockaddrIn
             _ = try Sys.call("bind") {
                 withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                     bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
@@ -157,7 +157,7 @@ public final class AsyncSocket: @unchecked Sendable {
     ) async throws -> AsyncSocket {
         let fd = try newSocket(address: address)
         let socket = AsyncSocket(loop: loop, fd: fd, local: nil, peer: address)
-        var sa = address.sockaddr
+        var sa = address.sockaddrIn
         let r = withUnsafePointer(to: &sa) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))

@@ -49,9 +49,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(host):\(port)" }
 
     /// The C representation.
-    public var sockaddrIn: sockaddr_in { sockaddr }
-
-    var sockaddr: sockaddr_in {
+    public var sockaddrIn: sockaddr_in {
         var sa = sockaddr_in()
         sa.sin_family = sa_family_t(AF_INET)
         sa.sin_port = port.bigEndian
