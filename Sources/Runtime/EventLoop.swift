@@ -147,7 +147,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         if let record, !record.isFinished {
             if record.phase == .running {
                 // The running task re-enqueued itself (e.g. Task.yield()).
-                record.wait = Wait(reason: .yield, label: "Task.yield", location: CodeLocation(), since: stepStartedAt)
+                record.wait = Wait(reason: .yield, label: "Task.yield", location: .unknown, since: stepStartedAt)
             }
             record.phase = .ready
         }
@@ -297,7 +297,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
                 // The task resumed on another executor (e.g. an actor's): it runs there.
                 stepNumber += 1
                 record.phase = .waiting
-                record.wait = Wait(reason: .external, label: "resumed elsewhere", location: CodeLocation(), since: start)
+                record.wait = Wait(reason: .external, label: "resumed elsewhere", location: .unknown, since: start)
                 if report || !observers.isEmpty {
                     lastEvent = StepEvent(number: stepNumber, kind: .ran(TaskStep(
                         task: record.id, resumedFrom: nil, resumedWithError: nil,
@@ -327,7 +327,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         if record.phase == .running {
             // Suspended outside the runtime's primitives; something else will resume it.
             record.phase = .waiting
-            record.wait = Wait(reason: .external, location: CodeLocation(fileID: "?", line: 0), since: start)
+            record.wait = Wait(reason: .external, location: .unknown, since: start)
         }
         guard describe else { return end }
         let outcome: TaskStep.Outcome

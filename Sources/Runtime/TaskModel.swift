@@ -31,6 +31,10 @@ public struct CodeLocation: Sendable, Hashable, CustomStringConvertible {
         self.line = line
     }
 
+    /// For suspensions the runtime did not make (a host's continuation, `Task.yield()`):
+    /// no file, line 0, which views leave out.
+    public static let unknown = CodeLocation(fileID: "?", line: 0)
+
     /// The file name without its module: `"AsyncSocket.swift"`.
     public var fileName: String {
         let id = "\(fileID)"

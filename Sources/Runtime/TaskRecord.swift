@@ -68,7 +68,7 @@ final class TaskRecord: @unchecked Sendable {
         case .ready: return .ready
         case .running: return .running
         case .waiting:
-            return wait.map { .waiting($0) } ?? .waiting(Wait(reason: .external, location: CodeLocation(), since: 0))
+            return wait.map { .waiting($0) } ?? .waiting(Wait(reason: .external, location: .unknown, since: 0))
         case .finished:
             switch exit ?? .done {
             case .done: return .done
