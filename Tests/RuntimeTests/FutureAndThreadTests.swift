@@ -1,5 +1,6 @@
 // Futures completed by other threads wake the loop through its wake-up channel, and a
 // continuation resumed by another thread still runs as a step on the loop thread.
+import Dispatch
 import Glibc
 import Runtime
 import Testing
@@ -60,9 +61,15 @@ import TestSupport
         let loop = try EventLoop()
         let loopThread = pthread_self()
         let ranOnLoopThread = Box<Bool?>(nil)
+        // The other thread resumes only after the first step has returned: resumed
+        // earlier, the continuation would not suspend at all.
+        let firstStepDone = DispatchSemaphore(value: 0)
         let t = loop.spawn(name: "external") {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                Thread { c.resume() }.start()
+                Thread {
+                    firstStepDone.wait()
+                    c.resume()
+                }.start()
             }
             ranOnLoopThread.value = pthread_equal(pthread_self(), loopThread) != 0
         }
@@ -70,6 +77,7 @@ import TestSupport
         guard case .waits(let w) = first.outcome else { Issue.record("expected a wait"); return }
         #expect(w.reason == .external)
         #expect(ranOnLoopThread.value == nil, "the resumed half has not run yet")
+        firstStepDone.signal()
         let poll = try #require(loop.step(timeout: .seconds(30)).pollReport)
         #expect(poll.wakes.map(\.cause) == [.foreignResume])
         #expect(poll.wakes.map(\.task) == [t.id])
