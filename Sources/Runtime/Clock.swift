@@ -13,7 +13,9 @@ import Glibc
 public func monotonicNanos() -> UInt64 {
     let c = CycleClock.shared
     guard c.usesCycles else { return CycleClock.systemNanos() }
-    return c.baseNanos &+ UInt64(Double(corepl_cycles() &- c.baseCycles) * c.nanosPerCycle)
+    // Fixed point (32 fractional bits): no floating-point conversion on the hot path.
+    let (high, low) = (corepl_cycles() &- c.baseCycles).multipliedFullWidth(by: c.nanosPerCycleQ32)
+    return c.baseNanos &+ (high << 32 | low >> 32)
 }
 
 /// The calibration of the cycle counter against CLOCK_MONOTONIC.
@@ -21,7 +23,8 @@ struct CycleClock: Sendable {
     let usesCycles: Bool
     let baseCycles: UInt64
     let baseNanos: UInt64
-    let nanosPerCycle: Double
+    /// Nanoseconds per cycle, times 2^32.
+    let nanosPerCycleQ32: UInt64
 
     static let shared = CycleClock()
 
@@ -40,7 +43,7 @@ struct CycleClock: Sendable {
         let trusted = false
         #endif
         guard trusted else {
-            (usesCycles, baseCycles, baseNanos, nanosPerCycle) = (false, 0, 0, 1)
+            (usesCycles, baseCycles, baseNanos, nanosPerCycleQ32) = (false, 0, 0, 1 << 32)
             return
         }
         // Calibrate over 2 ms of wall time, once per process.
@@ -51,11 +54,11 @@ struct CycleClock: Sendable {
             n1 = Self.systemNanos()
         }
         guard c1 > c0 else {
-            (usesCycles, baseCycles, baseNanos, nanosPerCycle) = (false, 0, 0, 1)
+            (usesCycles, baseCycles, baseNanos, nanosPerCycleQ32) = (false, 0, 0, 1 << 32)
             return
         }
         (usesCycles, baseCycles, baseNanos) = (true, c1, n1)
-        nanosPerCycle = Double(n1 &- n0) / Double(c1 &- c0)
+        nanosPerCycleQ32 = UInt64((Double(n1 &- n0) / Double(c1 &- c0) * 4_294_967_296).rounded())
     }
 
     private static func kernelClocksource() -> String? {

@@ -294,15 +294,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
             if let resumeError { continuation.resume(throwing: resumeError) } else { continuation.resume() }
             capturing = false
             guard let j = captured else {
-                // The task resumed on another executor (e.g. an actor's): it runs there.
-                stepNumber += 1
-                record.phase = .waiting
-                record.wait = Wait(reason: .external, label: "resumed elsewhere", location: .unknown, since: start)
-                if report || !observers.isEmpty {
-                    lastEvent = StepEvent(number: stepNumber, kind: .ran(TaskStep(
-                        task: record.id, resumedFrom: nil, resumedWithError: nil,
-                        outcome: .waits(record.wait!), busyNanos: 0, spawned: [])))
-                }
+                resumedElsewhere(record, startedAt: start, report: report)
                 return start
             }
             captured = nil
@@ -317,19 +309,26 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         if !observers.isEmpty { notify(.stepBegan(stepNumber, task: record.id)) }
         probeSince.store(start, ordering: .relaxed)
         probeTask.store(record.id.rawValue, ordering: .relaxed)
-        job.runSynchronously(on: unownedSelf!)
+        job.runSynchronously(on: unownedSelf.unsafelyUnwrapped)
         probeTask.store(0, ordering: .relaxed)
         let end = monotonicNanos()
         let busy = end &- start
         current = nil
-        record.steps += 1
+        record.steps &+= 1
         record.busyNanos &+= busy
         if record.phase == .running {
             // Suspended outside the runtime's primitives; something else will resume it.
             record.phase = .waiting
             record.wait = Wait(reason: .external, location: .unknown, since: start)
         }
-        guard describe else { return end }
+        if describe { describeStep(record, from: from, resumeError: resumeError, busy: busy, report: report) }
+        return end
+    }
+
+    /// Builds the event of the task step that just ended, for the caller and observers
+    /// (kept out of `runTask`, whose free-running path builds nothing).
+    @inline(never)
+    private func describeStep(_ record: TaskRecord, from: Wait?, resumeError: (any Error)?, busy: UInt64, report: Bool) {
         let outcome: TaskStep.Outcome
         if record.phase == .finished {
             outcome = .exited(record.exit ?? .done)
@@ -346,7 +345,19 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
             outcome: outcome, busyNanos: busy, spawned: spawned)))
         if !observers.isEmpty { notify(.stepEnded(event)) }
         if report { lastEvent = event }
-        return end
+    }
+
+    /// The resumed task's job went to another executor (e.g. an actor's): it runs there.
+    @inline(never)
+    private func resumedElsewhere(_ record: TaskRecord, startedAt start: UInt64, report: Bool) {
+        stepNumber += 1
+        record.phase = .waiting
+        record.wait = Wait(reason: .external, label: "resumed elsewhere", location: .unknown, since: start)
+        if report || !observers.isEmpty {
+            lastEvent = StepEvent(number: stepNumber, kind: .ran(TaskStep(
+                task: record.id, resumedFrom: nil, resumedWithError: nil,
+                outcome: .waits(record.wait!), busyNanos: 0, spawned: [])))
+        }
     }
 
     /// A job that belongs to no task of this loop (it was enqueued here by other means).

@@ -40,7 +40,7 @@ extension EventLoop {
 
     /// Suspends the running task with `wait` recorded; the caller has queued it already.
     @inlinable @inline(__always)
-    nonisolated(nonsending) func suspend(_ record: TaskRecord, _ wait: Wait) async throws {
+    func suspend(_ record: TaskRecord, _ wait: Wait) async throws {
         record.wait = wait
         if !observers.isEmpty { notify(.waits(record.id, wait)) }
         try await withUnsafeThrowingContinuation { (c: UnsafeContinuation<Void, any Error>) in
@@ -114,8 +114,8 @@ extension EventLoop {
     // MARK: Yield, sleep, join
 
     /// Moves the running task to the end of the ready queue (the seed's bare `yield`).
-    @inlinable
-    nonisolated(nonsending) public func yield(fileID: StaticString = #fileID, line: UInt = #line) async throws {
+    @inlinable @inline(__always)
+    public func yield(fileID: StaticString = #fileID, line: UInt = #line) async throws {
         let record = runningTask("yield")
         if record.cancelRequested { throw CancellationError() }
         record.phase = .ready

@@ -6,6 +6,18 @@ let suites: [String: () throws -> Void] = [
     // Single measurements, for profilers: `corepl-bench profile-step [YIELDS]`.
     "profile-bare": { for _ in 0..<5 { print(bareStep(tasks: 2, yields: profileYields)) } },
     "profile-step": { for _ in 0..<5 { print(try loopStep(tasks: 2, yields: profileYields)) } },
+    // The step against the bare executor only, alternating: `corepl-bench ratio [YIELDS]`.
+    "ratio": {
+        var ours: [Double] = [], bare: [Double] = [], ratios: [Double] = []
+        for _ in 0..<41 {
+            let o = try loopStep(tasks: 2, yields: profileYields)
+            let b = bareStep(tasks: 2, yields: profileYields)
+            ours.append(o); bare.append(b); ratios.append(o / b)
+        }
+        figure("yield step", median(ours), "ns")
+        figure("yield step, bare executor", median(bare), "ns")
+        figure("yield step / bare, median of pairs", median(ratios), "x", digits: 2)
+    },
 ]
 
 let args = CommandLine.arguments.dropFirst()
