@@ -62,8 +62,13 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     var finishedOrder = Deque<TaskID>()
     @exclusivity(unchecked) var liveCount = 0
     @exclusivity(unchecked) var byPointer: [UnsafeRawPointer: TaskRecord] = [:]
-    /// The task the current step runs (kept alive by `tasks`).
-    @usableFromInline @exclusivity(unchecked) unowned(unsafe) var current: TaskRecord?
+    /// The task the current step runs, unretained (`tasks` keeps it alive): the hot
+    /// primitives borrow it with `_withUnsafeGuaranteedRef` and retain nothing.
+    @usableFromInline @exclusivity(unchecked) var currentRecord: Unmanaged<TaskRecord>?
+    /// The task the current step runs.
+    @usableFromInline var current: TaskRecord? {
+        @inline(__always) get { currentRecord?.takeUnretainedValue() }
+    }
     /// The event of the last task step, when the caller asked for one.
     var lastEvent: StepEvent?
     @exclusivity(unchecked) var stepNumber: UInt64 = 0
@@ -273,38 +278,44 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// - Parameter start: now, as the caller last read the clock.
     /// - Returns: the time the step ended (the start of the next one in a free run).
     func runTask(_ entry: ReadyEntry, startedAt start: UInt64, report: Bool) -> UInt64 {
-        let record: TaskRecord
-        let job: UnownedJob
-        var resumeError: (any Error)?
+        // The record is borrowed, not retained: `tasks` keeps it alive for the whole step.
         switch entry {
-        case .job(let j, let r):
-            guard let r else { return runOrphan(j, report: report) }
-            record = r.takeUnretainedValue()
-            job = j
-        case .resume(let unmanaged):
-            let r = unmanaged.takeUnretainedValue()
-            record = r
-            guard let continuation = r.continuation else {
-                preconditionFailure("task \(r.id.rawValue) is in the ready queue without a continuation")
+        case .job(let job, let r):
+            guard let r else { return runOrphan(job, report: report) }
+            return r._withUnsafeGuaranteedRef {
+                runStep($0, job, resumeError: nil, startedAt: start, report: report)
             }
-            r.continuation = nil
-            resumeError = r.resumeError
-            r.resumeError = nil
-            capturing = true
-            if let resumeError { continuation.resume(throwing: resumeError) } else { continuation.resume() }
-            capturing = false
-            guard let j = captured else {
-                resumedElsewhere(record, startedAt: start, report: report)
-                return start
+        case .resume(let r):
+            return r._withUnsafeGuaranteedRef { record in
+                guard let continuation = record.continuation else {
+                    preconditionFailure("task \(record.id.rawValue) is in the ready queue without a continuation")
+                }
+                record.continuation = nil
+                let resumeError = record.resumeError
+                if resumeError != nil { record.resumeError = nil }
+                capturing = true
+                if let resumeError { continuation.resume(throwing: resumeError) } else { continuation.resume() }
+                capturing = false
+                guard let job = captured else {
+                    resumedElsewhere(record, startedAt: start, report: report)
+                    return start
+                }
+                captured = nil
+                return runStep(record, job, resumeError: resumeError, startedAt: start, report: report)
             }
-            captured = nil
-            job = j
         }
+    }
+
+    /// Runs `job`, the task's next piece, until the task suspends again or ends.
+    @inline(__always)
+    private func runStep(
+        _ record: TaskRecord, _ job: UnownedJob, resumeError: (any Error)?, startedAt start: UInt64, report: Bool
+    ) -> UInt64 {
         stepNumber += 1
         let describe = report || !observers.isEmpty
         let from = describe && record.steps > 0 ? record.wait : nil
         record.phase = .running
-        current = record
+        currentRecord = .passUnretained(record)
         stepStartedAt = start
         if !observers.isEmpty { notify(.stepBegan(stepNumber, task: record.id)) }
         probeSince.store(start, ordering: .relaxed)
@@ -313,7 +324,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         probeTask.store(0, ordering: .relaxed)
         let end = monotonicNanos()
         let busy = end &- start
-        current = nil
+        currentRecord = nil
         record.steps &+= 1
         record.busyNanos &+= busy
         if record.phase == .running {

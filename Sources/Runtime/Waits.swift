@@ -43,8 +43,34 @@ extension EventLoop {
     func suspend(_ record: TaskRecord, _ wait: Wait) async throws {
         record.wait = wait
         if !observers.isEmpty { notify(.waits(record.id, wait)) }
+        try await suspendRunningTask()
+    }
+
+    /// Suspends the task the current step runs; whoever moves it back to ready resumes
+    /// its stored continuation. The record is looked up again inside, not captured, so
+    /// that no reference to it is held across the suspension.
+    @inlinable @inline(__always)
+    func suspendRunningTask() async throws {
         try await withUnsafeThrowingContinuation { (c: UnsafeContinuation<Void, any Error>) in
-            record.continuation = c
+            self.currentRecord.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.continuation = c }
+        }
+    }
+
+    /// Records the yield of the running task and queues it at the end of ready.
+    @inlinable @inline(__always)
+    func prepareYield(_ location: CodeLocation) throws {
+        // Borrowed, not retained: the task table keeps the record alive.
+        guard let running = currentRecord else {
+            preconditionFailure("yield must be awaited by a task spawned on this loop, while a step runs it")
+        }
+        assert(isOnLoopThread, "yield awaited off the loop thread")
+        try running._withUnsafeGuaranteedRef { record in
+            if record.cancelRequested { throw CancellationError() }
+            record.phase = .ready
+            ready.append(.resume(record))
+            let wait = Wait(reason: .yield, location: location, since: stepStartedAt)
+            record.wait = wait
+            if !observers.isEmpty { notify(.waits(record.id, wait)) }
         }
     }
 
@@ -116,11 +142,8 @@ extension EventLoop {
     /// Moves the running task to the end of the ready queue (the seed's bare `yield`).
     @inlinable @inline(__always)
     public func yield(fileID: StaticString = #fileID, line: UInt = #line) async throws {
-        let record = runningTask("yield")
-        if record.cancelRequested { throw CancellationError() }
-        record.phase = .ready
-        ready.append(.resume(record))
-        try await suspend(record, Wait(reason: .yield, location: CodeLocation(fileID: fileID, line: line), since: stepStartedAt))
+        try prepareYield(CodeLocation(fileID: fileID, line: line))
+        try await suspendRunningTask()
     }
 
     /// Suspends the running task in the timers until `duration` has passed. The runtime
