@@ -330,7 +330,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         if record.phase == .running {
             // Suspended outside the runtime's primitives; something else will resume it.
             record.phase = .waiting
-            record.wait = Wait(reason: .external, location: .unknown, since: start)
+            record.rawWait = RawWait(.external, location: .unknown, since: start)
         }
         if describe { describeStep(record, from: from, resumeError: resumeError, busy: busy, report: report) }
         return end

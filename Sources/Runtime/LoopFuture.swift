@@ -86,8 +86,8 @@ public final class LoopFuture<Value: Sendable>: AnyLoopFuture, @unchecked Sendab
             if let other = loop.futureWait[id] { throw LoopError.futureAlreadyAwaited(id, by: other.id) }
             loop.futureWait[id] = record
             record.phase = .waiting
-            try await loop.suspend(record, Wait(
-                reason: .future(id), label: label, location: CodeLocation(fileID: fileID, line: line),
+            try await loop.suspend(record, RawWait(
+                .future(id), label: label, location: CodeLocation(fileID: fileID, line: line),
                 since: loop.stepStartedAt))
         }
         guard let result = self.result else { preconditionFailure("future \(id.rawValue) delivered without a result") }

@@ -18,7 +18,7 @@ struct TimerEntry: Comparable {
 
     /// False once the task left this sleep early (cancelled): the entry is then skipped.
     var isLive: Bool {
-        if record.phase == .waiting, case .sleep = record.wait?.reason {
+        if record.phase == .waiting, case .sleep? = record.rawWait?.reason {
             return record.timerSequence == sequence
         }
         return false
@@ -38,11 +38,17 @@ extension EventLoop {
         return record
     }
 
+    /// Tells observers that the running task now waits (kept out of the inlined primitives).
+    @usableFromInline @inline(never)
+    func notifyWaits(_ record: TaskRecord) {
+        notify(.waits(record.id, record.wait!))
+    }
+
     /// Suspends the running task with `wait` recorded; the caller has queued it already.
     @inlinable @inline(__always)
-    func suspend(_ record: TaskRecord, _ wait: Wait) async throws {
-        record.wait = wait
-        if !observers.isEmpty { notify(.waits(record.id, wait)) }
+    func suspend(_ record: TaskRecord, _ wait: RawWait) async throws {
+        record.rawWait = wait
+        if !observers.isEmpty { notifyWaits(record) }
         try await suspendRunningTask()
     }
 
@@ -68,9 +74,8 @@ extension EventLoop {
             if record.cancelRequested { throw CancellationError() }
             record.phase = .ready
             ready.append(.resume(record))
-            let wait = Wait(reason: .yield, location: location, since: stepStartedAt)
-            record.wait = wait
-            if !observers.isEmpty { notify(.waits(record.id, wait)) }
+            record.rawWait = RawWait(.yield, location: location, since: stepStartedAt)
+            if !observers.isEmpty { notifyWaits(record) }
         }
     }
 
@@ -101,20 +106,20 @@ extension EventLoop {
         if record.cancelRequested { throw CancellationError() }
         guard fd >= 0 else { throw LoopError.badDescriptor(fd) }
         try poller.validate(fd: fd)
-        let reason: WaitReason
+        let reason: RawWait.Reason
         switch direction {
         case .recv:
             if let other = recvWait[fd] { throw LoopError.fdAlreadyAwaited(fd: fd, direction: .recv, by: other.id) }
             recvWait[fd] = record
-            reason = .recv(fd: fd)
+            reason = .recv(fd)
         case .send:
             if let other = sendWait[fd] { throw LoopError.fdAlreadyAwaited(fd: fd, direction: .send, by: other.id) }
             sendWait[fd] = record
-            reason = .send(fd: fd)
+            reason = .send(fd)
         }
         dirtyFDs.append(fd)
         record.phase = .waiting
-        try await suspend(record, Wait(reason: reason, label: label, location: location, since: stepStartedAt))
+        try await suspend(record, RawWait(reason, label: label, location: location, since: stepStartedAt))
     }
 
     /// Closes `fd`, first waking any task waiting on it with `LoopError.closedWhileWaiting`
@@ -157,8 +162,8 @@ extension EventLoop {
         let entry = TimerEntry(deadline: overflow ? .max : deadline, sequence: timerSequence, record: record)
         timers.insert(entry)
         record.phase = .waiting
-        try await suspend(record, Wait(
-            reason: .sleep(until: entry.deadline), location: CodeLocation(fileID: fileID, line: line), since: stepStartedAt))
+        try await suspend(record, RawWait(
+            .sleep(entry.deadline), location: CodeLocation(fileID: fileID, line: line), since: stepStartedAt))
     }
 
     /// Waits until task `id` has ended and returns how it ended.
@@ -171,7 +176,7 @@ extension EventLoop {
         target.joiners.append(record)
         joinWait[record.id] = record
         record.phase = .waiting
-        try await suspend(record, Wait(reason: .join(id), location: CodeLocation(fileID: fileID, line: line), since: stepStartedAt))
+        try await suspend(record, RawWait(.join(id), location: CodeLocation(fileID: fileID, line: line), since: stepStartedAt))
         return target.exit ?? .done
     }
 
@@ -264,9 +269,9 @@ extension EventLoop {
         if record.cancelRequested { throw CancellationError() }
         parked[record.id] = record
         record.phase = .waiting
-        try await suspend(record, Wait(
-            reason: .custom(queue: queue, detail: detail), label: label,
-            location: CodeLocation(fileID: fileID, line: line), since: stepStartedAt))
+        record.customWait = (queue, detail)
+        try await suspend(record, RawWait(
+            .custom, label: label, location: CodeLocation(fileID: fileID, line: line), since: stepStartedAt))
     }
 
     /// Moves a task parked by `park` to the end of the ready queue.
