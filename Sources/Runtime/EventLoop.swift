@@ -61,6 +61,10 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     @exclusivity(unchecked) var tasks: [TaskID: TaskRecord] = [:]
     var finishedOrder = Deque<TaskID>()
     @exclusivity(unchecked) var liveCount = 0
+    /// Tasks suspended outside the runtime's primitives (a host's continuation, an
+    /// actor hop), by the address of their job: when something else resumes one, its job
+    /// arrives through `enqueue` and is recognised here. Tasks waiting in the runtime's
+    /// own queues are resumed by the loop itself and never need this lookup.
     @exclusivity(unchecked) var byPointer: [UnsafeRawPointer: TaskRecord] = [:]
     /// The task the current step runs, unretained (`tasks` keeps it alive): the hot
     /// primitives borrow it with `_withUnsafeGuaranteedRef` and retain nothing.
@@ -159,10 +163,13 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         ready.append(.job(job, record))
     }
 
+    /// The task a job enqueued by other means belongs to: the running one (`Task.yield()`)
+    /// or one suspended outside the primitives, which leaves `byPointer` as it is resumed.
     func record(of job: UnownedJob) -> TaskRecord? {
         let pointer = unsafeBitCast(job, to: UnsafeRawPointer.self)
         if let c = current, c.jobPointer == pointer { return c }
-        return byPointer[pointer]
+        guard !byPointer.isEmpty else { return nil }
+        return byPointer.removeValue(forKey: pointer)
     }
 
     // MARK: Spawning
@@ -197,9 +204,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         }
         captured = nil
         record.handle = handle
-        let pointer = unsafeBitCast(job, to: UnsafeRawPointer.self)
-        record.jobPointer = pointer
-        byPointer[pointer] = record
+        record.jobPointer = unsafeBitCast(job, to: UnsafeRawPointer.self)
         ready.append(.job(job, record))
         if current != nil { spawnedThisStep.append(id) }
         notify(.spawned(id, name: name, kind: kind, parent: record.parent))
@@ -229,7 +234,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         record.phase = .finished
         record.endedAt = monotonicNanos()
         record.continuation = nil
-        if let p = record.jobPointer { byPointer[p] = nil }
+        if !byPointer.isEmpty, let p = record.jobPointer { byPointer[p] = nil }
         record.handle = nil
         liveCount -= 1
         let joiners = record.joiners
@@ -331,6 +336,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
             // Suspended outside the runtime's primitives; something else will resume it.
             record.phase = .waiting
             record.rawWait = RawWait(.external, location: .unknown, since: start)
+            if let p = record.jobPointer { byPointer[p] = record }
         }
         if describe { describeStep(record, from: from, resumeError: resumeError, busy: busy, report: report) }
         return end
@@ -364,6 +370,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         stepNumber += 1
         record.phase = .waiting
         record.wait = Wait(reason: .external, label: "resumed elsewhere", location: .unknown, since: start)
+        if let p = record.jobPointer { byPointer[p] = record }
         if report || !observers.isEmpty {
             lastEvent = StepEvent(number: stepNumber, kind: .ran(TaskStep(
                 task: record.id, resumedFrom: nil, resumedWithError: nil,

@@ -18,29 +18,31 @@ final class TaskRecord: @unchecked Sendable {
         case finished
     }
 
+    // Touched on every step: declared first (a class keeps declaration order), so that a
+    // step touches as few cache lines of the record as it can — it matters with 100,000
+    // tasks, where every step meets a record that is not in cache.
+    @usableFromInline @exclusivity(unchecked) var phase: Phase = .ready
+    @usableFromInline @exclusivity(unchecked) var cancelRequested = false
+    /// The continuation to resume when the task leaves its wait queue.
+    @usableFromInline @exclusivity(unchecked) var continuation: UnsafeContinuation<Void, any Error>?
+    /// Set to make the next resumption throw (cancellation, a closed fd, …).
+    @exclusivity(unchecked) var resumeError: (any Error)?
+    @exclusivity(unchecked) var steps = 0
+    @exclusivity(unchecked) var busyNanos: UInt64 = 0
     @usableFromInline let id: TaskID
+    /// The current (or, while ready/running, the last) suspension, as plain bits:
+    /// recording one on every step is then a few stores, no reference counting.
+    @usableFromInline @exclusivity(unchecked) var rawWait: RawWait?
+
     let name: String
     let kind: String
     let parent: TaskID?
     let createdAt: UInt64
     var endedAt: UInt64?
-
-    @usableFromInline @exclusivity(unchecked) var phase: Phase = .ready
     /// How it ended, once `phase` is `.finished`.
     var exit: TaskExit?
-    /// The current (or, while ready/running, the last) suspension, as plain bits:
-    /// recording one on every step is then a few stores, no reference counting.
-    @usableFromInline @exclusivity(unchecked) var rawWait: RawWait?
     /// The host queue and detail of a `.custom` wait (`park(in:detail:)`).
     var customWait: (queue: String, detail: String) = ("", "")
-    /// The continuation to resume when the task leaves its wait queue.
-    @usableFromInline @exclusivity(unchecked) var continuation: UnsafeContinuation<Void, any Error>?
-    /// Set to make the next resumption throw (cancellation, a closed fd, …).
-    @exclusivity(unchecked) var resumeError: (any Error)?
-    @usableFromInline @exclusivity(unchecked) var cancelRequested = false
-
-    @exclusivity(unchecked) var steps = 0
-    @exclusivity(unchecked) var busyNanos: UInt64 = 0
 
     /// The Swift task, for `cancel()`.
     var handle: Task<Void, Never>?

@@ -86,4 +86,26 @@ import TestSupport
         #expect(ranOnLoopThread.value == true)
         #expect(loop.state(t.id) == .done)
     }
+
+    @Test func aHostContinuationResumedByAnotherTaskIsStillItsTasksStep() throws {
+        let loop = try EventLoop()
+        let held = Box<CheckedContinuation<Void, Never>?>(nil)
+        let waiter = loop.spawn(name: "waiter") {
+            await withCheckedContinuation { held.value = $0 }
+            await Task.yield()
+        }
+        let first = try #require(loop.step().taskStep)
+        #expect(first.task == waiter.id)
+        #expect(loop.state(waiter.id)?.waitReason == .external)
+        let resumer = loop.spawn(name: "resumer") { held.value?.resume() }
+        #expect(loop.step().taskStep?.task == resumer.id)
+        #expect(loop.state(waiter.id) == .ready, "the resumed job is known as the waiter's")
+        let second = try #require(loop.step().taskStep)
+        #expect(second.task == waiter.id)
+        // Task.yield() hands the task to Swift's global executor, which resumes it from
+        // another thread: it comes back through the inbox, again as the waiter's step.
+        #expect(loop.state(waiter.id)?.waitReason == .external)
+        #expect(loop.stepUntil { loop.state(waiter.id) == .done })
+        #expect(loop.taskInfo(waiter.id)?.steps == 3, "no step of the waiter ran as a job of no task")
+    }
 }

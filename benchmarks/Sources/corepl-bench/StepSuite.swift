@@ -86,11 +86,47 @@ func idleTaskBytes(tasks: Int) throws -> Double {
         loop.spawn(name: "idle \(i)", kind: "sleeper") { try await loop.sleep(for: .seconds(3600)) }
     }
     for _ in 0..<tasks { loop.step() }
-    precondition(loop.snapshot().timers.count == tasks)
     let after = rss().peak
+    // Checked after the reading: a snapshot copies every task's row.
+    precondition(loop.snapshot().timers.count == tasks)
     for i in 1...tasks { loop.cancel(TaskID(i)) }
     loop.run()
     return Double(after - before) / Double(tasks)
+}
+
+/// Peak RSS growth per task with `tasks` bare tasks each suspended on a continuation.
+func bareIdleTaskBytes(tasks: Int) -> Double {
+    let ex = BareExecutor()
+    let before = rss().current
+    for _ in 0..<tasks {
+        Task(executorPreference: ex) { await ex.yield() }
+    }
+    // Each task runs to its first suspension; their continuations stay queued.
+    var first = 0
+    while first < tasks, case .job(let j)? = ex.queue.first {
+        _ = ex.queue.popFirst()
+        j.runSynchronously(on: ex.asUnownedTaskExecutor())
+        first += 1
+    }
+    let after = rss().peak
+    _ = ex.runAll()
+    return Double(after - before) / Double(tasks)
+}
+
+/// Runs this benchmark again as `corepl-bench SUITE` and reads the number it prints.
+func childFigure(_ suite: String) -> Double? {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+    process.arguments = [suite]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    guard (try? process.run()) != nil else {
+        Stderr.write("could not run corepl-bench \(suite)\n")
+        return nil
+    }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Double(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
 }
 
 func pythonStep(script: String) -> Double? {
@@ -106,34 +142,49 @@ func pythonStep(script: String) -> Double? {
 }
 
 func runStepSuite() throws {
-    let runs = 7
-    let pairYields = 1_000_000
+    // The machine is shared and noisy, in phases of seconds: each figure of ours is
+    // measured right next to its comparison, and ratios are medians of those pairs.
+    // Memory in fresh processes: a heap that earlier runs grew and freed would absorb
+    // the growth and under-report it.
+    let idleBytes = childFigure("idle")
+    let bareIdleBytes = childFigure("idle-bare")
+    let runs = 21
+    let pairYields = 300_000
     var ours: [Double] = [], bare: [Double] = [], observed: [Double] = []
-    // Alternate, so that machine noise falls on both sides alike.
+    var ratio: [Double] = [], observerRatio: [Double] = []
     _ = try loopStep(tasks: 2, yields: 100_000)
     _ = bareStep(tasks: 2, yields: 100_000)
     for _ in 0..<runs {
-        ours.append(try loopStep(tasks: 2, yields: pairYields))
-        bare.append(bareStep(tasks: 2, yields: pairYields))
-        observed.append(try loopStep(tasks: 2, yields: pairYields, observer: true))
+        let o = try loopStep(tasks: 2, yields: pairYields)
+        let b = bareStep(tasks: 2, yields: pairYields)
+        let w = try loopStep(tasks: 2, yields: pairYields, observer: true)
+        ours.append(o); bare.append(b); observed.append(w)
+        ratio.append(o / b); observerRatio.append(w / o)
     }
     let yieldStep = median(ours)
     figure("yield step", yieldStep, "ns")
     figure("yield step, bare executor", median(bare), "ns")
-    figure("yield step / bare", yieldStep / median(bare), "x", digits: 2)
+    figure("yield step / bare", median(ratio), "x", digits: 2)
     figure("yield step with a no-op observer", median(observed), "ns")
+    figure("no-op observer / none", median(observerRatio), "x", digits: 2)
 
-    var many: [Double] = [], bareMany: [Double] = []
-    for _ in 0..<3 {
-        many.append(try loopStep(tasks: 100_000, yields: 10))
-        bareMany.append(bareStep(tasks: 100_000, yields: 10))
+    var many: [Double] = [], bareMany: [Double] = [], manyRatio: [Double] = [], scaleRatio: [Double] = []
+    for _ in 0..<7 {
+        let two = try loopStep(tasks: 2, yields: 500_000)
+        let m = try loopStep(tasks: 100_000, yields: 10)
+        let b = bareStep(tasks: 100_000, yields: 10)
+        many.append(m); bareMany.append(b)
+        manyRatio.append(m / b); scaleRatio.append(m / two)
     }
     figure("yield step, 100000 tasks x 10 yields", median(many), "ns")
     figure("yield step, 100000 tasks, bare executor", median(bareMany), "ns")
-    figure("100000 tasks / 2 tasks", median(many) / yieldStep, "x", digits: 2)
-    figure("100000 tasks / bare at 100000", median(many) / median(bareMany), "x", digits: 2)
+    figure("100000 tasks / 2 tasks", median(scaleRatio), "x", digits: 2)
+    figure("100000 tasks / bare at 100000", median(manyRatio), "x", digits: 2)
 
-    figure("peak RSS per idle task, 100000 tasks", try idleTaskBytes(tasks: 100_000), "bytes", digits: 0)
+    if let idleBytes, let bareIdleBytes {
+        figure("peak RSS per idle task, 100000 tasks", idleBytes, "bytes", digits: 0)
+        figure("peak RSS per idle task, bare executor", bareIdleBytes, "bytes", digits: 0)
+    }
 
     let script = CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : "python/gen_loop.py"
     if let py = pythonStep(script: script) {

@@ -5,6 +5,9 @@ let suites: [String: () throws -> Void] = [
     "steps": runStepSuite,
     // Single measurements, for profilers: `corepl-bench profile-step [YIELDS]`.
     "profile-bare": { for _ in 0..<5 { print(bareStep(tasks: 2, yields: profileYields)) } },
+    "idle": { print(try idleTaskBytes(tasks: 100_000)) },
+    "idle-bare": { print(bareIdleTaskBytes(tasks: 100_000)) },
+    "profile-many": { for _ in 0..<3 { print(try loopStep(tasks: 100_000, yields: 10)) } },
     "profile-step": { for _ in 0..<5 { print(try loopStep(tasks: 2, yields: profileYields)) } },
     // The step against the bare executor only, alternating: `corepl-bench ratio [YIELDS]`.
     "ratio": {
