@@ -7,6 +7,14 @@ let suites: [String: () throws -> Void] = [
     "profile-bare": { for _ in 0..<5 { print(bareStep(tasks: 2, yields: profileYields)) } },
     "idle": { print(try idleTaskBytes(tasks: 100_000)) },
     "idle-bare": { print(bareIdleTaskBytes(tasks: 100_000)) },
+    // The same at 100,000 tasks: `corepl-bench ratio-many`.
+    "ratio-many": {
+        var ratios: [Double] = []
+        for _ in 0..<9 {
+            ratios.append(try loopStep(tasks: 100_000, yields: 10) / bareStep(tasks: 100_000, yields: 10))
+        }
+        figure("100000 tasks / bare at 100000, median of pairs", median(ratios), "x", digits: 2)
+    },
     "profile-many": { for _ in 0..<3 { print(try loopStep(tasks: 100_000, yields: 10)) } },
     "profile-step": { for _ in 0..<5 { print(try loopStep(tasks: 2, yields: profileYields)) } },
     // The step against the bare executor only, alternating: `corepl-bench ratio [YIELDS]`.
