@@ -168,17 +168,20 @@ func runStepSuite() throws {
     figure("yield step with a no-op observer", median(observed), "ns")
     figure("no-op observer / none", median(observerRatio), "x", digits: 2)
 
-    var many: [Double] = [], bareMany: [Double] = [], manyRatio: [Double] = [], scaleRatio: [Double] = []
+    var many: [Double] = [], bareMany: [Double] = [], manyRatio: [Double] = []
+    var scaleRatio: [Double] = [], bareScaleRatio: [Double] = []
     for _ in 0..<7 {
         let two = try loopStep(tasks: 2, yields: 500_000)
         let m = try loopStep(tasks: 100_000, yields: 10)
         let b = bareStep(tasks: 100_000, yields: 10)
+        let bareTwo = bareStep(tasks: 2, yields: 500_000)
         many.append(m); bareMany.append(b)
-        manyRatio.append(m / b); scaleRatio.append(m / two)
+        manyRatio.append(m / b); scaleRatio.append(m / two); bareScaleRatio.append(b / bareTwo)
     }
     figure("yield step, 100000 tasks x 10 yields", median(many), "ns")
     figure("yield step, 100000 tasks, bare executor", median(bareMany), "ns")
     figure("100000 tasks / 2 tasks", median(scaleRatio), "x", digits: 2)
+    figure("100000 tasks / 2 tasks, bare executor", median(bareScaleRatio), "x", digits: 2)
     figure("100000 tasks / bare at 100000", median(manyRatio), "x", digits: 2)
 
     if let idleBytes, let bareIdleBytes {
