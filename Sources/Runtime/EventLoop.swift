@@ -164,8 +164,9 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         ready.append(.job(job, record))
     }
 
-    /// The task a job enqueued by other means belongs to: the running one (`Task.yield()`)
-    /// or one suspended outside the primitives, which leaves `byPointer` as it is resumed.
+    /// The task a job enqueued by other means belongs to: the running one (re-enqueuing
+    /// itself) or one suspended outside the primitives, which leaves `byPointer` as it is
+    /// resumed. (`Task.yield()` is of the second sort: Swift's global executor resumes it.)
     func record(of job: UnownedJob) -> TaskRecord? {
         let pointer = unsafeBitCast(job, to: UnsafeRawPointer.self)
         if let c = current, c.jobPointer == pointer { return c }

@@ -26,16 +26,22 @@ struct TimerEntry: Comparable {
 }
 
 extension EventLoop {
-    /// The task the current step runs; a primitive awaited anywhere else is a bug.
+    /// The task the current step runs, unretained; a primitive awaited anywhere else is a bug.
     @inlinable @inline(__always)
-    func runningTask(_ primitive: StaticString) -> TaskRecord {
-        // `current` is only set while a step runs a task on the loop thread; the thread
-        // check itself is for debug builds (it costs a call per suspension).
-        guard let record = current else {
+    func runningRecord(_ primitive: StaticString) -> Unmanaged<TaskRecord> {
+        // `currentRecord` is only set while a step runs a task on the loop thread; the
+        // thread check itself is for debug builds (it costs a call per suspension).
+        guard let record = currentRecord else {
             preconditionFailure("\(primitive) must be awaited by a task spawned on this loop, while a step runs it")
         }
         assert(isOnLoopThread, "\(primitive) awaited off the loop thread")
         return record
+    }
+
+    /// The task the current step runs.
+    @inlinable @inline(__always)
+    func runningTask(_ primitive: StaticString) -> TaskRecord {
+        runningRecord(primitive).takeUnretainedValue()
     }
 
     /// Tells observers that the running task now waits (kept out of the inlined primitives).
@@ -66,11 +72,7 @@ extension EventLoop {
     @inlinable @inline(__always)
     func prepareYield(_ location: CodeLocation) throws {
         // Borrowed, not retained: the task table keeps the record alive.
-        guard let running = currentRecord else {
-            preconditionFailure("yield must be awaited by a task spawned on this loop, while a step runs it")
-        }
-        assert(isOnLoopThread, "yield awaited off the loop thread")
-        try running._withUnsafeGuaranteedRef { record in
+        try runningRecord("yield")._withUnsafeGuaranteedRef { record in
             if record.cancelRequested { throw CancellationError() }
             record.phase = .ready
             ready.append(.resume(record))
