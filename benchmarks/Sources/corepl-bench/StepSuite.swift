@@ -113,32 +113,30 @@ func bareIdleTaskBytes(tasks: Int) -> Double {
     return Double(after - before) / Double(tasks)
 }
 
-/// Runs this benchmark again as `corepl-bench SUITE` and reads the number it prints.
-func childFigure(_ suite: String) -> Double? {
+/// Runs a program and reads the one number it prints; nil if it cannot run or prints none.
+func numberPrinted(by executable: String, _ arguments: [String]) -> Double? {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-    process.arguments = [suite]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    guard (try? process.run()) != nil else {
-        Stderr.write("could not run corepl-bench \(suite)\n")
-        return nil
-    }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Double(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
-}
-
-func pythonStep(script: String) -> Double? {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", script]
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
     let pipe = Pipe()
     process.standardOutput = pipe
     guard (try? process.run()) != nil else { return nil }
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return Double(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+}
+
+/// Runs this benchmark again as `corepl-bench SUITE` and reads the number it prints.
+func childFigure(_ suite: String) -> Double? {
+    guard let figure = numberPrinted(by: "/proc/self/exe", [suite]) else {
+        Stderr.write("could not measure with corepl-bench \(suite)\n")
+        return nil
+    }
+    return figure
+}
+
+func pythonStep(script: String) -> Double? {
+    numberPrinted(by: "/usr/bin/env", ["python3", script])
 }
 
 func runStepSuite() throws {
