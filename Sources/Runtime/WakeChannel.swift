@@ -17,7 +17,7 @@ final class WakeChannel: Sendable {
 
     /// Wakes the loop (any thread).
     func signal() {
-        if pending.exchange(true, ordering: .acquiringAndReleasing) { return }
+        if pending.exchange(true, ordering: .sequentiallyConsistent) { return }
         var one: UInt64 = 1
         withUnsafeBytes(of: &one) { buf in
             while write(fd, buf.baseAddress, 8) == -1 && errno == EINTR {}
@@ -25,10 +25,18 @@ final class WakeChannel: Sendable {
     }
 
     /// Consumes pending signals (loop thread). Call before draining what they announce.
+    ///
+    /// The eventfd is read *before* the flag is cleared. The other order loses wake-ups
+    /// for good: a `signal()` between clearing and reading sees `false`, sets `true` and
+    /// writes; the read consumes that write too, leaving the flag set over an empty
+    /// eventfd, so every later `signal()` skips its write and the poll is never
+    /// interrupted again. In this order a `signal()` that lands after the read either
+    /// sees `true` (its item was queued before the flag is cleared, so the drain that
+    /// follows this call finds it) or sees `false` after the clear and writes again.
     func drain() {
-        pending.store(false, ordering: .sequentiallyConsistent)
         var value: UInt64 = 0
         _ = withUnsafeMutableBytes(of: &value) { buf in read(fd, buf.baseAddress, 8) }
+        pending.store(false, ordering: .sequentiallyConsistent)
     }
 
     func close() {
