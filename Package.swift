@@ -8,6 +8,8 @@ let package = Package(
     products: [
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "Repl", targets: ["Repl"]),
+        // The seed's demo service (also for fuzz/ and benchmarks/).
+        .library(name: "FibService", targets: ["FibService"]),
         .executable(name: "corepl", targets: ["corepl"]),
         .executable(name: "corepl-worker", targets: ["corepl-worker"]),
     ],
@@ -58,12 +60,13 @@ let package = Package(
             dependencies: [
                 "Repl",
                 "Runtime",
+                "CLinux",
                 // Built with corepl, so process pools find their worker next to it.
                 "corepl-worker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "TestSupport", dependencies: ["Runtime"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Runtime", "CLinux"], path: "Tests/TestSupport"),
         // examples/embed: a host program with its own task kinds and commands.
         .target(
             name: "EmbedExample",

@@ -37,6 +37,50 @@ int corepl_spawn_closefrom(posix_spawn_file_actions_t *actions, int from) {
 #endif
 }
 
+#define COREPL_MAX_SIGNAL 65
+static volatile sig_atomic_t forward_fds[COREPL_MAX_SIGNAL];
+static volatile sig_atomic_t forward_codes[COREPL_MAX_SIGNAL];
+
+static void forward_signal(int sig) {
+    int saved = errno;
+    char c = (char)forward_codes[sig];
+    ssize_t r = write((int)forward_fds[sig], &c, 1);
+    (void)r;  /* a full pipe already holds an unread signal */
+    errno = saved;
+}
+
+int corepl_forward_signal(int sig, int fd, char code) {
+    if (sig <= 0 || sig >= COREPL_MAX_SIGNAL) { errno = EINVAL; return -1; }
+    forward_fds[sig] = fd;
+    forward_codes[sig] = code;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = forward_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    if (sigaction(sig, &sa, NULL) != 0) return -1;
+    /* A signal mask inherited from the parent may block it: unblock it in this thread
+       (threads started from here on inherit that). */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    return pthread_sigmask(SIG_UNBLOCK, &set, NULL) == 0 ? 0 : -1;
+}
+
+int corepl_spawnattr_clean_signals(posix_spawnattr_t *attr) {
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    if (posix_spawnattr_setsigmask(attr, &none) != 0) return -1;
+    if (posix_spawnattr_setsigdefault(attr, &all) != 0) return -1;
+    return posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+}
+
+void corepl_unforward_signal(int sig) {
+    if (sig <= 0 || sig >= COREPL_MAX_SIGNAL) return;
+    signal(sig, SIG_DFL);
+}
+
 int corepl_die_with_parent(void) {
     pid_t parent = getppid();
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return -1;

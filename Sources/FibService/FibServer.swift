@@ -65,6 +65,9 @@ public struct FibServerHandle: Sendable {
     public let options: FibServerOptions
 }
 
+/// How long a server waits before accepting again when it ran out of fds.
+let acceptBackoff: Duration = .milliseconds(100)
+
 /// The fib microservice.
 public enum FibServer {
     /// Binds now — so a port in use is an error here, not later — starts the pool, and
@@ -91,8 +94,33 @@ public enum FibServer {
                 listener.close()
                 pool.shutdown()
             }
+            var backingOffSince: UInt64?
+            var retries = 0
             while true {
-                let client = try await listener.accept()
+                let client: AsyncSocket
+                do {
+                    client = try await listener.accept()
+                } catch let error as SocketError where error.isResourceExhaustion {
+                    // Out of fds (or kernel buffers) for a moment. The connection stays in
+                    // the backlog and the listener stays readable, so retrying at once
+                    // would spin the loop: back off, as NIO's accept handler does, and
+                    // serve again once fds free up.
+                    if backingOffSince == nil {
+                        backingOffSince = monotonicNanos()
+                        output.write("accept: \(error); retrying every \(DurationText.format(acceptBackoff))", nil)
+                    }
+                    retries += 1
+                    loop.setFact("accept", "\(error) (backing off, \(retries) retries)")
+                    try await loop.sleep(for: acceptBackoff)
+                    continue
+                }
+                if let since = backingOffSince {
+                    let waited = DurationText.format(.nanoseconds(Int64(monotonicNanos() &- since)))
+                    output.write("accept: accepting again after \(waited) (\(retries) retries)", nil)
+                    loop.setFact("accept", "ok after backing off \(waited)")
+                    backingOffSince = nil
+                    retries = 0
+                }
                 let peer = client.peerAddress.map(\.description) ?? "?"
                 loop.spawn(name: "handler \(peer)", kind: "handler") {
                     try await serve(client, pool: pool, options: options, loop: loop)

@@ -22,7 +22,6 @@ public final class Terminal {
     private var promptText: UnsafeMutablePointer<CChar>?
     private var busy = false
     private var pendingOutput: [UInt8] = []
-    private var signalSources: [any DispatchSourceSignal] = []
     let historyPath: String
     private let registry: CommandRegistry
     /// The most history lines kept.
@@ -200,17 +199,13 @@ public final class Terminal {
 
     // MARK: Signals
 
+    /// Each signal writes its code to the signal pipe from whichever thread receives it
+    /// (a C handler: dispatch signal sources lose signals delivered to other threads).
+    private static let forwardedSignals: [(Int32, UInt8)] = [(SIGINT, UInt8(ascii: "I")), (SIGWINCH, UInt8(ascii: "W")), (SIGTSTP, UInt8(ascii: "Z"))]
+
     private func setUpSignals() {
-        let w = signalPipe.write
-        for (sig, code) in [(SIGINT, UInt8(ascii: "I")), (SIGWINCH, UInt8(ascii: "W")), (SIGTSTP, UInt8(ascii: "Z"))] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler {
-                var c = code
-                _ = write(w, &c, 1)
-            }
-            source.resume()
-            signalSources.append(source)
+        for (sig, code) in Self.forwardedSignals {
+            _ = corepl_forward_signal(sig, signalPipe.write, CChar(bitPattern: code))
         }
     }
 
@@ -285,8 +280,7 @@ public final class Terminal {
         if let el { el_end(el) }
         el = nil
         hist = nil
-        for s in signalSources { s.cancel() }
-        signal(SIGINT, SIG_DFL)
+        for (sig, _) in Self.forwardedSignals { corepl_unforward_signal(sig) }
     }
 
     /// `[paused #12] > ` or `[running #20931] > `

@@ -40,6 +40,14 @@ public struct SocketError: Error, Sendable, CustomStringConvertible {
         return nil
     }
 
+    /// True when the call failed for want of a resource that frees up again (out of fds
+    /// in the process or the system, or out of kernel buffers): worth retrying later,
+    /// unlike a failure of the socket itself.
+    public var isResourceExhaustion: Bool {
+        guard let e = errno else { return false }
+        return e == .tooManyOpenFiles || e == .tooManyOpenFilesInSystem || e == .noBufferSpace || e == .noMemory
+    }
+
     public var description: String {
         let what: String
         switch code {

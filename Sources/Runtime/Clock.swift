@@ -1,7 +1,8 @@
 // The runtime keeps its own time, in monotonic nanoseconds. Every step is timed, so the
 // clock must be cheap: where the kernel itself trusts the CPU's cycle counter (the TSC
 // clocksource on x86_64; always on arm64) it is read directly and scaled, calibrated once
-// against CLOCK_MONOTONIC; otherwise clock_gettime is used.
+// against CLOCK_MONOTONIC (each end read as a tight pair, so a preemption cannot skew it);
+// otherwise clock_gettime is used.
 import CLinux
 import Glibc
 
@@ -46,19 +47,55 @@ struct CycleClock: Sendable {
             (usesCycles, baseCycles, baseNanos, nanosPerCycleQ32) = (false, 0, 0, 1 << 32)
             return
         }
-        // Calibrate over 2 ms of wall time, once per process.
-        let c0 = corepl_cycles(), n0 = Self.systemNanos()
-        var c1 = c0, n1 = n0
-        while n1 &- n0 < 2_000_000 {
-            c1 = corepl_cycles()
-            n1 = Self.systemNanos()
-        }
-        guard c1 > c0 else {
+        guard let (base, ratio) = Self.calibrate(cycles: { corepl_cycles() }, nanos: Self.systemNanos) else {
             (usesCycles, baseCycles, baseNanos, nanosPerCycleQ32) = (false, 0, 0, 1 << 32)
             return
         }
-        (usesCycles, baseCycles, baseNanos) = (true, c1, n1)
-        nanosPerCycleQ32 = UInt64((Double(n1 &- n0) / Double(c1 &- c0) * 4_294_967_296).rounded())
+        (usesCycles, baseCycles, baseNanos, nanosPerCycleQ32) = (true, base.cycles, base.nanos, ratio)
+    }
+
+    /// A reading of both clocks at (nearly) one instant: the cycle counter read between two
+    /// system clock reads, the tightest of a few tries. `width` is how far apart the two
+    /// system reads were: the pair's uncertainty.
+    struct Pair {
+        var cycles: UInt64
+        var nanos: UInt64
+        var width: UInt64
+    }
+
+    static func pair(cycles: () -> UInt64, nanos: () -> UInt64) -> Pair {
+        var best = Pair(cycles: 0, nanos: 0, width: .max)
+        for _ in 0..<8 {
+            let a = nanos(), c = cycles(), b = nanos()
+            guard b >= a else { continue }
+            if b - a < best.width { best = Pair(cycles: c, nanos: a + (b - a) / 2, width: b - a) }
+        }
+        return best
+    }
+
+    /// The widest a pair may be (a thread preempted between the reads gives a wide one).
+    static let maxPairWidth: UInt64 = 20_000
+    /// How long calibration measures.
+    static let calibrationNanos: UInt64 = 5_000_000
+
+    /// Calibrates the cycle counter against the system clock over `calibrationNanos`:
+    /// returns the base pair and nanoseconds per cycle times 2^32, or nil when no tight
+    /// pair could be had or the counter does not advance. (A bare read of each clock at
+    /// each end, as before, let a preemption between two reads skew the ratio: under CPU
+    /// load the runtime's clock then ran several times too fast.)
+    static func calibrate(cycles: () -> UInt64, nanos: () -> UInt64) -> (base: Pair, nanosPerCycleQ32: UInt64)? {
+        for _ in 0..<10 {
+            let p0 = pair(cycles: cycles, nanos: nanos)
+            guard p0.width <= maxPairWidth else { continue }
+            var now = nanos()
+            while now &- p0.nanos < calibrationNanos { now = nanos() }
+            let p1 = pair(cycles: cycles, nanos: nanos)
+            guard p1.width <= maxPairWidth else { continue }
+            guard p1.cycles > p0.cycles, p1.nanos > p0.nanos else { return nil }
+            let ratio = Double(p1.nanos - p0.nanos) / Double(p1.cycles - p0.cycles)
+            return (p1, UInt64((ratio * 4_294_967_296).rounded()))
+        }
+        return nil
     }
 
     private static func kernelClocksource() -> String? {

@@ -161,8 +161,13 @@ final class WorkerProcess: @unchecked Sendable {
         _ = corepl_spawn_closefrom(&actions, 3)
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // No signal blocked or ignored in the worker, whatever this thread has.
+        _ = corepl_spawnattr_clean_signals(&attributes)
         var child: pid_t = 0
-        let rc = posix_spawn(&child, path, &actions, nil, argv, environ)
+        let rc = posix_spawn(&child, path, &actions, &attributes, argv, environ)
         Glibc.close(fds[1])
         guard rc == 0 else {
             Glibc.close(fds[0])

@@ -1,23 +1,30 @@
 // The seed's scripts as commands: `corepl serve` (the server until Ctrl-C) and
 // `corepl perf1` / `corepl perf2` (clients from outside any loop).
 import ArgumentParser
-import Dispatch
+import CLinux
 import FibService
 import Glibc
 import Runtime
 
-/// Runs `onSignal` (on a dispatch queue) at SIGINT or SIGTERM instead of dying.
+/// Runs `onSignal` (on a thread of its own) at SIGINT or SIGTERM instead of dying. The
+/// signals are forwarded by a C handler through a pipe, so it does not matter which of
+/// the process's threads the kernel delivers them to.
 final class SignalTrap {
-    private let sources: [any DispatchSourceSignal]
-
     init(_ onSignal: @escaping @Sendable () -> Void) {
-        sources = [SIGINT, SIGTERM].map { sig in
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler(handler: onSignal)
-            source.resume()
-            return source
+        var fds: [Int32] = [-1, -1]
+        guard corepl_pipe2(&fds, O_CLOEXEC | O_NONBLOCK) == 0 else { fatalError("pipe: \(errnoName(errno))") }
+        let readFD = fds[0]
+        _ = fcntl(readFD, F_SETFL, 0)  // the watcher blocks; the handler's end does not
+        for sig in [SIGINT, SIGTERM] { _ = corepl_forward_signal(sig, fds[1], 1) }
+        let watcher = OSThread(name: "signals") {
+            var byte: UInt8 = 0
+            while true {
+                let n = read(readFD, &byte, 1)
+                if n == 1 { onSignal() } else if n < 0 && errno == EINTR { continue } else { return }
+            }
         }
+        watcher.start()
+        watcher.detach()
     }
 }
 

@@ -16,22 +16,11 @@ struct Ran {
     var err: String
 }
 
-/// Runs corepl with `arguments` (and `stdin`), collecting its output.
-func corepl(_ arguments: [String], stdin: String? = nil) throws -> Ran {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: try coreplPath())
-    p.arguments = arguments
-    let out = Pipe(), err = Pipe(), input = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    p.standardInput = input
-    try p.run()
-    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-    try input.fileHandleForWriting.close()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return Ran(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+/// Runs corepl with `arguments` (and `stdin`), collecting its output; a corepl that has
+/// not exited after `timeout` is killed and fails the test.
+func corepl(_ arguments: [String], stdin: String? = nil, timeout: Duration = .seconds(120)) throws -> Ran {
+    let r = try runChild(try coreplPath(), arguments, stdin: stdin, timeout: timeout)
+    return Ran(status: r.status, out: r.out, err: r.err)
 }
 
 func scriptFile(_ name: String, _ text: String) throws -> String {
@@ -117,30 +106,13 @@ func scriptFile(_ name: String, _ text: String) throws -> String {
         loop.run(until: .taskDone(t.id))
         #expect(refused.value.contains("ECONNREFUSED"))
         // No corepl-worker is left whose parent was that corepl.
-        let ps = Process()
-        ps.executableURL = URL(fileURLWithPath: "/bin/sh")
-        ps.arguments = ["-c", "ps -eo ppid=,comm= | awk '$1 == 1 && $2 == \"corepl-worker\"' | wc -l"]
-        let pipe = Pipe()
-        ps.standardOutput = pipe
-        try ps.run()
-        ps.waitUntilExit()
-        #expect(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingWhitespace() == "0")
+        let ps = try runChild("/bin/sh", ["-c", "ps -eo ppid=,comm= | awk '$1 == 1 && $2 == \"corepl-worker\"' | wc -l"], timeout: .seconds(30))
+        #expect(ps.out.trimmingWhitespace() == "0")
     }
 
     @Test func serveRunsUntilSIGTERMAndAPortInUseExitsOne() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try coreplPath())
-        p.arguments = ["serve", "0", "--pool", "thread:2"]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        var banner: [UInt8] = []
-        while !banner.contains(10) {
-            let d = out.fileHandleForReading.readData(ofLength: 1)
-            if d.isEmpty { break }
-            banner += d
-        }
-        let line = String(decoding: banner, as: UTF8.self)
+        let server = try ChildProcess(try coreplPath(), ["serve", "0", "--pool", "thread:2"])
+        let line = try server.waitForLine(containing: "listening on")
         #expect(line.hasPrefix("listening on 127.0.0.1:"))
         let port = try #require(line.split(separator: ":").last.flatMap { UInt16(String($0).trimmingWhitespace()) })
         let busy = try corepl(["serve", String(port)])
@@ -148,9 +120,8 @@ func scriptFile(_ name: String, _ text: String) throws -> String {
         #expect(busy.err == "corepl: 127.0.0.1:\(port): address already in use (EADDRINUSE)\n")
         let client = try corepl(["-c", "spawn request \(port) 30; run until 1 done; expect task 1 done"])
         #expect(client.status == 0, "\(client.err)")
-        p.terminate()  // SIGTERM
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        server.signal(SIGTERM)
+        #expect(try server.waitForExit(timeout: .seconds(30)) == 0)
     }
 
     @Test func badUsageOfTheExecutableExits64() throws {

@@ -5,6 +5,7 @@ import Foundation
 import Repl
 import Runtime
 import Testing
+import TestSupport
 
 @Suite struct EmbeddingTests {
     let runner = ReplRunner { installChannelExample(in: $0) }
@@ -12,17 +13,9 @@ import Testing
     @Test func theExampleBuildsAndItsScriptPasses() throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../examples/embed/demo.repl").standardized.path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try #require(ProcessPool.locate("corepl-embed"), "corepl-embed is not built"))
-        p.arguments = [script]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(e)")
+        let r = try runChild(try #require(ProcessPool.locate("corepl-embed"), "corepl-embed is not built"), [script], timeout: .seconds(120))
+        let o = r.out
+        #expect(r.status == 0, "\(r.err)")
         #expect(o.contains("channel_send 1 producer jobs (jobs full)"))
     }
 

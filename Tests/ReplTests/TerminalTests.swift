@@ -3,20 +3,16 @@
 import Foundation
 @testable import Repl
 import Testing
+import TestSupport
 
 @Suite(.serialized) struct TerminalTests {
     @Test func aSessionTypedOnARealTerminalBehaves() throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("pty_session.py").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", script, try coreplPath()]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(text)")
+        // pty_session.py waits for text on the terminal (each wait has its own deadline);
+        // the whole session is bounded too.
+        let r = try runChild("/usr/bin/env", ["python3", script, try coreplPath()], timeout: .seconds(240))
+        let text = r.out + r.err
+        #expect(r.status == 0, "\(text)")
         #expect(text.contains("all checks passed"))
     }
 

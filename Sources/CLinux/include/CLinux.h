@@ -52,6 +52,20 @@ int corepl_die_with_parent(void);
 /// pipe2(2), which glibc declares only under _GNU_SOURCE.
 int corepl_pipe2(int fds[2], int flags);
 
+/// Makes signal `sig` write the byte `code` to `fd` (a non-blocking pipe) instead of its
+/// default action, from whichever thread the kernel delivers it to. (A dispatch signal
+/// source blocks the signal only in the thread that creates it; with the disposition set
+/// to SIG_IGN, as it must be, a signal delivered to any other thread is silently lost.)
+/// Returns -1 with errno set on failure.
+int corepl_forward_signal(int sig, int fd, char code);
+
+/// Sets up `attr` so the child starts with no signal blocked and every signal at its
+/// default action, whatever the spawning thread has (as Foundation's Process does).
+int corepl_spawnattr_clean_signals(posix_spawnattr_t *attr);
+
+/// Restores the default action of `sig` and stops forwarding it.
+void corepl_unforward_signal(int sig);
+
 /// Remembers the terminal settings of `fd` and restores them at exit and on a crash
 /// (SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGABRT, SIGFPE, SIGTERM, SIGHUP), then lets the
 /// signal take its course. Returns -1 if `fd` is not a terminal.
