@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <termios.h>
 #include <stdlib.h>
+#include <semaphore.h>
+#include <time.h>
 #include "CLinux.h"
 
 const char *corepl_errno_name(int code) {
@@ -79,6 +81,17 @@ int corepl_spawnattr_clean_signals(posix_spawnattr_t *attr) {
 void corepl_unforward_signal(int sig) {
     if (sig <= 0 || sig >= COREPL_MAX_SIGNAL) return;
     signal(sig, SIG_DFL);
+}
+
+int corepl_sem_wait_nanos(sem_t *sem, uint64_t nanos) {
+    struct timespec at;
+    clock_gettime(CLOCK_MONOTONIC, &at);
+    at.tv_sec += (time_t)(nanos / 1000000000u);
+    at.tv_nsec += (long)(nanos % 1000000000u);
+    if (at.tv_nsec >= 1000000000L) { at.tv_sec += 1; at.tv_nsec -= 1000000000L; }
+    int r;
+    while ((r = sem_clockwait(sem, CLOCK_MONOTONIC, &at)) == -1 && errno == EINTR) {}
+    return r;
 }
 
 int corepl_die_with_parent(void) {

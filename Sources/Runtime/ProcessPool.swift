@@ -12,6 +12,8 @@ import Synchronization
 public final class ProcessPool: @unchecked Sendable {
     /// `"process:2"`
     public let name: String
+    /// How often an idle proxy thread checks that its worker is alive.
+    static let idleCheckNanos: UInt64 = 100_000_000
     public let size: Int
     /// The worker executable's path.
     public let executable: String
@@ -46,20 +48,29 @@ public final class ProcessPool: @unchecked Sendable {
             let queue = self.queue, registry = self.registry
             let thread = OSThread(name: "proc-\(i + 1)") { [path, arguments] in
                 var context: WorkerProcess? = worker
-                while let item = queue.take() {
+                func replaceIfDead() {
                     if context == nil || !context!.isAlive {
                         context?.reap()
                         context = try? WorkerProcess(path: path, arguments: arguments, number: i + 1)
                         registry.set(i + 1, pid: context?.pid)
                     }
+                }
+                while true {
+                    // While idle, look at the worker every 100 ms: one killed between
+                    // requests is reaped and replaced then, not left a zombie until the
+                    // next request.
+                    let item: WorkItem<WorkerProcess?>
+                    switch queue.take(idleNanos: ProcessPool.idleCheckNanos) {
+                    case .item(let next): item = next
+                    case .idle: replaceIfDead(); continue
+                    case .stopping: context?.terminate(); registry.set(i + 1, pid: nil); return
+                    }
+                    replaceIfDead()
                     item.run(&context, i + 1)
                     queue.done()
-                    if let c = context, !c.isAlive {
-                        registry.set(i + 1, pid: nil)
-                    }
+                    // A worker that died on this request is reaped and replaced now.
+                    replaceIfDead()
                 }
-                context?.terminate()
-                registry.set(i + 1, pid: nil)
             }
             threads.append(thread)
             thread.start()

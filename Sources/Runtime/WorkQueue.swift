@@ -1,5 +1,6 @@
 // The queue that feeds a pool's worker threads: a locked Deque and a counting semaphore,
 // so idle workers sleep in sem_wait and each submission wakes exactly one.
+import CLinux
 import DequeModule
 import Glibc
 import Synchronization
@@ -63,18 +64,42 @@ final class WorkQueue<Context>: @unchecked Sendable {
         return accepted
     }
 
+    /// What `take(idleNanos:)` found.
+    enum Taken {
+        case item(WorkItem<Context>)
+        /// Nothing arrived within the idle time.
+        case idle
+        case stopping
+    }
+
     /// Blocks until an item is available; nil once the queue is stopping.
     func take() -> WorkItem<Context>? {
         while true {
-            while sem_wait(semaphore) == -1 && errno == EINTR {}
+            switch take(idleNanos: nil) {
+            case .item(let item): return item
+            case .stopping: return nil
+            case .idle: continue
+            }
+        }
+    }
+
+    /// Blocks until an item is available, the queue is stopping, or (with `idleNanos`)
+    /// that long has passed with nothing to do.
+    func take(idleNanos: UInt64?) -> Taken {
+        while true {
+            if let idleNanos {
+                if corepl_sem_wait_nanos(semaphore, idleNanos) != 0 { return .idle }
+            } else {
+                while sem_wait(semaphore) == -1 && errno == EINTR {}
+            }
             let next = state.withLock { s -> (WorkItem<Context>?, Bool) in
                 if s.stopping { return (nil, true) }
                 guard let item = s.items.popFirst() else { return (nil, false) }
                 s.busy += 1
                 return (item, false)
             }
-            if next.1 { return nil }
-            if let item = next.0 { return item }
+            if next.1 { return .stopping }
+            if let item = next.0 { return .item(item) }
         }
     }
 

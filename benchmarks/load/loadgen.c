@@ -4,7 +4,9 @@
  *
  * Each of CONNECTIONS connections sends "N\n", waits for the reply line, and sends again
  * (blocking ping-pong, driven by one epoll loop). Prints, one per line:
- *   reqs: TOTAL, req/s: RATE, p50_us: P50, p99_us: P99
+ *   reqs: TOTAL, req/s: RATE, p50_us: P50, p99_us: P99, p999_us: P99.9, max_us: MAX,
+ *   over_100ms: how many replies took longer than 100 ms
+ * (the maximum is the figure that shows a lost wake-up or a stalled loop: a p99 does not).
  * With LONG_N, one more connection sends "LONG_N\n" once, LONG_AFTER_S seconds in, and
  * the tool also prints the rate while that request was in flight, the rate over the same
  * length of time just before it, and how long it took:
@@ -131,6 +133,11 @@ int main(int argc, char **argv) {
     if (count) {
         printf("p50_us: %.1f\n", lat[count / 2] / 1e3);
         printf("p99_us: %.1f\n", lat[(size_t)(count * 0.99)] / 1e3);
+        printf("p999_us: %.1f\n", lat[(size_t)(count * 0.999)] / 1e3);
+        printf("max_us: %.1f\n", lat[count - 1] / 1e3);
+        size_t over = 0;
+        for (size_t i = 0; i < count; i++) if (lat[i] > 100000000u) over++;
+        printf("over_100ms: %zu\n", over);
     }
     return 0;
 }

@@ -4,6 +4,7 @@
 #ifndef COREPL_CLINUX_H
 #define COREPL_CLINUX_H
 
+#include <semaphore.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <sys/epoll.h>
@@ -48,6 +49,10 @@ int corepl_spawn_closefrom(posix_spawn_file_actions_t *actions, int from);
 /// prctl(PR_SET_PDEATHSIG, SIGKILL): die when the parent process dies. Returns -1 when
 /// the parent is already gone.
 int corepl_die_with_parent(void);
+
+/// sem_wait with a timeout of `nanos` on CLOCK_MONOTONIC (sem_clockwait, a GNU
+/// extension). Returns 0 when the semaphore was taken, -1 with errno ETIMEDOUT otherwise.
+int corepl_sem_wait_nanos(sem_t *sem, uint64_t nanos);
 
 /// pipe2(2), which glibc declares only under _GNU_SOURCE.
 int corepl_pipe2(int fds[2], int flags);
