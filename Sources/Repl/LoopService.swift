@@ -19,16 +19,16 @@ public final class LoopService: @unchecked Sendable {
         public var tasks: [(id: Int, name: String, listens: Bool)] = []
     }
 
-    private let work = Mutex<Deque<@Sendable (Session) -> Void>>([])
+    private let work = Locked<Deque<@Sendable (Session) -> Void>>([])
     private let pending = Atomic<Bool>(false)
     private let semaphore: UnsafeMutablePointer<sem_t>
-    private let statusBox = Mutex(Status())
+    private let statusBox = Locked(Status())
     private var thread: OSThread?
     private var session: Session?
     /// Written by the loop thread once the session exists (or failed to).
-    private let ready = Mutex<Result<Session, any Error>?>(nil)
+    private let ready = Locked<Result<Session, any Error>?>(nil)
     /// The session's loop (it changes at `reset`), for the calls other threads may make.
-    private let currentLoop = Mutex<EventLoop?>(nil)
+    private let currentLoop = Locked<EventLoop?>(nil)
 
     /// Starts the loop thread and creates the session on it.
     ///
@@ -80,7 +80,7 @@ public final class LoopService: @unchecked Sendable {
 
     /// Runs `body` on the loop thread and waits for it.
     public func perform<T: Sendable>(_ body: @escaping @Sendable (Session) -> T) -> T {
-        let box = Mutex<T?>(nil)
+        let box = Locked<T?>(nil)
         let done = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
         sem_init(done, 0, 0)
         defer { sem_destroy(done); done.deallocate() }

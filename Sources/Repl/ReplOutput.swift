@@ -2,6 +2,7 @@
 // every result line also into a bounded transcript that `expect output contains` reads.
 // Front ends choose the writers: a terminal prints above the prompt, a test captures.
 import FibService
+import Runtime
 import Synchronization
 
 /// The output channels of a session (any thread).
@@ -11,7 +12,7 @@ public final class ReplOutput: Sendable {
 
     private let writeOut: @Sendable (String) -> Void
     private let writeErr: @Sendable (String) -> Void
-    private let transcript = Mutex<[String]>([])
+    private let transcript = Locked<[String]>([])
 
     /// - Parameters:
     ///   - out: writes one result line (without its newline).
@@ -63,7 +64,7 @@ public final class ReplOutput: Sendable {
 
 /// Output kept in memory by `ReplOutput.capturing()`.
 public final class CapturedOutput: Sendable {
-    private let store = Mutex<(out: [String], err: [String])>(([], []))
+    private let store = Locked<(out: [String], err: [String])>(([], []))
 
     func append(out line: String) { store.withLock { $0.out.append(line) } }
     func append(err line: String) { store.withLock { $0.err.append(line) } }

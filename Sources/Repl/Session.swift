@@ -79,7 +79,7 @@ public final class Session: @unchecked Sendable {
     public internal(set) var quitRequested = false
     private let interruptFlag = Atomic<Bool>(false)
     /// `loop`, for `interrupt()` from other threads (it changes at `reset`).
-    private let loopForOtherThreads: Mutex<EventLoop>
+    private let loopForOtherThreads: Locked<EventLoop>
 
     /// The deepest `source` nesting allowed.
     public static let maxSourceDepth = 64
@@ -94,7 +94,7 @@ public final class Session: @unchecked Sendable {
     public init(output: ReplOutput, loop: EventLoop) {
         self.output = output
         self.loop = loop
-        self.loopForOtherThreads = Mutex(loop)
+        self.loopForOtherThreads = Locked(loop)
         self.registry = CommandRegistry.builtIn
     }
 

@@ -102,7 +102,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     let owner: pthread_t
     let wakeChannel: WakeChannel
-    let inbox = Mutex<[InboxItem]>([])
+    let inbox = Locked<[InboxItem]>([])
     let stopFlag = Atomic<Bool>(false)
     /// The task the current step runs (0: none) and when the step began, for other
     /// threads to report who holds the loop.

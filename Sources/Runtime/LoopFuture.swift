@@ -33,7 +33,7 @@ public final class LoopFuture<Value: Sendable>: AnyLoopFuture, @unchecked Sendab
         var result: Result<Value, any Error>?
         var blockedThreads = 0
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let semaphore: UnsafeMutablePointer<sem_t>
 
     init(loop: EventLoop, id: FutureID, label: String, countsAsPending: Bool) {

@@ -139,7 +139,7 @@ public final class ProcessPool: @unchecked Sendable {
 
 /// Which pid each worker number has now (any thread).
 final class WorkerRegistry: @unchecked Sendable {
-    private let lock = Mutex<[Int: Int32]>([:])
+    private let lock = Locked<[Int: Int32]>([:])
 
     func set(_ worker: Int, pid: Int32?) {
         lock.withLock { $0[worker] = pid }

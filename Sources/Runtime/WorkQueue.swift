@@ -40,7 +40,7 @@ final class WorkQueue<Context>: @unchecked Sendable {
         var stopping = false
         var busy = 0
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let semaphore: UnsafeMutablePointer<sem_t>
 
     init() {

@@ -29,7 +29,7 @@ final class Transcript: @unchecked Sendable {
 
 /// Collects every line the service wrote (loop thread or client threads).
 final class Lines: Sendable {
-    private let store = Mutex<[String]>([])
+    private let store = Locked<[String]>([])
     var all: [String] { store.withLock { $0 } }
     var sink: LineSink { LineSink { line, _ in self.store.withLock { $0.append(line) } } }
 }

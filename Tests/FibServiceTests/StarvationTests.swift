@@ -15,8 +15,8 @@ import TestSupport
         let loop = try EventLoop()
         let server = try loop.fibServer(pool: pool, wait: wait)
         let address = server.address
-        let replies = Mutex<[UInt64]>([])
-        let window = Mutex<(UInt64, UInt64)?>(nil)
+        let replies = Locked<[UInt64]>([])
+        let window = Locked<(UInt64, UInt64)?>(nil)
         let stop = Atomic<Bool>(false)
         let pinger = OSThread(name: "pinger") {
             guard let c = try? Connection(to: address) else { return }

@@ -11,7 +11,7 @@ import TestSupport
 
 /// A blocking multi-producer queue for handing work to plain threads (test only).
 final class Handoff<T: Sendable>: @unchecked Sendable {
-    private let items = Mutex<[T]>([])
+    private let items = Locked<[T]>([])
     private let semaphore: UnsafeMutablePointer<sem_t>
 
     init() {
