@@ -8,13 +8,15 @@ let package = Package(
     name: "corepl-fuzz",
     dependencies: [.package(name: "corepl", path: "..")],
     targets: [
+        .target(name: "FuzzSupport"),
         .executableTarget(
             name: "FuzzFramer",
-            dependencies: [.product(name: "FibService", package: "corepl")]
+            dependencies: ["FuzzSupport", .product(name: "FibService", package: "corepl")]
         ),
         .executableTarget(
             name: "FuzzRepl",
             dependencies: [
+                "FuzzSupport",
                 .product(name: "Repl", package: "corepl"),
                 .product(name: "Runtime", package: "corepl"),
             ]

@@ -21,7 +21,7 @@ public final class LoopService: @unchecked Sendable {
 
     private let work = Locked<Deque<@Sendable (Session) -> Void>>([])
     private let pending = Atomic<Bool>(false)
-    private let semaphore: UnsafeMutablePointer<sem_t>
+    private let semaphore = Semaphore()
     private let statusBox = Locked(Status())
     private var thread: OSThread?
     private var session: Session?
@@ -35,12 +35,7 @@ public final class LoopService: @unchecked Sendable {
     /// - Parameter configure: runs on the loop thread once the session exists (e.g. to
     ///   register a host's commands).
     public init(output: ReplOutput, configure: @escaping @Sendable (Session) -> Void = { _ in }) throws {
-        semaphore = .allocate(capacity: 1)
-        sem_init(semaphore, 0, 0)
-        let started = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
-        sem_init(started, 0, 0)
-        defer { sem_destroy(started); started.deallocate() }
-        let startedBox = UnsafeSendable(started)
+        let started = Semaphore()
         let t = OSThread(name: "corepl-loop") { [self] in
             do {
                 let s = try Session(output: output)
@@ -48,25 +43,20 @@ public final class LoopService: @unchecked Sendable {
                 configure(s)
                 currentLoop.withLock { $0 = s.loop }
                 ready.withLock { $0 = .success(s) }
-                sem_post(startedBox.value)
+                started.signal()
                 serve(s)
             } catch {
                 ready.withLock { $0 = .failure(error) }
-                sem_post(startedBox.value)
+                started.signal()
             }
         }
         thread = t
         t.start()
-        while sem_wait(started) == -1 && errno == EINTR {}
+        started.wait()
         switch ready.withLock({ $0 })! {
         case .success(let s): session = s
         case .failure(let e): t.join(); throw e
         }
-    }
-
-    deinit {
-        sem_destroy(semaphore)
-        semaphore.deallocate()
     }
 
     /// Queues `body` to run on the loop thread, between steps; `done` is called there
@@ -74,23 +64,20 @@ public final class LoopService: @unchecked Sendable {
     public func submit(_ body: @escaping @Sendable (Session) -> Void) {
         work.withLock { $0.append(body) }
         pending.store(true, ordering: .releasing)
-        sem_post(semaphore)
+        semaphore.signal()
         currentLoop.withLock { $0 }?.wakeUp()
     }
 
     /// Runs `body` on the loop thread and waits for it.
     public func perform<T: Sendable>(_ body: @escaping @Sendable (Session) -> T) -> T {
         let box = Locked<T?>(nil)
-        let done = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
-        sem_init(done, 0, 0)
-        defer { sem_destroy(done); done.deallocate() }
-        let doneBox = UnsafeSendable(done)
+        let done = Semaphore()
         submit { s in
             let r = body(s)
             box.withLock { $0 = r }
-            sem_post(doneBox.value)
+            done.signal()
         }
-        while sem_wait(done) == -1 && errno == EINTR {}
+        done.wait()
         return box.withLock { $0! }
     }
 
@@ -119,7 +106,7 @@ public final class LoopService: @unchecked Sendable {
                 }
             } else {
                 publishStatus(s)
-                while sem_wait(semaphore) == -1 && errno == EINTR {}
+                semaphore.wait()
             }
             runPendingWork(s)
             publishStatus(s)
@@ -156,10 +143,4 @@ public final class LoopService: @unchecked Sendable {
             $0.tasks = tasks
         }
     }
-}
-
-/// A pointer handed between threads whose owner guarantees the lifetime.
-struct UnsafeSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }

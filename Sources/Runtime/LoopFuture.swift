@@ -34,17 +34,10 @@ public final class LoopFuture<Value: Sendable>: AnyLoopFuture, @unchecked Sendab
         var blockedThreads = 0
     }
     private let state = Locked(State())
-    private let semaphore: UnsafeMutablePointer<sem_t>
+    private let semaphore = Semaphore()
 
     init(loop: EventLoop, id: FutureID, label: String, countsAsPending: Bool) {
-        semaphore = .allocate(capacity: 1)
-        sem_init(semaphore, 0, 0)
         super.init(id: id, label: label, loop: loop, countsAsPending: countsAsPending)
-    }
-
-    deinit {
-        sem_destroy(semaphore)
-        semaphore.deallocate()
     }
 
     /// Completes the future (any thread). Only the first completion counts.
@@ -58,7 +51,7 @@ public final class LoopFuture<Value: Sendable>: AnyLoopFuture, @unchecked Sendab
             return s.blockedThreads
         }
         guard let blocked else { return false }
-        for _ in 0..<blocked { sem_post(semaphore) }
+        semaphore.signal(blocked)
         loop.futureCompleted(self)
         return true
     }
@@ -104,7 +97,7 @@ public final class LoopFuture<Value: Sendable>: AnyLoopFuture, @unchecked Sendab
             return nil
         }
         if let ready { return ready }
-        while sem_wait(semaphore) == -1 && errno == EINTR {}
+        semaphore.wait()
         return state.withLock { $0.result! }
     }
 }

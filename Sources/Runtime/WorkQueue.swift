@@ -1,6 +1,5 @@
 // The queue that feeds a pool's worker threads: a locked Deque and a counting semaphore,
 // so idle workers sleep in sem_wait and each submission wakes exactly one.
-import CLinux
 import DequeModule
 import Glibc
 import Synchronization
@@ -41,17 +40,7 @@ final class WorkQueue<Context>: @unchecked Sendable {
         var busy = 0
     }
     private let state = Locked(State())
-    private let semaphore: UnsafeMutablePointer<sem_t>
-
-    init() {
-        semaphore = .allocate(capacity: 1)
-        sem_init(semaphore, 0, 0)
-    }
-
-    deinit {
-        sem_destroy(semaphore)
-        semaphore.deallocate()
-    }
+    private let semaphore = Semaphore()
 
     /// Queues an item; false if the queue is stopping.
     func put(_ item: WorkItem<Context>) -> Bool {
@@ -60,7 +49,7 @@ final class WorkQueue<Context>: @unchecked Sendable {
             s.items.append(item)
             return true
         }
-        if accepted { sem_post(semaphore) }
+        if accepted { semaphore.signal() }
         return accepted
     }
 
@@ -88,9 +77,9 @@ final class WorkQueue<Context>: @unchecked Sendable {
     func take(idleNanos: UInt64?) -> Taken {
         while true {
             if let idleNanos {
-                if corepl_sem_wait_nanos(semaphore, idleNanos) != 0 { return .idle }
+                if !semaphore.wait(nanos: idleNanos) { return .idle }
             } else {
-                while sem_wait(semaphore) == -1 && errno == EINTR {}
+                semaphore.wait()
             }
             let next = state.withLock { s -> (WorkItem<Context>?, Bool) in
                 if s.stopping { return (nil, true) }
@@ -116,7 +105,7 @@ final class WorkQueue<Context>: @unchecked Sendable {
             s.items.removeAll()
             return items
         }
-        for _ in 0..<waiters { sem_post(semaphore) }
+        semaphore.signal(waiters)
         return left
     }
 

@@ -86,7 +86,8 @@ func port(inBanner line: String) throws -> UInt16 {
         let banner = try server.waitForLine(containing: "listening on")
         #expect(banner.hasPrefix("listening on 127.0.0.2:"))
         let port = try port(inBanner: banner)
-        #expect(TestConnection(host: "127.0.0.1", port: port) == nil, "nothing listens on 127.0.0.1")
+        // (Whether 127.0.0.1:PORT is refused is not asserted: another test's server may
+        // bind that port on 127.0.0.1 meanwhile.)
         let c = try #require(TestConnection(host: "127.0.0.2", port: port))
         c.send("20\n")
         #expect(c.readLine() == "6765")

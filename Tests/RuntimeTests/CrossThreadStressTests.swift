@@ -12,25 +12,15 @@ import TestSupport
 /// A blocking multi-producer queue for handing work to plain threads (test only).
 final class Handoff<T: Sendable>: @unchecked Sendable {
     private let items = Locked<[T]>([])
-    private let semaphore: UnsafeMutablePointer<sem_t>
-
-    init() {
-        semaphore = .allocate(capacity: 1)
-        sem_init(semaphore, 0, 0)
-    }
-
-    deinit {
-        sem_destroy(semaphore)
-        semaphore.deallocate()
-    }
+    private let semaphore = Semaphore()
 
     func put(_ item: T) {
         items.withLock { $0.append(item) }
-        sem_post(semaphore)
+        semaphore.signal()
     }
 
     func take() -> T {
-        while sem_wait(semaphore) == -1 && errno == EINTR {}
+        semaphore.wait()
         return items.withLock { $0.removeFirst() }
     }
 }
