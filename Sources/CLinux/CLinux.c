@@ -125,6 +125,15 @@ int corepl_guard_terminal(int fd) {
         sa.sa_flags = SA_RESETHAND;
         sigaction(signals[i], &sa, NULL);
     }
+    /* A mask inherited from the parent may block SIGHUP or SIGTERM: then a hung-up
+       terminal would leave corepl running (seen: four of them left behind by a test
+       runner whose threads blocked signals). Unblock them in this thread, which reads
+       the terminal and from which the loop thread starts. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     return 0;
 }
 
