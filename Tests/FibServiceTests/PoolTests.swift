@@ -109,19 +109,13 @@ final class PoolEvents: LoopObserver {
     @Test func aPythonClientSendingANumberWithoutNewlineIsServed() throws {
         let loop = try EventLoop()
         let server = try loop.fibServer()
-        let (python, stdout) = try startPython(on: loop, ["-c", """
+        let python = try ChildProcess("/usr/bin/env", ["python3", "-c", """
             import socket
             s = socket.create_connection(('127.0.0.1', \(server.address.port)))
             s.send(b'30')
             print(s.recv(100).decode().strip(), flush=True)
             """])
-        defer { kill(python.processIdentifier, SIGKILL); python.waitUntilExit() }
-        let got = Box("")
-        let reader = loop.spawn(name: "python's stdout") {
-            var reader = LineReader(stdout)
-            got.value = try await reader.next() ?? "EOF"
-        }
-        loop.run(until: .taskDone(reader.id), pollTimeout: .milliseconds(50))
+        let got = Box(try loop.runUntilFirstLine(of: python))
         #expect(got.value == "832040")
         loop.shutDownEverything()
     }
@@ -130,15 +124,9 @@ final class PoolEvents: LoopObserver {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../benchmarks/python/seed_server.py").standardized.path
         let loop = try EventLoop()
-        let (python, stdout) = try startPython(on: loop, [script, "0"])
-        defer { kill(python.processIdentifier, SIGKILL); python.waitUntilExit() }
+        let python = try ChildProcess("/usr/bin/env", ["python3", script, "0"])
         // It prints "listening on 127.0.0.1:PORT" first.
-        let banner = Box("")
-        let reader = loop.spawn(name: "python's stdout") {
-            var reader = LineReader(stdout)
-            banner.value = try await reader.next() ?? "EOF"
-        }
-        loop.run(until: .taskDone(reader.id), pollTimeout: .milliseconds(50))
+        let banner = Box(try loop.runUntilFirstLine(of: python))
         let port = try #require(banner.value.split(separator: ":").last.flatMap { UInt16($0) }, "banner: \(banner.value)")
         let lines = Lines()
         let t = LoopClients.request(on: loop, to: try SocketAddress(port: port), ns: [20, 30], output: lines.sink)
@@ -149,15 +137,15 @@ final class PoolEvents: LoopObserver {
     }
 }
 
-/// Starts python3 with its stdout on a socket the loop can read.
-func startPython(on loop: EventLoop, _ arguments: [String]) throws -> (Process, AsyncSocket) {
-    var fds: [Int32] = [-1, -1]
-    guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0 else { throw ClientError("socketpair failed") }
-    let python = Process()
-    python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    python.arguments = ["python3"] + arguments
-    python.standardOutput = FileHandle(fileDescriptor: fds[1], closeOnDealloc: false)
-    try python.run()
-    close(fds[1])
-    return (python, try AsyncSocket(adopting: fds[0], on: loop))
+extension EventLoop {
+    /// Runs the loop (its server may be what the child talks to) until the child has
+    /// written a whole line; returns it. Fails after `timeout`, with what the child said.
+    func runUntilFirstLine(of child: ChildProcess, timeout: Duration = .seconds(60)) throws -> String {
+        let deadline = monotonicNanos() &+ timeout.clampedNanoseconds
+        while monotonicNanos() < deadline {
+            if let newline = child.output.firstIndex(of: "\n") { return String(child.output[..<newline]) }
+            run(until: .deadline(monotonicNanos() &+ 20_000_000), pollTimeout: .milliseconds(10))
+        }
+        throw ChildProcess.Timeout(description: "no line from the child within \(timeout); stderr: \(child.errors)")
+    }
 }

@@ -20,6 +20,7 @@ public final class ChildProcess: @unchecked Sendable {
     /// Something a child did not do in time.
     public struct Timeout: Error, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Starts `path` with `arguments`. `environment` entries (`NAME=value`) are added to
