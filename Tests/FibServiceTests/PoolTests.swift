@@ -16,7 +16,7 @@ final class PoolEvents: LoopObserver {
     }
 }
 
-@Suite(.serialized) struct PoolTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct PoolTests {
     static let combinations: [(PoolSpec, WaitMode)] = [
         (.inline, .yield), (.inline, .block), (.thread(2), .yield), (.thread(2), .block),
         (.process(2), .yield), (.process(2), .block),

@@ -3,7 +3,7 @@ import FibService
 import Testing
 import TestSupport
 
-@Suite struct RequestFramerTests {
+@Suite(.timeLimit(.minutes(2))) struct RequestFramerTests {
     func items(_ text: String, ceiling: Int = 45) -> [RequestFramer.Item] {
         var f = RequestFramer(ceiling: ceiling)
         return f.feed(Array(text.utf8))

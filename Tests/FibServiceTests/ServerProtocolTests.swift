@@ -5,7 +5,7 @@ import Runtime
 import Testing
 import TestSupport
 
-@Suite struct ServerProtocolTests {
+@Suite(.timeLimit(.minutes(2))) struct ServerProtocolTests {
     @Test func theServerReportsTheAddressItBound() throws {
         let loop = try EventLoop()
         let lines = Lines()

@@ -9,7 +9,7 @@ import Synchronization
 import Testing
 import TestSupport
 
-@Suite(.serialized) struct StarvationTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct StarvationTests {
     /// Replies the ping-pong client got while fib(40) was in flight (middle 60 % of it).
     func pingsDuringLongRequest(pool: PoolSpec, wait: WaitMode) throws -> (pings: Int, warmup: Int) {
         let loop = try EventLoop()

@@ -29,7 +29,7 @@ func scriptFile(_ name: String, _ text: String) throws -> String {
     return path
 }
 
-@Suite(.serialized) struct CommandLineTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct CommandLineTests {
     @Test func aPassingScriptExitsZero() throws {
         let f = try scriptFile("ok.repl", """
             # a comment

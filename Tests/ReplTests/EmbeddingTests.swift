@@ -7,7 +7,7 @@ import Runtime
 import Testing
 import TestSupport
 
-@Suite struct EmbeddingTests {
+@Suite(.timeLimit(.minutes(5))) struct EmbeddingTests {
     let runner = ReplRunner { installChannelExample(in: $0) }
 
     @Test func theExampleBuildsAndItsScriptPasses() throws {

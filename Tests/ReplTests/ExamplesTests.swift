@@ -2,7 +2,7 @@
 import Foundation
 import Testing
 
-@Suite(.serialized) struct ExamplesTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct ExamplesTests {
     static let examples: [String] = {
         let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../examples").standardized
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []

@@ -17,7 +17,7 @@ extension Session {
     }
 }
 
-@Suite struct SessionTests {
+@Suite(.timeLimit(.minutes(2))) struct SessionTests {
     @Test func spawnOnlyQueuesAndStepSaysWhatHappened() throws {
         let (s, out) = try makeSession()
         defer { s.shutdown() }

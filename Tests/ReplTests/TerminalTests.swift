@@ -5,7 +5,7 @@ import Foundation
 import Testing
 import TestSupport
 
-@Suite(.serialized) struct TerminalTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct TerminalTests {
     @Test func aSessionTypedOnARealTerminalBehaves() throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("pty_session.py").path
         // pty_session.py waits for text on the terminal (each wait has its own deadline);

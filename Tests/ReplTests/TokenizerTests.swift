@@ -2,7 +2,7 @@
 @testable import Repl
 import Testing
 
-@Suite struct TokenizerTests {
+@Suite(.timeLimit(.minutes(2))) struct TokenizerTests {
     func words(_ line: String) throws -> [[String]] {
         try Tokenizer.commands(in: line).map(\.words)
     }

@@ -4,7 +4,7 @@ import Runtime
 import Testing
 import TestSupport
 
-@Suite struct CancellationTests {
+@Suite(.timeLimit(.minutes(2))) struct CancellationTests {
     /// Spawns `body`, steps once so it suspends, checks it sits in the expected queue,
     /// cancels it, and checks it left the queue and ended cancelled.
     func cancelOutOfQueue(

@@ -6,7 +6,7 @@ import Runtime
 import Testing
 import TestSupport
 
-@Suite struct FutureAndThreadTests {
+@Suite(.timeLimit(.minutes(2))) struct FutureAndThreadTests {
     @Test func aFutureCompletedByAnotherThreadWakesItsWaiterThroughTheWakeChannel() throws {
         let loop = try EventLoop()
         let future = loop.makeFuture(of: Int.self, label: "fib(30)")

@@ -21,7 +21,7 @@ final class Recorder: LoopObserver {
     }
 }
 
-@Suite struct ObserverTests {
+@Suite(.timeLimit(.minutes(2))) struct ObserverTests {
     @Test func anObserverSeesEveryEventInOrder() throws {
         let loop = try EventLoop()
         let recorder = Recorder()

@@ -5,7 +5,7 @@ import Runtime
 import Testing
 import TestSupport
 
-@Suite(.serialized) struct PollerTests {
+@Suite(.serialized, .timeLimit(.minutes(2))) struct PollerTests {
     /// A reader and a writer over a socketpair, run to completion on `kind`.
     @Test(arguments: PollerKind.allCases)
     func everyBackendMovesDataBetweenTasks(kind: PollerKind) throws {

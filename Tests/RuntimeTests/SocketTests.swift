@@ -5,7 +5,7 @@ import Runtime
 import Testing
 import TestSupport
 
-@Suite struct SocketTests {
+@Suite(.timeLimit(.minutes(2))) struct SocketTests {
     @Test func recvWaitsInRecvWaitUntilThePeerSends() throws {
         let loop = try EventLoop()
         let (a, b) = try AsyncSocket.pair(on: loop)

@@ -11,7 +11,7 @@ final class Trace: @unchecked Sendable {
     func add(_ s: String) { lines.append(s) }
 }
 
-@Suite struct SteppingTests {
+@Suite(.timeLimit(.minutes(2))) struct SteppingTests {
     @Test func threeTasksInterleaveInFIFOOrderOneStepAtATime() throws {
         let loop = try EventLoop()
         let trace = Trace()

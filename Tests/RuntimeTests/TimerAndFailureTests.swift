@@ -6,7 +6,7 @@ import Synchronization
 import Testing
 import TestSupport
 
-@Suite struct TimerAndFailureTests {
+@Suite(.timeLimit(.minutes(2))) struct TimerAndFailureTests {
     @Test func timersFireInDeadlineOrderNotSpawnOrder() throws {
         let loop = try EventLoop()
         let order = Box<[String]>([])
