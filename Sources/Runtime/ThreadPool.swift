@@ -52,6 +52,9 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     deinit {
-        _ = queue.stop(waiters: size)
+        // Dropped without shutdown: the threads finish what they run, then exit on
+        // their own (detached, not leaked).
+        for item in queue.stop(waiters: size) { item.abandon() }
+        for t in threads { t.detach() }
     }
 }

@@ -114,18 +114,11 @@ import TestSupport
     }
 }
 
-/// A plain OS thread (for the few tests that need a second thread).
+/// A plain OS thread (for the few tests that need a second thread): an OSThread, which
+/// is detached when dropped unjoined.
 final class Thread: @unchecked Sendable {
-    private var tid = pthread_t()
-    private let body: () -> Void
-    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    func start() {
-        let unmanaged = Unmanaged.passRetained(self)
-        pthread_create(&tid, nil, { arg in
-            let me = Unmanaged<Thread>.fromOpaque(arg!).takeRetainedValue()
-            me.body()
-            return nil
-        }, unmanaged.toOpaque())
-    }
-    func join() { pthread_join(tid, nil) }
+    private let thread: OSThread
+    init(_ body: @escaping @Sendable () -> Void) { thread = OSThread(name: "test", body) }
+    func start() { thread.start() }
+    func join() { thread.join() }
 }
