@@ -24,7 +24,9 @@ start_server() {  # command...; sets PID and PORT
   PORT=$(grep -o 'listening on [0-9.]*:[0-9]*' "$tmp/server.out" | grep -o '[0-9]*$')
   [ -n "$PORT" ] || { echo "server did not start: $(cat "$tmp/server.out")" >&2; exit 1; }
 }
-stop_server() { kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
+# The seed's Python server leaves its process-pool workers running (one still computing
+# the long fib) when it is killed: stop its children first.
+stop_server() { pkill -KILL -P "$PID" 2>/dev/null || true; kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 field() { grep "^$1:" | awk '{print $2}'; }
