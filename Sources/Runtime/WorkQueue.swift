@@ -63,13 +63,8 @@ final class WorkQueue<Context>: @unchecked Sendable {
 
     /// Blocks until an item is available; nil once the queue is stopping.
     func take() -> WorkItem<Context>? {
-        while true {
-            switch take(idleNanos: nil) {
-            case .item(let item): return item
-            case .stopping: return nil
-            case .idle: continue
-            }
-        }
+        if case .item(let item) = take(idleNanos: nil) { return item }
+        return nil
     }
 
     /// Blocks until an item is available, the queue is stopping, or (with `idleNanos`)
