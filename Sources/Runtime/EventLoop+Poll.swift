@@ -6,21 +6,20 @@ import Glibc
 extension EventLoop {
 
     func pollStep(timeoutNanos: UInt64) -> StepEvent {
-        stepNumber += 1
-        if !observers.isEmpty { notify(.stepBegan(stepNumber, task: nil)) }
-        var wakes: [Wake] = []
+        let number = beginStep(task: nil)
+        collectingWakes = true
         var signals = 0
         var waited: UInt64 = 0
         var failure: String?
-        withUnsafeMutablePointer(to: &wakes) { wakes in
-            drainInbox(wakes)
-            fireTimers(now: monotonicNanos(), wakes)
+        pollOnce: do {
+            drainInbox()
+            fireTimers(now: monotonicNanos())
             // Nothing can ever wake: say so rather than sleep.
-            if wakes.pointee.isEmpty && liveCount == 0 && pendingFutures == 0 && inbox.withLock({ $0.isEmpty }) {
-                return
+            if stepWakes.isEmpty && table.liveCount == 0 && pendingFutures == 0 && inbox.withLock({ $0.isEmpty }) {
+                break pollOnce
             }
-            var timeout: UInt64? = wakes.pointee.isEmpty ? timeoutNanos : 0
-            if let t = timeout, let next = nextTimerDeadline {
+            var timeout: UInt64? = stepWakes.isEmpty ? timeoutNanos : 0
+            if let t = timeout, let next = queues.nextTimerDeadline() {
                 let now = monotonicNanos()
                 timeout = min(t, next > now ? next - now : 0)
             }
@@ -38,46 +37,43 @@ extension EventLoop {
                 if event.fd == wakeChannel.fd {
                     signals += 1
                     wakeChannel.drain()
-                    drainInbox(wakes)
+                    drainInbox()
                     continue
                 }
-                if event.readable, let r = recvWait.removeValue(forKey: event.fd) {
-                    dirtyFDs.append(event.fd)
-                    makeReady(r, cause: .readable(fd: event.fd), wakes: wakes)
-                }
-                if event.writable, let r = sendWait.removeValue(forKey: event.fd) {
-                    dirtyFDs.append(event.fd)
-                    makeReady(r, cause: .writable(fd: event.fd), wakes: wakes)
-                }
+                if event.readable, let r = queues.recv[event.fd] { wake(r, cause: .readable(fd: event.fd)) }
+                if event.writable, let r = queues.send[event.fd] { wake(r, cause: .writable(fd: event.fd)) }
             }
-            fireTimers(now: monotonicNanos(), wakes)
+            fireTimers(now: monotonicNanos())
         }
+        collectingWakes = false
+        let wakes = stepWakes
+        stepWakes.removeAll(keepingCapacity: true)
         let event: StepEvent
         if wakes.isEmpty {
             let note = failure.map { "poll failed: \($0)" }
-                ?? (liveCount == 0 && waited == 0 ? "no task left" : nil)
-            event = StepEvent(number: stepNumber, kind: .idle(IdleReport(waitedNanos: waited, note: note)))
+                ?? (table.liveCount == 0 && waited == 0 ? "no task left" : nil)
+            event = StepEvent(number: number, kind: .idle(IdleReport(waitedNanos: waited, note: note)))
         } else {
-            event = StepEvent(number: stepNumber, kind: .polled(PollReport(
-                backend: poller.kind, waitedNanos: waited, wakes: wakes, wakeChannelSignals: signals)))
+            let report = PollReport(backend: poller.kind, waitedNanos: waited, wakes: wakes, wakeChannelSignals: signals)
+            if !observers.isEmpty { notify(.pollEnded(report)) }
+            event = StepEvent(number: number, kind: .polled(report))
         }
-        if !observers.isEmpty {
-            if case .polled(let report) = event.kind { notify(.pollEnded(report)) }
-            notify(.stepEnded(event))
-        }
+        endStep(event, report: false)
         return event
     }
 
     /// Tells the poller what changed since the last poll.
     func syncInterest() throws(SystemCallError) {
-        guard !dirtyFDs.isEmpty else { return }
-        for fd in dirtyFDs {
-            try poller.update(fd: fd, read: recvWait[fd] != nil, write: sendWait[fd] != nil)
+        guard !queues.dirtyFDs.isEmpty else { return }
+        for fd in queues.dirtyFDs {
+            try poller.update(fd: fd, read: queues.recv[fd] != nil, write: queues.send[fd] != nil)
         }
-        dirtyFDs.removeAll(keepingCapacity: true)
+        queues.dirtyFDs.removeAll(keepingCapacity: true)
     }
 
-    func drainInbox(_ wakes: UnsafeMutablePointer<[Wake]>) {
+    /// Takes in what other threads handed over: jobs, future completions, pool events,
+    /// calls.
+    func drainInbox() {
         let items = inbox.withLock { items -> [InboxItem] in
             if items.isEmpty { return [] }
             let taken = items
@@ -89,20 +85,43 @@ extension EventLoop {
             case .job(let job):
                 let record = record(of: job)
                 if let record, !record.isFinished {
-                    let from = record.wait?.reason ?? .external
+                    let wake = Wake(task: record.id, from: record.wait?.reason ?? .external, cause: .foreignResume)
                     record.phase = .ready
-                    let wake = Wake(task: record.id, from: from, cause: .foreignResume)
-                    wakes.pointee.append(wake)
+                    if collectingWakes { stepWakes.append(wake) }
                     if !observers.isEmpty { notify(.woke(wake)) }
                 }
                 ready.append(.job(job, record))
             case .future(let future):
-                deliver(future, wakes: wakes)
+                deliver(future)
             case .pool(let event):
                 notify(.pool(event))
             case .call(let body):
                 body()
             }
         }
+    }
+
+    /// The poller in use.
+    public var pollerKind: PollerKind { poller.kind }
+
+    /// Switches the poller backend between steps. Every fd being waited on moves over.
+    ///
+    /// - Throws: `LoopError.fdTooLargeForSelect` if select cannot watch an fd in use;
+    ///   `LoopError.pollerBusy` from inside a step; a `SystemCallError` from the backend.
+    public func setPoller(_ kind: PollerKind) throws {
+        assertOnLoopThread()
+        guard current == nil else { throw LoopError.pollerBusy }
+        if kind == poller.kind { return }
+        let fresh = try makePoller(kind, wakeFD: wakeChannel.fd)
+        let fds = Set(queues.recv.keys).union(queues.send.keys)
+        do {
+            for fd in fds { try fresh.validate(fd: fd) }
+        } catch {
+            fresh.close()
+            throw error
+        }
+        poller.close()
+        poller = fresh
+        queues.dirtyFDs = Array(fds)
     }
 }

@@ -59,14 +59,14 @@ extension EventLoop {
             case .deadline(let d):
                 if clock >= d { return .deadline }
             case .taskDone(let id):
-                if tasks[id]?.isFinished ?? true { return .taskDone(id) }
+                if table[id]?.isFinished ?? true { return .taskDone(id) }
             case .steps:
                 if stepsLeft == 0 { return .stepLimit }
                 stepsLeft -= 1
             case .noTasks:
                 break
             }
-            if liveCount == 0 && ready.isEmpty && pendingFutures == 0 { return .noTasksLeft }
+            if table.liveCount == 0 && ready.isEmpty && pendingFutures == 0 { return .noTasksLeft }
             let event: StepEvent?
             if let entry = ready.popFirst() {
                 clock = runTask(entry, startedAt: clock, report: report)
@@ -88,7 +88,7 @@ extension EventLoop {
 
     /// True when the ready queue is empty and no timer or pool work is pending.
     public var isIdle: Bool {
-        ready.isEmpty && nextTimerDeadline == nil && pendingFutures == 0 && inbox.withLock { $0.isEmpty }
+        ready.isEmpty && queues.nextTimerDeadline() == nil && pendingFutures == 0 && inbox.withLock { $0.isEmpty }
     }
 
     /// Asks a running `run` to return after its current step. Callable from any thread;
@@ -115,13 +115,4 @@ extension EventLoop {
     public func wakeUp() {
         wakeChannel.signal()
     }
-
-    /// The step counter: how many steps this loop has performed.
-    public var stepCount: UInt64 { stepNumber }
-
-    /// How many tasks have not ended.
-    public var liveTaskCount: Int { liveCount }
-
-    /// The task the current step is running, if called from inside a step.
-    public var currentTask: TaskID? { current?.id }
 }

@@ -73,15 +73,9 @@ public final class LoopFuture<Value: Sendable>: AnyLoopFuture, @unchecked Sendab
     /// - Throws: the future's error; `LoopError.futureAlreadyAwaited` if another task
     ///   waits on it; `CancellationError`.
     public func get(label: StaticString = "", fileID: StaticString = #fileID, line: UInt = #line) async throws -> Value {
-        let record = loop.runningTask("LoopFuture.get")
-        if record.cancelRequested { throw CancellationError() }
+        if loop.runningTask("LoopFuture.get").cancelRequested { throw CancellationError() }
         if !delivered {
-            if let other = loop.futureWait[id] { throw LoopError.futureAlreadyAwaited(id, by: other.id) }
-            loop.futureWait[id] = record
-            record.phase = .waiting
-            try await loop.suspend(record, RawWait(
-                .future(id), label: label, location: CodeLocation(fileID: fileID, line: line),
-                since: loop.stepStartedAt))
+            try await loop.suspend(as: .future(id), label: label, location: CodeLocation(fileID: fileID, line: line))
         }
         guard let result = self.result else { preconditionFailure("future \(id.rawValue) delivered without a result") }
         return try result.get()
@@ -119,7 +113,7 @@ extension EventLoop {
     /// Called by `complete` on the completing thread.
     func futureCompleted(_ future: AnyLoopFuture) {
         if isOnLoopThread {
-            deliver(future, wakes: nil)
+            deliver(future)
         } else {
             inbox.withLock { $0.append(.future(future)) }
             wakeChannel.signal()
@@ -127,12 +121,10 @@ extension EventLoop {
     }
 
     /// The seed's `future_done`: the waiting task (if any) leaves `future_wait` for ready.
-    func deliver(_ future: AnyLoopFuture, wakes: UnsafeMutablePointer<[Wake]>?) {
+    func deliver(_ future: AnyLoopFuture) {
         guard !future.delivered else { return }
         future.delivered = true
         if future.countsAsPending { pendingFutures -= 1 }
-        if let record = futureWait.removeValue(forKey: future.id) {
-            makeReady(record, cause: .future(future.id), wakes: wakes)
-        }
+        if let record = queues.future[future.id] { wake(record, cause: .future(future.id)) }
     }
 }

@@ -4,7 +4,7 @@
 // the backend reports which fds are ready.
 
 /// A poller backend.
-public enum PollerKind: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+public enum PollerKind: String, Sendable, Hashable, CaseIterable, CustomStringConvertible, Encodable {
     case epoll
     case poll
     case select

@@ -1,36 +1,45 @@
-// Value copies of the loop's queues and task table, and the table's small operations.
-// A snapshot is taken between steps, so every view of it is consistent.
+// A value copy of the loop's queues and task table. A snapshot is taken between steps, so
+// every view of it is consistent.
 
 /// A copy of every queue and the task table at one moment.
-public struct LoopSnapshot: Sendable {
+///
+/// Encodes as the queues (`queues --json`); its `tasks` encode on their own (`tasks --json`).
+public struct LoopSnapshot: Sendable, Encodable {
     /// One fd and the task waiting on it.
-    public struct FDWait: Sendable, Hashable {
+    public struct FDWait: Sendable, Hashable, Encodable {
         public var fd: Int32
         public var task: TaskID
         public init(fd: Int32, task: TaskID) { self.fd = fd; self.task = task }
     }
     /// One future and the task waiting on it.
-    public struct FutureWait: Sendable, Hashable {
+    public struct FutureWait: Sendable, Hashable, Encodable {
         public var future: FutureID
         public var task: TaskID
         public init(future: FutureID, task: TaskID) { self.future = future; self.task = task }
     }
     /// One sleeping task and its deadline.
-    public struct TimerWait: Sendable, Hashable {
+    public struct TimerWait: Sendable, Hashable, Encodable {
         public var task: TaskID
         /// Monotonic nanoseconds.
         public var deadline: UInt64
         public var remainingNanos: UInt64
+
+        private enum CodingKeys: String, CodingKey { case task, remainingSeconds = "remaining_s" }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(task, forKey: .task)
+            try c.encode(Double(remainingNanos) / 1e9, forKey: .remainingSeconds)
+        }
     }
     /// A task parked in one of the host's wait queues.
-    public struct ParkedWait: Sendable, Hashable {
+    public struct ParkedWait: Sendable, Hashable, Encodable {
         public var queue: String
         public var detail: String
         public var task: TaskID
     }
 
     /// A task waiting for another to finish.
-    public struct JoinWait: Sendable, Hashable {
+    public struct JoinWait: Sendable, Hashable, Encodable {
         public var task: TaskID
         public var target: TaskID
         public init(task: TaskID, target: TaskID) { self.task = task; self.target = target }
@@ -64,6 +73,28 @@ public struct LoopSnapshot: Sendable {
     public func task(_ id: TaskID) -> TaskInfo? {
         tasks.first { $0.id == id }
     }
+
+    private enum CodingKeys: String, CodingKey {
+        case step, ready, timers, joins, external, parked, poller
+        case recvWait = "recv_wait", sendWait = "send_wait", futureWait = "future_wait"
+        case pendingFutures = "pending_pool_work"
+    }
+
+    /// Encodes the queues (not the tasks, nor `foreignJobs` and `takenAt`).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(step, forKey: .step)
+        try c.encode(ready, forKey: .ready)
+        try c.encode(recvWait, forKey: .recvWait)
+        try c.encode(sendWait, forKey: .sendWait)
+        try c.encode(futureWait, forKey: .futureWait)
+        try c.encode(timers, forKey: .timers)
+        try c.encode(joins, forKey: .joins)
+        try c.encode(external, forKey: .external)
+        try c.encode(parked, forKey: .parked)
+        try c.encode(pendingFutures, forKey: .pendingFutures)
+        try c.encode(poller, forKey: .poller)
+    }
 }
 
 extension EventLoop {
@@ -80,101 +111,30 @@ extension EventLoop {
             case .job(_, nil): foreign += 1
             }
         }
-        let timerList = timers.unordered.filter(\.isLive).sorted().map {
+        let timerList = queues.liveTimers.map {
             LoopSnapshot.TimerWait(task: $0.record.id, deadline: $0.deadline, remainingNanos: $0.deadline > now ? $0.deadline - now : 0)
         }
-        let external = tasks.values.filter {
+        let external = table.byID.values.filter {
             $0.phase == .waiting && $0.wait?.reason == .external
         }.map(\.id).sorted()
         return LoopSnapshot(
             step: stepNumber,
             ready: readyIDs,
             foreignJobs: foreign,
-            recvWait: recvWait.map { .init(fd: $0.key, task: $0.value.id) }.sorted { $0.fd < $1.fd },
-            sendWait: sendWait.map { .init(fd: $0.key, task: $0.value.id) }.sorted { $0.fd < $1.fd },
-            futureWait: futureWait.map { .init(future: $0.key, task: $0.value.id) }.sorted { $0.future < $1.future },
+            recvWait: queues.recv.map { .init(fd: $0.key, task: $0.value.id) }.sorted { $0.fd < $1.fd },
+            sendWait: queues.send.map { .init(fd: $0.key, task: $0.value.id) }.sorted { $0.fd < $1.fd },
+            futureWait: queues.future.map { .init(future: $0.key, task: $0.value.id) }.sorted { $0.future < $1.future },
             timers: timerList,
-            joins: joinWait.values.compactMap { r in
-                if case .join(let t) = r.wait?.reason { return .init(task: r.id, target: t) }
-                return nil
-            }.sorted { $0.task < $1.task },
+            joins: queues.join.flatMap { target, waiters in waiters.map { .init(task: $0.id, target: target) } }
+                .sorted { $0.task < $1.task },
             external: external,
-            parked: parked.values.compactMap { r -> LoopSnapshot.ParkedWait? in
+            parked: queues.parked.values.compactMap { r -> LoopSnapshot.ParkedWait? in
                 guard case .custom(let queue, let detail)? = r.wait?.reason else { return nil }
                 return .init(queue: queue, detail: detail, task: r.id)
             }.sorted { ($0.queue, $0.task) < ($1.queue, $1.task) },
             poller: poller.kind,
             pendingFutures: pendingFutures,
-            tasks: tasks.values.map(\.info).sorted { $0.id < $1.id },
+            tasks: table.byID.values.map { $0.info(at: now) }.sorted { $0.id < $1.id },
             takenAt: now)
-    }
-
-    /// One row of the task table, if it has task `id`.
-    public func taskInfo(_ id: TaskID) -> TaskInfo? {
-        assertOnLoopThread()
-        return tasks[id]?.info
-    }
-
-    /// The name of task `id`, if the table has it (cheaper than `taskInfo`).
-    public func taskName(_ id: TaskID) -> String? {
-        assertOnLoopThread()
-        return tasks[id]?.name
-    }
-
-    /// Forgets every finished task; returns how many.
-    @discardableResult
-    public func clearFinished() -> Int {
-        assertOnLoopThread()
-        let n = finishedOrder.count
-        for id in finishedOrder { tasks[id] = nil }
-        finishedOrder.removeAll()
-        return n
-    }
-
-    /// The poller in use.
-    public var pollerKind: PollerKind { poller.kind }
-
-    /// Switches the poller backend between steps. Every fd being waited on moves over.
-    ///
-    /// - Throws: `LoopError.fdTooLargeForSelect` if select cannot watch an fd in use;
-    ///   `LoopError.pollerBusy` from inside a step; a `SystemCallError` from the backend.
-    public func setPoller(_ kind: PollerKind) throws {
-        assertOnLoopThread()
-        guard current == nil else { throw LoopError.pollerBusy }
-        if kind == poller.kind { return }
-        let fresh = try makePoller(kind, wakeFD: wakeChannel.fd)
-        let fds = Set(recvWait.keys).union(sendWait.keys)
-        do {
-            for fd in fds { try fresh.validate(fd: fd) }
-        } catch {
-            fresh.close()
-            throw error
-        }
-        poller.close()
-        poller = fresh
-        dirtyFDs = Array(fds)
-    }
-
-    /// Adds `value` to the series `name` of a task (the running one by default); perf
-    /// clients record latencies and per-second counts this way. Keeps the last 100,000.
-    public func record(_ value: Double, as name: String, for task: TaskID? = nil) {
-        assertOnLoopThread()
-        guard let record = (task.flatMap { tasks[$0] }) ?? current else { return }
-        record.figures[name, default: []].append(value)
-        if record.figures[name]!.count > 100_000 { record.figures[name]!.removeFirst(10_000) }
-    }
-
-    /// Sets a short fact about a task (the running one by default), e.g. the address a
-    /// server listens on.
-    public func setFact(_ key: String, _ value: String, for task: TaskID? = nil) {
-        assertOnLoopThread()
-        guard let record = (task.flatMap { tasks[$0] }) ?? current else { return }
-        record.facts[key] = value
-    }
-
-    /// Clears every recorded figure of a task (a fresh measuring window).
-    public func clearFigures(of task: TaskID) {
-        assertOnLoopThread()
-        tasks[task]?.figures.removeAll()
     }
 }

@@ -2,20 +2,30 @@
 // its identity, why and where it waits, and how it ended.
 
 /// A task's stable, small integer id (1, 2, 3, … in spawn order; never reused by a loop).
-public struct TaskID: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct TaskID: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible, Encodable {
     public var rawValue: Int
     public init(rawValue: Int) { self.rawValue = rawValue }
     public init(_ value: Int) { self.rawValue = value }
     public static func < (a: TaskID, b: TaskID) -> Bool { a.rawValue < b.rawValue }
     public var description: String { "task \(rawValue)" }
+    /// Encodes as the bare number.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
 }
 
 /// A runtime future's id (1, 2, 3, … per loop).
-public struct FutureID: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct FutureID: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible, Encodable {
     public var rawValue: Int
     public init(rawValue: Int) { self.rawValue = rawValue }
     public static func < (a: FutureID, b: FutureID) -> Bool { a.rawValue < b.rawValue }
     public var description: String { "future \(rawValue)" }
+    /// Encodes as the bare number.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
 }
 
 /// Where in the source a task suspended: `#fileID` and `#line` of the suspension.
@@ -104,15 +114,19 @@ public enum WaitReason: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// One suspension: why, what for (a short label such as `"accept"`), where, and since when.
+///
+/// The runtime stores exactly this value on a waiting task; what the REPL and observers
+/// get are read-only copies of it.
 public struct Wait: Sendable, Hashable, CustomStringConvertible {
-    public var reason: WaitReason
+    public internal(set) var reason: WaitReason
     /// What the wait is for, in a word: `"accept"`, `"connect"`, …; may be empty.
-    public var label: StaticString
-    public var location: CodeLocation
+    public internal(set) var label: StaticString
+    public internal(set) var location: CodeLocation
     /// When the wait began (monotonic nanoseconds).
-    public var since: UInt64
+    public internal(set) var since: UInt64
 
-    public init(reason: WaitReason, label: StaticString = "", location: CodeLocation, since: UInt64) {
+    @usableFromInline
+    init(reason: WaitReason, label: StaticString = "", location: CodeLocation, since: UInt64) {
         self.reason = reason
         self.label = label
         self.location = location
@@ -196,7 +210,10 @@ public enum TaskExit: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A value copy of one row of the task table.
-public struct TaskInfo: Sendable, Identifiable {
+///
+/// Encodes as the row `tasks --json` prints: `busy_ms`, `age_s` and `waiting_on` are
+/// presentation fields computed from the row and `takenAt`.
+public struct TaskInfo: Sendable, Identifiable, Encodable {
     public var id: TaskID
     public var name: String
     /// What sort of task: `"server"`, `"handler"`, `"perf2"`, or a host's own kind.
@@ -216,4 +233,45 @@ public struct TaskInfo: Sendable, Identifiable {
     public var figures: [String: [Double]]
     /// Short free-form facts the task published (e.g. the address a server listens on).
     public var facts: [String: String]
+    /// When this copy was taken (monotonic nanoseconds).
+    public var takenAt: UInt64
+
+    /// How long the task has existed when the copy was taken, in nanoseconds.
+    public var ageNanos: UInt64 { takenAt &- min(createdAt, takenAt) }
+
+    /// What the task waits on, in the table's words: `recv fd 7 (accept)`, `future 1`,
+    /// `sleep (1.2 s left)`; nil unless it is waiting.
+    public var waitingOn: String? {
+        guard case .waiting(let w) = state else { return nil }
+        if case .sleep(let until) = w.reason {
+            let left = until > takenAt ? Double(until - takenAt) / 1e9 : 0
+            return "sleep (\(String((left * 100).rounded() / 100)) s left)"
+        }
+        return w.description
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, name, kind, parent, state, steps, facts, figures, queue, error
+        case waitingOn = "waiting_on", location = "where", busyMillis = "busy_ms", ageSeconds = "age_s"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(name, forKey: .name)
+        try c.encode(kind, forKey: .kind)
+        try c.encodeIfPresent(parent, forKey: .parent)
+        try c.encode(state.name, forKey: .state)
+        if case .waiting(let w) = state {
+            try c.encodeIfPresent(waitingOn, forKey: .waitingOn)
+            try c.encode(w.reason.queueName, forKey: .queue)
+            if w.location.line > 0 { try c.encode(w.location.description, forKey: .location) }
+        }
+        if case .failed(let e) = state { try c.encode(e, forKey: .error) }
+        try c.encode(steps, forKey: .steps)
+        try c.encode(Double(busyNanos) / 1e6, forKey: .busyMillis)
+        try c.encode(Double(ageNanos) / 1e9, forKey: .ageSeconds)
+        try c.encode(facts, forKey: .facts)
+        try c.encode(figures, forKey: .figures)
+    }
 }

@@ -30,9 +30,9 @@ final class TaskRecord: @unchecked Sendable {
     @exclusivity(unchecked) var steps = 0
     @exclusivity(unchecked) var busyNanos: UInt64 = 0
     @usableFromInline let id: TaskID
-    /// The current (or, while ready/running, the last) suspension, as plain bits:
-    /// recording one on every step is then a few stores, no reference counting.
-    @usableFromInline @exclusivity(unchecked) var rawWait: RawWait?
+    /// The current (or, while ready/running, the last) suspension: why, what for, where,
+    /// since when. The one stored wait; the public `Wait` values the REPL reads are copies.
+    @usableFromInline @exclusivity(unchecked) var wait: Wait?
 
     let name: String
     let kind: String
@@ -41,17 +41,12 @@ final class TaskRecord: @unchecked Sendable {
     var endedAt: UInt64?
     /// How it ended, once `phase` is `.finished`.
     var exit: TaskExit?
-    /// The host queue and detail of a `.custom` wait (`park(in:detail:)`).
-    var customWait: (queue: String, detail: String) = ("", "")
-
     /// The Swift task, for `cancel()`.
     var handle: Task<Void, Never>?
     /// Address of the Swift task (== its job), to recognise jobs enqueued by other means.
-    var jobPointer: UnsafeRawPointer?
+    @usableFromInline var jobPointer: UnsafeRawPointer?
     /// Matches the live timer entry; bumped to invalidate a pending one.
     var timerSequence: UInt64 = 0
-    /// Tasks waiting for this one to finish.
-    var joiners: [TaskRecord] = []
 
     var figures: [String: [Double]] = [:]
     var facts: [String: String] = [:]
@@ -62,45 +57,6 @@ final class TaskRecord: @unchecked Sendable {
         self.kind = kind
         self.parent = parent
         self.createdAt = createdAt
-    }
-
-    /// The current (or last) suspension as the public value.
-    var wait: Wait? {
-        get {
-            guard let raw = rawWait else { return nil }
-            let reason: WaitReason
-            switch raw.reason {
-            case .recv(let fd): reason = .recv(fd: fd)
-            case .send(let fd): reason = .send(fd: fd)
-            case .future(let id): reason = .future(id)
-            case .sleep(let until): reason = .sleep(until: until)
-            case .yield: reason = .yield
-            case .join(let id): reason = .join(id)
-            case .external: reason = .external
-            case .custom: reason = .custom(queue: customWait.queue, detail: customWait.detail)
-            }
-            return Wait(reason: reason, label: raw.label, location: raw.location, since: raw.since)
-        }
-        set {
-            guard let wait = newValue else {
-                rawWait = nil
-                return
-            }
-            let reason: RawWait.Reason
-            switch wait.reason {
-            case .recv(let fd): reason = .recv(fd)
-            case .send(let fd): reason = .send(fd)
-            case .future(let id): reason = .future(id)
-            case .sleep(let until): reason = .sleep(until)
-            case .yield: reason = .yield
-            case .join(let id): reason = .join(id)
-            case .external: reason = .external
-            case .custom(let queue, let detail):
-                customWait = (queue, detail)
-                reason = .custom
-            }
-            rawWait = RawWait(reason, label: wait.label, location: wait.location, since: wait.since)
-        }
     }
 
     var isFinished: Bool {
@@ -122,40 +78,11 @@ final class TaskRecord: @unchecked Sendable {
         }
     }
 
-    var info: TaskInfo {
+    /// A value copy of the row, taken at `now` (monotonic nanoseconds).
+    func info(at now: UInt64) -> TaskInfo {
         TaskInfo(
             id: id, name: name, kind: kind, parent: parent, state: state, steps: steps,
-            busyNanos: busyNanos, createdAt: createdAt, endedAt: endedAt, figures: figures, facts: facts)
-    }
-}
-
-/// A suspension as plain, trivially copyable bits (the public `Wait` carries strings for
-/// host queues); `TaskRecord.wait` converts.
-@usableFromInline
-struct RawWait {
-    @usableFromInline
-    enum Reason {
-        case recv(Int32)
-        case send(Int32)
-        case future(FutureID)
-        case sleep(UInt64)
-        case yield
-        case join(TaskID)
-        case external
-        /// In a host's queue; its names are in `TaskRecord.customWait`.
-        case custom
-    }
-
-    @usableFromInline var reason: Reason
-    @usableFromInline var label: StaticString
-    @usableFromInline var location: CodeLocation
-    @usableFromInline var since: UInt64
-
-    @inlinable
-    init(_ reason: Reason, label: StaticString = "", location: CodeLocation, since: UInt64) {
-        self.reason = reason
-        self.label = label
-        self.location = location
-        self.since = since
+            busyNanos: busyNanos, createdAt: createdAt, endedAt: endedAt, figures: figures, facts: facts,
+            takenAt: now)
     }
 }

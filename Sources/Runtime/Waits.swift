@@ -1,29 +1,10 @@
-// The suspension primitives — curio's "traps". Each one records why and where the running
-// task waits, puts it in the seed's queue for that reason, and suspends it. A step ends
-// there; a later poll (or a timer, a future, a cancel) moves it back to ready.
+// The suspension primitives — curio's "traps". They all go through one primitive,
+// `suspend(as:label:location:)`: it checks cancellation, puts the running task in the
+// queue its wait names, records the wait on the task, and suspends it. A step ends there;
+// a poll, a timer, a completion, a cancel or a close later takes the task out again with
+// one call, `wake(_:cause:error:)`, and moves it back to ready.
 import DequeModule
 import Glibc
-import HeapModule
-
-/// A pending `sleep`, ordered by deadline, then by arrival.
-struct TimerEntry: Comparable {
-    let deadline: UInt64
-    let sequence: UInt64
-    let record: TaskRecord
-
-    static func < (a: TimerEntry, b: TimerEntry) -> Bool {
-        (a.deadline, a.sequence) < (b.deadline, b.sequence)
-    }
-    static func == (a: TimerEntry, b: TimerEntry) -> Bool { a.sequence == b.sequence }
-
-    /// False once the task left this sleep early (cancelled): the entry is then skipped.
-    var isLive: Bool {
-        if record.phase == .waiting, case .sleep? = record.rawWait?.reason {
-            return record.timerSequence == sequence
-        }
-        return false
-    }
-}
 
 extension EventLoop {
     /// The task the current step runs, unretained; a primitive awaited anywhere else is a bug.
@@ -44,18 +25,44 @@ extension EventLoop {
         runningRecord(primitive).takeUnretainedValue()
     }
 
+    // MARK: The one wait primitive
+
+    /// Suspends the running task, waiting as `reason` says: `.yield` puts it at the end of
+    /// the ready queue, every other reason in the wait queue it names. Whoever takes it
+    /// out again resumes it.
+    ///
+    /// - Throws: `CancellationError` if the task is cancelled (before or while waiting);
+    ///   what `WaitQueues.insert` throws; the error it is woken with (`wake(_:cause:error:)`).
+    @inlinable @inline(__always)
+    func suspend(as reason: WaitReason, label: StaticString, location: CodeLocation) async throws {
+        // Borrowed, not retained: the task table keeps the record alive.
+        try runningRecord("a wait")._withUnsafeGuaranteedRef { record in
+            if record.cancelRequested { throw CancellationError() }
+            if case .yield = reason {
+                record.phase = .ready
+                ready.append(.resume(record))
+            } else {
+                try enqueueWaiting(record, reason)
+            }
+            record.wait = Wait(reason: reason, label: label, location: location, since: stepStartedAt)
+            if !observers.isEmpty { notifyWaits(record) }
+        }
+        try await suspendRunningTask()
+    }
+
+    /// Puts the running task in a wait queue (out of line: only yields are inlined).
+    @usableFromInline
+    func enqueueWaiting(_ record: TaskRecord, _ reason: WaitReason) throws {
+        if case .recv(let fd) = reason { try poller.validate(fd: fd) }
+        if case .send(let fd) = reason { try poller.validate(fd: fd) }
+        try queues.insert(record, for: reason)
+        record.phase = .waiting
+    }
+
     /// Tells observers that the running task now waits (kept out of the inlined primitives).
     @usableFromInline @inline(never)
     func notifyWaits(_ record: TaskRecord) {
         notify(.waits(record.id, record.wait!))
-    }
-
-    /// Suspends the running task with `wait` recorded; the caller has queued it already.
-    @inlinable @inline(__always)
-    func suspend(_ record: TaskRecord, _ wait: RawWait) async throws {
-        record.rawWait = wait
-        if !observers.isEmpty { notifyWaits(record) }
-        try await suspendRunningTask()
     }
 
     /// Suspends the task the current step runs; whoever moves it back to ready resumes
@@ -64,21 +71,34 @@ extension EventLoop {
     @inlinable @inline(__always)
     func suspendRunningTask() async throws {
         try await withUnsafeThrowingContinuation { (c: UnsafeContinuation<Void, any Error>) in
-            self.currentRecord.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.continuation = c }
+            self.currentRecord.unsafelyUnwrapped._withUnsafeGuaranteedRef {
+                assertContinuationIsTask(c, $0.jobPointer)
+                $0.continuation = c
+            }
         }
     }
 
-    /// Records the yield of the running task and queues it at the end of ready.
-    @inlinable @inline(__always)
-    func prepareYield(_ location: CodeLocation) throws {
-        // Borrowed, not retained: the task table keeps the record alive.
-        try runningRecord("yield")._withUnsafeGuaranteedRef { record in
-            if record.cancelRequested { throw CancellationError() }
-            record.phase = .ready
-            ready.append(.resume(record))
-            record.rawWait = RawWait(.yield, location: location, since: stepStartedAt)
-            if !observers.isEmpty { notifyWaits(record) }
-        }
+    /// Takes a waiting task out of its queue and moves it to the end of the ready queue;
+    /// with `error`, its wait throws that error when it resumes.
+    ///
+    /// - Returns: false if the task was not in a queue of the runtime's (it waits
+    ///   outside the runtime, or it is not waiting).
+    @discardableResult
+    func wake(_ record: TaskRecord, cause: WakeCause, error: (any Error)? = nil) -> Bool {
+        guard record.phase == .waiting, queues.remove(record) else { return false }
+        if let error { record.resumeError = error }
+        makeReady(record, cause: cause)
+        return true
+    }
+
+    /// Moves a task to the end of the ready queue, to be resumed by a coming step; a poll
+    /// step collects the wake for its report.
+    func makeReady(_ record: TaskRecord, cause: WakeCause) {
+        let wake = Wake(task: record.id, from: record.wait?.reason ?? .external, cause: cause)
+        record.phase = .ready
+        ready.append(.resume(record))
+        if collectingWakes { stepWakes.append(wake) }
+        if !observers.isEmpty { notify(.woke(wake)) }
     }
 
     // MARK: I/O readiness
@@ -92,7 +112,8 @@ extension EventLoop {
     public func readable(
         _ fd: Int32, label: StaticString = "", fileID: StaticString = #fileID, line: UInt = #line
     ) async throws {
-        try await waitIO(fd, .recv, label, CodeLocation(fileID: fileID, line: line))
+        guard fd >= 0 else { throw LoopError.badDescriptor(fd) }
+        try await suspend(as: .recv(fd: fd), label: label, location: CodeLocation(fileID: fileID, line: line))
     }
 
     /// Suspends the running task in `send_wait` until `fd` is writable (the seed's
@@ -100,48 +121,19 @@ extension EventLoop {
     public func writable(
         _ fd: Int32, label: StaticString = "", fileID: StaticString = #fileID, line: UInt = #line
     ) async throws {
-        try await waitIO(fd, .send, label, CodeLocation(fileID: fileID, line: line))
-    }
-
-    private func waitIO(_ fd: Int32, _ direction: IODirection, _ label: StaticString, _ location: CodeLocation) async throws {
-        let record = runningTask("readable/writable")
-        if record.cancelRequested { throw CancellationError() }
         guard fd >= 0 else { throw LoopError.badDescriptor(fd) }
-        try poller.validate(fd: fd)
-        let reason: RawWait.Reason
-        switch direction {
-        case .recv:
-            if let other = recvWait[fd] { throw LoopError.fdAlreadyAwaited(fd: fd, direction: .recv, by: other.id) }
-            recvWait[fd] = record
-            reason = .recv(fd)
-        case .send:
-            if let other = sendWait[fd] { throw LoopError.fdAlreadyAwaited(fd: fd, direction: .send, by: other.id) }
-            sendWait[fd] = record
-            reason = .send(fd)
-        }
-        dirtyFDs.append(fd)
-        record.phase = .waiting
-        try await suspend(record, RawWait(reason, label: label, location: location, since: stepStartedAt))
+        try await suspend(as: .send(fd: fd), label: label, location: CodeLocation(fileID: fileID, line: line))
     }
 
     /// Closes `fd`, first waking any task waiting on it with `LoopError.closedWhileWaiting`
     /// (so no task is left waiting on an fd that no longer exists).
     public func close(_ fd: Int32) {
         assertOnLoopThread()
-        wakeWaiters(on: fd, error: LoopError.closedWhileWaiting(fd: fd))
+        let error = LoopError.closedWhileWaiting(fd: fd)
+        if let r = queues.recv[fd] { wake(r, cause: .closed(fd: fd), error: error) }
+        if let r = queues.send[fd] { wake(r, cause: .closed(fd: fd), error: error) }
         poller.forget(fd: fd)
         _ = Glibc.close(fd)
-    }
-
-    func wakeWaiters(on fd: Int32, error: any Error) {
-        if let r = recvWait.removeValue(forKey: fd) {
-            r.resumeError = error
-            makeReady(r, cause: .closed(fd: fd), wakes: nil)
-        }
-        if let r = sendWait.removeValue(forKey: fd) {
-            r.resumeError = error
-            makeReady(r, cause: .closed(fd: fd), wakes: nil)
-        }
     }
 
     // MARK: Yield, sleep, join
@@ -149,56 +141,33 @@ extension EventLoop {
     /// Moves the running task to the end of the ready queue (the seed's bare `yield`).
     @inlinable @inline(__always)
     public func yield(fileID: StaticString = #fileID, line: UInt = #line) async throws {
-        try prepareYield(CodeLocation(fileID: fileID, line: line))
-        try await suspendRunningTask()
+        try await suspend(as: .yield, label: "", location: CodeLocation(fileID: fileID, line: line))
     }
 
     /// Suspends the running task in the timers until `duration` has passed. The runtime
     /// keeps its own deadline heap, so sleeping tasks are visible and steppable.
     public func sleep(for duration: Duration, fileID: StaticString = #fileID, line: UInt = #line) async throws {
-        let record = runningTask("sleep")
-        if record.cancelRequested { throw CancellationError() }
         let (deadline, overflow) = monotonicNanos().addingReportingOverflow(duration.clampedNanoseconds)
-        timerSequence += 1
-        record.timerSequence = timerSequence
-        let entry = TimerEntry(deadline: overflow ? .max : deadline, sequence: timerSequence, record: record)
-        timers.insert(entry)
-        record.phase = .waiting
-        try await suspend(record, RawWait(
-            .sleep(entry.deadline), location: CodeLocation(fileID: fileID, line: line), since: stepStartedAt))
+        try await suspend(
+            as: .sleep(until: overflow ? .max : deadline), label: "", location: CodeLocation(fileID: fileID, line: line))
     }
 
     /// Waits until task `id` has ended and returns how it ended.
     public func join(_ id: TaskID, fileID: StaticString = #fileID, line: UInt = #line) async throws -> TaskExit {
         let record = runningTask("join")
         if record.cancelRequested { throw CancellationError() }
-        guard let target = tasks[id] else { return .done }
+        guard let target = table[id] else { return .done }
         if target.phase == .finished { return target.exit ?? .done }
         precondition(target !== record, "a task cannot join itself")
-        target.joiners.append(record)
-        joinWait[record.id] = record
-        record.phase = .waiting
-        try await suspend(record, RawWait(.join(id), location: CodeLocation(fileID: fileID, line: line), since: stepStartedAt))
+        try await suspend(as: .join(id), label: "", location: CodeLocation(fileID: fileID, line: line))
         return target.exit ?? .done
     }
 
     /// Moves every sleeper whose deadline has passed to ready.
-    func fireTimers(now: UInt64, _ wakes: UnsafeMutablePointer<[Wake]>) {
-        while let top = timers.min {
-            if !top.isLive {
-                _ = timers.removeMin()
-                continue
-            }
-            guard top.deadline <= now else { return }
-            _ = timers.removeMin()
-            makeReady(top.record, cause: .timer, wakes: wakes)
+    func fireTimers(now: UInt64) {
+        while let record = queues.popExpiredTimer(now: now) {
+            wake(record, cause: .timer)
         }
-    }
-
-    /// The earliest live timer deadline.
-    var nextTimerDeadline: UInt64? {
-        while let top = timers.min, !top.isLive { _ = timers.removeMin() }
-        return timers.min?.deadline
     }
 
     // MARK: Cancellation
@@ -210,47 +179,16 @@ extension EventLoop {
     @discardableResult
     public func cancel(_ id: TaskID) -> Bool {
         assertOnLoopThread()
-        guard let record = tasks[id], !record.isFinished else { return false }
+        guard let record = table[id], !record.isFinished else { return false }
         record.cancelRequested = true
         record.handle?.cancel()
         switch record.phase {
         case .waiting:
-            if removeFromWaitQueue(record) {
-                record.resumeError = CancellationError()
-                makeReady(record, cause: .cancelled, wakes: nil)
-            }
+            wake(record, cause: .cancelled, error: CancellationError())
         case .ready:
             if record.continuation != nil { record.resumeError = CancellationError() }
         case .running, .finished:
             break
-        }
-        return true
-    }
-
-    /// Takes a waiting task out of its queue; false if the runtime cannot (external wait).
-    private func removeFromWaitQueue(_ record: TaskRecord) -> Bool {
-        guard let reason = record.wait?.reason else { return false }
-        switch reason {
-        case .recv(let fd):
-            guard recvWait[fd] === record else { return false }
-            recvWait[fd] = nil
-            dirtyFDs.append(fd)
-        case .send(let fd):
-            guard sendWait[fd] === record else { return false }
-            sendWait[fd] = nil
-            dirtyFDs.append(fd)
-        case .future(let id):
-            guard futureWait[id] === record else { return false }
-            futureWait[id] = nil
-        case .sleep:
-            record.timerSequence &+= 1
-        case .join(let target):
-            joinWait[record.id] = nil
-            tasks[target]?.joiners.removeAll { $0 === record }
-        case .custom:
-            guard parked.removeValue(forKey: record.id) != nil else { return false }
-        case .yield, .external:
-            return false
         }
         return true
     }
@@ -267,13 +205,8 @@ extension EventLoop {
         in queue: String, detail: String = "", label: StaticString = "",
         fileID: StaticString = #fileID, line: UInt = #line
     ) async throws {
-        let record = runningTask("park")
-        if record.cancelRequested { throw CancellationError() }
-        parked[record.id] = record
-        record.phase = .waiting
-        record.customWait = (queue, detail)
-        try await suspend(record, RawWait(
-            .custom, label: label, location: CodeLocation(fileID: fileID, line: line), since: stepStartedAt))
+        try await suspend(
+            as: .custom(queue: queue, detail: detail), label: label, location: CodeLocation(fileID: fileID, line: line))
     }
 
     /// Moves a task parked by `park` to the end of the ready queue.
@@ -282,8 +215,7 @@ extension EventLoop {
     @discardableResult
     public func unpark(_ id: TaskID) -> Bool {
         assertOnLoopThread()
-        guard let record = parked.removeValue(forKey: id) else { return false }
-        makeReady(record, cause: .unparked, wakes: nil)
-        return true
+        guard let record = queues.parked[id] else { return false }
+        return wake(record, cause: .unparked)
     }
 }

@@ -1,0 +1,163 @@
+// The task table: every task a loop spawned, live and (until evicted) finished, and the
+// operations on its rows — spawning, ending, figures and facts.
+import DequeModule
+
+/// The loop's table of task records (loop thread only).
+struct TaskTable {
+    /// Every task, live and finished (finished ones until `clearFinished` or the history
+    /// limit evicts them).
+    var byID: [TaskID: TaskRecord] = [:]
+    /// Finished tasks, oldest first, for eviction.
+    var finishedOrder = Deque<TaskID>()
+    var liveCount = 0
+    var nextID = 1
+    /// Tasks suspended outside the runtime's primitives (a host's continuation, an actor
+    /// hop), by the address of their task: when something else resumes one, its job
+    /// arrives through `enqueue` and is recognised here. Tasks waiting in the runtime's
+    /// own queues are resumed by the loop itself and never need this lookup.
+    var byAddress: [UnsafeRawPointer: TaskRecord] = [:]
+
+    subscript(id: TaskID) -> TaskRecord? { byID[id] }
+
+    /// Evicts the oldest finished tasks beyond `limit`.
+    mutating func trim(to limit: Int) {
+        while finishedOrder.count > limit, let old = finishedOrder.popFirst() {
+            byID[old] = nil
+        }
+    }
+}
+
+extension EventLoop {
+    // MARK: Spawning and ending
+
+    /// Spawns a coroutine on this loop. It only enters the ready queue: nothing runs
+    /// until a step runs it.
+    ///
+    /// - Parameters:
+    ///   - name: shown in the task table, e.g. `"handler 127.0.0.1:40112"`.
+    ///   - kind: what sort of task, e.g. `"server"`; hosts use their own kinds.
+    ///   - body: the coroutine. An error it throws marks the task failed; the loop and
+    ///     every other task go on.
+    /// - Returns: a handle carrying the task's stable id.
+    @discardableResult
+    public func spawn(
+        name: String, kind: String = "task",
+        _ body: @escaping @Sendable () async throws -> Void
+    ) -> TaskHandle {
+        assertOnLoopThread()
+        let id = TaskID(table.nextID)
+        table.nextID += 1
+        let record = TaskRecord(id: id, name: name, kind: kind, parent: current?.id, createdAt: monotonicNanos())
+        table.byID[id] = record
+        table.liveCount += 1
+        capturing = true
+        let handle = Task<Void, Never>(executorPreference: self) { [self] in
+            await self.runBody(record, body)
+        }
+        capturing = false
+        guard let job = captured else {
+            preconditionFailure("the Swift runtime did not enqueue a new task on its preferred executor")
+        }
+        captured = nil
+        assertFirstJobIsTask(job, handle)
+        record.handle = handle
+        record.jobPointer = address(of: job)
+        ready.append(.job(job, record))
+        if current != nil { spawnedThisStep.append(id) }
+        notify(.spawned(id, name: name, kind: kind, parent: record.parent))
+        return TaskHandle(id: id, loop: self)
+    }
+
+    private func runBody(_ record: TaskRecord, _ body: @Sendable () async throws -> Void) async {
+        let exit: TaskExit
+        if record.cancelRequested {
+            exit = .cancelled
+        } else {
+            do {
+                try await body()
+                exit = .done
+            } catch is CancellationError {
+                exit = record.cancelRequested ? .cancelled : .failed("cancelled")
+            } catch {
+                exit = .failed("\(error)")
+            }
+        }
+        finish(record, exit)
+    }
+
+    /// Marks a task ended (called by the task itself, in its last step) and wakes the
+    /// tasks that joined it.
+    private func finish(_ record: TaskRecord, _ exit: TaskExit) {
+        record.exit = exit
+        record.phase = .finished
+        record.endedAt = monotonicNanos()
+        record.continuation = nil
+        if !table.byAddress.isEmpty, let p = record.jobPointer { table.byAddress[p] = nil }
+        record.handle = nil
+        table.liveCount -= 1
+        for j in queues.join[record.id] ?? [] { wake(j, cause: .joined(record.id)) }
+        table.finishedOrder.append(record.id)
+        table.trim(to: historyLimit)
+        notify(.exited(record.id, exit))
+    }
+
+    /// The task a job enqueued by other means belongs to: the running one (re-enqueuing
+    /// itself) or one suspended outside the primitives, which leaves `byAddress` as it is
+    /// resumed. (`Task.yield()` is of the second sort: Swift's global executor resumes it.)
+    func record(of job: UnownedJob) -> TaskRecord? {
+        let pointer = address(of: job)
+        if let c = current, c.jobPointer == pointer { return c }
+        guard !table.byAddress.isEmpty else { return nil }
+        return table.byAddress.removeValue(forKey: pointer)
+    }
+
+    // MARK: Rows
+
+    /// One row of the task table, if it has task `id`.
+    public func taskInfo(_ id: TaskID) -> TaskInfo? {
+        assertOnLoopThread()
+        return table[id]?.info(at: monotonicNanos())
+    }
+
+    /// The name of task `id`, if the table has it (cheaper than `taskInfo`).
+    public func taskName(_ id: TaskID) -> String? {
+        assertOnLoopThread()
+        return table[id]?.name
+    }
+
+    /// Forgets every finished task; returns how many.
+    @discardableResult
+    public func clearFinished() -> Int {
+        assertOnLoopThread()
+        let n = table.finishedOrder.count
+        for id in table.finishedOrder { table.byID[id] = nil }
+        table.finishedOrder.removeAll()
+        return n
+    }
+
+    /// Adds `value` to the series `name` of a task (the running one by default); perf
+    /// clients record latencies and per-second counts this way. Keeps the last 100,000.
+    public func record(_ value: Double, as name: String, for task: TaskID? = nil) {
+        assertOnLoopThread()
+        guard let record = (task.flatMap { table[$0] }) ?? current else { return }
+        record.figures[name, default: []].append(value)
+        if record.figures[name]!.count > 100_000 { record.figures[name]!.removeFirst(10_000) }
+    }
+
+    /// Sets a short fact about a task (the running one by default), e.g. the address a
+    /// server listens on.
+    public func setFact(_ key: String, _ value: String, for task: TaskID? = nil) {
+        assertOnLoopThread()
+        guard let record = (task.flatMap { table[$0] }) ?? current else { return }
+        record.facts[key] = value
+    }
+
+    /// Clears every recorded figure of a task (a fresh measuring window).
+    public func clearFigures(of task: TaskID) {
+        assertOnLoopThread()
+        table[task]?.figures.removeAll()
+    }
+
+    /// How many tasks have not ended.
+    public var liveTaskCount: Int { table.liveCount }
+}
