@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "Repl", targets: ["Repl"]),
         // The seed's demo service (also for fuzz/ and benchmarks/).
         .library(name: "FibService", targets: ["FibService"]),
+        // The fib demo's commands, as a command pack a host can install too.
+        .library(name: "FibPack", targets: ["FibPack"]),
         .executable(name: "corepl", targets: ["corepl"]),
         .executable(name: "corepl-worker", targets: ["corepl-worker"]),
     ],
@@ -42,15 +44,24 @@ let package = Package(
         .target(name: "FibService", dependencies: ["Runtime"]),
         // A process-pool worker: reads n, writes fib(n), one line each.
         .executableTarget(name: "corepl-worker", dependencies: ["FibService", "Runtime", "CLinux"]),
-        // The REPL as a library: commands, scripting, line editing.
+        // The REPL as a library: commands, scripting, line editing. It knows nothing of fib.
         .target(
             name: "Repl",
             dependencies: [
                 "Runtime",
-                "FibService",
                 "CEditline",
                 "CLinux",
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The fib demo as a command pack: spawn server/perf1/perf2/request, pool.
+        .target(
+            name: "FibPack",
+            dependencies: [
+                "Repl",
+                "Runtime",
+                "FibService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -59,6 +70,8 @@ let package = Package(
             name: "corepl",
             dependencies: [
                 "Repl",
+                "FibPack",
+                "FibService",
                 "Runtime",
                 "CLinux",
                 // Built with corepl, so process pools find their worker next to it.
@@ -79,14 +92,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "corepl-embed",
-            dependencies: ["EmbedExample", "Repl"],
+            dependencies: ["EmbedExample", "Repl", "Runtime"],
             path: "examples/embed/Sources/corepl-embed"
         ),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "TestSupport"]),
         .testTarget(name: "FibServiceTests", dependencies: ["FibService", "Runtime", "TestSupport", "corepl-worker"]),
         .testTarget(
             name: "ReplTests",
-            dependencies: ["Repl", "FibService", "Runtime", "TestSupport", "EmbedExample", "corepl", "corepl-worker", "corepl-embed"],
+            dependencies: ["Repl", "FibPack", "FibService", "Runtime", "TestSupport", "EmbedExample", "corepl", "corepl-worker", "corepl-embed"],
             exclude: ["pty_session.py"]
         ),
     ],

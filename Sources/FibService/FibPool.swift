@@ -117,6 +117,9 @@ public final class FibPool: @unchecked Sendable {
         }
     }
 
+    var threadsLoad: (queued: Int, running: Int)? { threads?.load }
+    var processesLoad: (queued: Int, running: Int)? { processes?.load }
+
     /// Worker process ids (process pools only).
     public var workerPIDs: [Int32] { processes?.workerPIDs ?? [] }
 
@@ -124,5 +127,12 @@ public final class FibPool: @unchecked Sendable {
     public func shutdown() {
         threads?.shutdown()
         processes?.shutdown()
+    }
+}
+
+extension FibPool {
+    /// Work waiting for a worker, and work being computed (inline pools: none).
+    public var load: (queued: Int, running: Int) {
+        threadsLoad ?? processesLoad ?? (0, 0)
     }
 }

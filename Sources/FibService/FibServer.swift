@@ -21,18 +21,6 @@ public struct LineSink: Sendable {
     public static let discard = LineSink { _, _ in }
 }
 
-/// Writes `line` and a newline to `fd` in one system call (retrying short writes).
-public func writeLine(_ line: String, to fd: Int32) {
-    let bytes = Array((line + "\n").utf8)
-    var sent = 0
-    while sent < bytes.count {
-        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + sent, $0.count - sent) }
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { return }
-        sent += n
-    }
-}
-
 /// How a fib server is set up.
 public struct FibServerOptions: Sendable {
     public var host: String = SocketAddress.loopback

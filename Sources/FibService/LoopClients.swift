@@ -31,14 +31,6 @@ public struct ClientError: Error, Sendable, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// Formats seconds as the seed's perf1 prints them: `0.2326`.
-public func formatSeconds(_ seconds: Double) -> String {
-    let tenThousandths = Int((seconds * 10_000).rounded())
-    let whole = tenThousandths / 10_000
-    let frac = String(tenThousandths % 10_000)
-    return "\(whole)." + String(repeating: "0", count: 4 - frac.count) + frac
-}
-
 /// Names of the figures the clients record.
 public enum Figure {
     /// perf1 and request: seconds per reply.

@@ -1,4 +1,5 @@
 // Breakpoints on scheduler events: a free run stops at the first step that matches one.
+import ArgumentParser
 import Runtime
 
 /// What a breakpoint matches.
@@ -10,7 +11,7 @@ enum BreakTarget: Sendable, Equatable {
 }
 
 /// The scheduler events a breakpoint can name.
-enum BreakEvent: String, Sendable, CaseIterable {
+enum BreakEvent: String, Sendable, CaseIterable, ExpressibleByArgument {
     case recv, send, future, sleep, spawn, exit, fail
 
     var phrase: String {

@@ -1,7 +1,9 @@
 // The commands a session knows. Each is a swift-argument-parser command (so usage, help
 // and error messages come for free), parsed from a tokenized line with `parseAsRoot`, and
-// run against the session.
+// run against the session. What Tab completes after a command is read from the same
+// definition (its options, subcommands, value lists, task and file arguments).
 import ArgumentParser
+import Foundation
 
 /// A REPL command: a `ParsableCommand` that runs against a session.
 public protocol ReplCommand: ParsableCommand {
@@ -27,15 +29,18 @@ public struct CommandRegistry: Sendable {
         /// Whether `save` writes it into the replay script (commands that change the
         /// session do; views, `help` and `save` itself do not).
         public let recordable: Bool
-        /// What to complete after the command's name (subcommand and option names).
-        public let words: [String]
+        /// What Tab completes after the command's name, derived from its definition.
+        public let completion: Completion
 
+        /// - Parameter words: words to complete besides those the definition gives.
         public init(_ type: any ReplCommand.Type, aliases: [String] = [], recordable: Bool, words: [String] = []) {
             self.name = type._commandName
             self.aliases = aliases
             self.type = type
             self.recordable = recordable
-            self.words = words
+            var completion = Completion(type)
+            completion.words += words
+            self.completion = completion
         }
 
         /// The one-line summary from the command's configuration.
@@ -82,6 +87,66 @@ public struct CommandRegistry: Sendable {
             .filter { $0.1 <= limit }
             .sorted { $0.1 < $1.1 }
             .prefix(3).map(\.0)
+    }
+}
+
+/// What to complete after a command, read from its argument-parser definition.
+public struct Completion: Sendable {
+    /// Option names (`--pool`), subcommand names, and the values its positional
+    /// arguments list (`on`, `off`; `epoll`, `poll`, `select`).
+    public var words: [String] = []
+    /// The values an option takes, by option name (`--wait`: `yield`, `block`).
+    public var optionValues: [String: [String]] = [:]
+    /// Whether an argument names a task (its value name is `task`).
+    public var takesTask = false
+    /// Whether an argument is a file.
+    public var takesFile = false
+
+    init(_ type: any ParsableCommand.Type) {
+        guard let info = try? JSONDecoder().decode(Dump.self, from: Data(type._dumpHelp().utf8)) else { return }
+        for sub in info.command.subcommands ?? [] where (sub.shouldDisplay ?? true) && sub.commandName != "help" {
+            words.append(sub.commandName)
+        }
+        for arg in info.command.arguments ?? [] where arg.shouldDisplay ?? true {
+            var values = arg.allValues ?? []
+            if let listed = arg.completionKind?.list?.values { values += listed }
+            if arg.completionKind?.file != nil { takesFile = true }
+            if arg.valueName == "task" { takesTask = true }
+            if arg.kind == "positional" {
+                words += values
+            } else {
+                let long = (arg.names ?? []).filter { $0.kind == "long" && $0.name != "help" }.map { "--" + $0.name }
+                words += long
+                if arg.kind == "option" { for name in long where !values.isEmpty { optionValues[name] = values } }
+            }
+        }
+        words = Array(Set(words)).sorted()
+    }
+
+    /// The part of argument-parser's `--experimental-dump-help` JSON (ToolInfoV0) read here.
+    private struct Dump: Decodable {
+        struct Command: Decodable {
+            var commandName: String
+            var shouldDisplay: Bool?
+            var subcommands: [Command]?
+            var arguments: [Argument]?
+        }
+        struct Argument: Decodable {
+            struct Name: Decodable { var kind: String; var name: String }
+            struct Kind: Decodable {
+                struct List: Decodable { var values: [String] }
+                struct File: Decodable {}
+                var list: List?
+                var file: File?
+            }
+            var kind: String
+            var shouldDisplay: Bool?
+            var names: [Name]?
+            var valueName: String?
+            var allValues: [String]?
+            var completionKind: Kind?
+        }
+        var command: Command
     }
 }
 

@@ -25,27 +25,30 @@ public enum Completer {
         return (word, matching.sorted())
     }
 
+    /// Everything but the command name comes from the command's definition
+    /// (`CommandRegistry.Entry.completion`): its options and their values, its value
+    /// lists, tasks where it takes a task, files where it takes a file.
     static func candidates(after words: [String], word: String, registry: CommandRegistry, tasks: Tasks,
                            files: (String) -> [String]) -> [String] {
-        let command = registry.find(words[0])?.name ?? words[0]
         let previous = words.last ?? ""
         if word.hasPrefix("@") { return tasks.filter(\.listens).map { "@\($0.id)" } }
-        if command == "source" || command == "save" { return files(word) }
-        if previous == "--pool" || command == "pool" && words.count == 1 {
-            return ["inline", "thread", "thread:2", "thread:4", "process", "process:2", "process:4"]
+        guard var entry = registry.find(words[0]) else { return [] }
+        if entry.name == "help" { return registry.entries.map(\.name) }
+        if entry.name == "spawn" {
+            guard words.count >= 2, let kind = registry.taskKind(words[1]) else {
+                return words.count == 1 ? registry.taskKinds.map(\.name) : []
+            }
+            entry = kind
         }
-        if previous == "--wait" { return ["yield", "block"] }
-        if command == "poller" { return ["epoll", "poll", "select"] }
-        if command == "help" { return registry.entries.map(\.name) }
-        let ids = tasks.map { String($0.id) }
-        let taskCommands: Set = ["show", "where", "cancel", "mark", "break", "run", "continue"]
-        var result = registry.find(command)?.words ?? registry.taskKind(command)?.words ?? []
-        if command == "spawn" {
-            if words.count == 1 { result += registry.taskKinds.map(\.name) }
-            if words.count >= 2, let kind = registry.taskKind(words[1]) { result = kind.words }
-        }
-        if taskCommands.contains(command) || (command == "expect" && (previous == "task" || previous == "contains")) {
-            result += ids
+        let spec = entry.completion
+        if let values = spec.optionValues[previous] { return values }
+        if spec.takesFile { return files(word) }
+        var result = spec.words
+        // Tasks where the command takes one, and after the words that introduce one in
+        // the commands with a grammar of their own (`run until TASK done`,
+        // `expect task TASK`, `expect queue Q contains TASK`).
+        if spec.takesTask || ["until", "task", "contains"].contains(previous) {
+            result += tasks.map { String($0.id) }
             result += tasks.map(\.name).filter { !$0.contains(" ") }
         }
         return result

@@ -16,7 +16,9 @@ struct Expect: ReplCommand {
             expect output contains TEXT
             """)
 
-    @Argument(parsing: .captureForPassthrough, help: "What to check (see above).")
+    @Argument(parsing: .captureForPassthrough, help: "What to check (see above).",
+              completion: .list(["task", "queue", "output", "contains", "waiting", "ready", "running", "done", "failed",
+                                 "cancelled", "finished", "recv_wait", "send_wait", "future_wait", "timers"]))
     var words: [String] = []
 
     mutating func run(in session: Session) throws {

@@ -12,7 +12,7 @@ struct Tasks: ReplCommand {
     mutating func run(in session: Session) throws {
         let snap = session.loop.snapshot()
         if json {
-            session.output.line(try JSONViews.encode(snap.tasks.map { JSONViews.task($0, now: snap.takenAt) }))
+            session.output.line(try JSONViews.encode(snap.tasks))
         } else {
             session.output.line(Views.tasks(snap))
         }
@@ -23,19 +23,20 @@ struct Show: ReplCommand {
     static let configuration = CommandConfiguration(
         abstract: "One task in full: its wait, where it suspended, and its recorded figures ('where' too).")
 
-    @Argument(help: "The task.")
-    var task: String
+    @Argument(help: ArgumentHelp("The task.", valueName: "task"))
+    var task: TaskArgument
 
     @Flag(help: "One JSON document.")
     var json = false
 
     mutating func run(in session: Session) throws {
-        let info = try session.task(task)
-        let snap = session.loop.snapshot()
+        let info = try task.resolve(in: session)
         if json {
-            session.output.line(try JSONViews.encode(JSONViews.task(info, now: snap.takenAt)))
+            session.output.line(try JSONViews.encode(info))
         } else {
-            session.output.line(Views.show(info, snap))
+            let snap = session.loop.snapshot()
+            let extra = session.extensions.flatMap { $0.showLines(for: info, snap, in: session) }
+            session.output.line(([Views.show(info, snap)] + extra).joined(separator: "\n"))
         }
     }
 }
@@ -49,7 +50,9 @@ struct Queues: ReplCommand {
 
     mutating func run(in session: Session) throws {
         let snap = session.loop.snapshot()
-        session.output.line(json ? try JSONViews.encode(JSONViews.queues(snap)) : Views.queues(snap))
+        if json { return session.output.line(try JSONViews.encode(snap)) }
+        let extra = session.extensions.flatMap { $0.queueRows(snap, in: session) }
+        session.output.line(Views.queues(snap, extraRows: extra))
     }
 }
 
@@ -58,6 +61,6 @@ struct Clear: ReplCommand {
 
     mutating func run(in session: Session) throws {
         let n = session.loop.clearFinished()
-        session.output.line("forgot \(n) finished tasks")
+        session.output.line("forgot \(n) finished \(n == 1 ? "task" : "tasks")")
     }
 }

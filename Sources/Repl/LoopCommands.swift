@@ -1,7 +1,6 @@
 // Commands that move the loop: step, run, continue, pause; breakpoints; cancel, reset;
-// and the loop's settings (pool, poller, watch).
+// and the loop's settings (poller, watch).
 import ArgumentParser
-import FibService
 import Runtime
 
 /// How long a free run goes on.
@@ -109,14 +108,15 @@ struct Step: ReplCommand {
     @Argument(help: "How many steps.")
     var count: Int = 1
 
-    @Option(help: "Longest a polling step waits when nothing is ready (e.g. 100ms).")
-    var timeout: String?
+    @Option(help: ArgumentHelp("Longest a polling step waits when nothing is ready (e.g. 100ms).", valueName: "duration"),
+            transform: Parse.duration)
+    var timeout: Duration?
 
     mutating func run(in session: Session) throws {
         guard (1...Session.maxSteps).contains(count) else {
             throw ReplError("step takes a count from 1 to \(Session.maxSteps), got \(count)")
         }
-        let t = try timeout.map { try DurationText.parse($0) } ?? session.pollTimeout
+        let t = timeout ?? session.pollTimeout
         let names = session.names()
         for _ in 0..<count {
             if session.isInterrupted {
@@ -139,7 +139,8 @@ struct Run: ReplCommand {
             A trailing '&' runs in the background while the prompt stays usable ('pause' stops it).
             """)
 
-    @Argument(help: "DURATION (3, 500ms, 2s), or 'until idle', or 'until TASK done'.")
+    @Argument(help: "DURATION (3, 500ms, 2s), or 'until idle', or 'until TASK done'; '&' last for the background.",
+              completion: .list(["until", "idle", "done", "&"]))
     var words: [String] = []
 
     mutating func run(in session: Session) throws {
@@ -159,16 +160,21 @@ struct Run: ReplCommand {
         case 0:
             return .forever
         case 1:
-            return .duration(try DurationText.parse(words[0]))
+            return .duration(try Parse.duration(words[0]))
         case 2 where words[0] == "until" && words[1] == "idle":
             return .idle
         case 3 where words[0] == "until" && words[2] == "done":
-            return .taskDone(try session.task(words[1]).id)
+            return .taskDone(try task(words[1], session))
         case 4 where words[0] == "until" && words[1] == "task" && words[3] == "done":
-            return .taskDone(try session.task(words[2]).id)
+            return .taskDone(try task(words[2], session))
         default:
             throw ReplError("usage: run [DURATION | until idle | until TASK done]")
         }
+    }
+
+    private static func task(_ text: String, _ session: Session) throws -> TaskID {
+        guard let t = TaskArgument(argument: text) else { throw ReplError("usage: run until TASK done") }
+        return try t.resolve(in: session).id
     }
 }
 
@@ -177,7 +183,7 @@ struct Continue: ReplCommand {
         commandName: "continue",
         abstract: "Resume the last free run (after a breakpoint or a pause).")
 
-    @Argument(help: "'&' to continue in the background.")
+    @Argument(help: "'&' to continue in the background.", completion: .list(["&"]))
     var background: String?
 
     mutating func run(in session: Session) throws {
@@ -208,19 +214,22 @@ struct Break: ReplCommand {
         abstract: "Stop free runs at a task's steps or at an event: break TASK | break on EVENT.",
         discussion: "EVENT is one of: \(BreakEvent.allCases.map(\.rawValue).joined(separator: ", ")).")
 
-    @Argument(help: "TASK, or 'on' EVENT.")
-    var words: [String]
+    @Argument(help: ArgumentHelp("TASK, or 'on' before an EVENT.", valueName: "task"), completion: .list(["on"]))
+    var task: TaskArgument
+
+    @Argument(help: "After 'on': the event.")
+    var event: BreakEvent?
 
     mutating func run(in session: Session) throws {
         let target: BreakTarget
-        if words.count == 2 && words[0] == "on" {
-            guard let e = BreakEvent(rawValue: words[1]) else {
-                throw ReplError("no event '\(words[1])'; use one of \(BreakEvent.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
+        switch (task.text, event) {
+        case ("on", let e?):
             target = .event(e)
-        } else if words.count == 1 {
-            target = .task(try session.task(words[0]).id)
-        } else {
+        case ("on", nil):
+            throw ReplError("break on what? use one of \(BreakEvent.allCases.map(\.rawValue).joined(separator: ", "))")
+        case (_, nil):
+            target = .task(try task.resolve(in: session).id)
+        case (_, _?):
             throw ReplError("usage: break TASK | break on \(BreakEvent.allCases.map(\.rawValue).joined(separator: "|"))")
         }
         let b = session.breakpoints.add(target)
@@ -262,11 +271,11 @@ struct Cancel: ReplCommand {
     static let configuration = CommandConfiguration(
         abstract: "Cancel a task: it leaves its wait queue and resumes with CancellationError.")
 
-    @Argument(help: "The task.")
-    var task: String
+    @Argument(help: ArgumentHelp("The task.", valueName: "task"))
+    var task: TaskArgument
 
     mutating func run(in session: Session) throws {
-        let info = try session.task(task)
+        let info = try task.resolve(in: session)
         guard session.loop.cancel(info.id) else { throw ReplError("task \(info.id.rawValue) has already ended (\(info.state))") }
         session.output.line("task \(info.id.rawValue) (\(info.name)) cancelled → ready, to end at its next step")
     }
@@ -277,25 +286,8 @@ struct Reset: ReplCommand {
         abstract: "Cancel everything, close every socket, stop the pools, and start a fresh loop.")
 
     mutating func run(in session: Session) throws {
-        let (tasks, pools) = try session.resetLoop()
-        session.output.line("reset: cancelled \(tasks) tasks, stopped \(pools) pools; a fresh loop, paused at #0")
-    }
-}
-
-struct Pool: ReplCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Show or set the default pool (and wait mode) for new servers.")
-
-    @Argument(help: "inline, thread[:N] or process[:N].")
-    var spec: String?
-
-    @Option(help: "yield or block.")
-    var wait: String?
-
-    mutating func run(in session: Session) throws {
-        if let spec { session.defaultPool = try PoolSpec(parsing: spec) }
-        if let wait { session.defaultWait = try WaitMode(parsing: wait) }
-        session.output.line("new servers: pool \(session.defaultPool), wait \(session.defaultWait)")
+        let counts = try session.resetLoop()
+        session.output.line("reset: \(Session.summary(counts)); a fresh loop, paused at #0")
     }
 }
 
@@ -303,14 +295,11 @@ struct Poller: ReplCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show or switch the poller: epoll, poll, or select (the seed's; fds below 1024 only).")
 
-    @Argument(help: "epoll, poll or select.")
-    var kind: String?
+    @Argument(help: "The backend.")
+    var kind: PollerKind?
 
     mutating func run(in session: Session) throws {
-        if let kind {
-            guard let k = PollerKind(rawValue: kind) else { throw ReplError("no poller '\(kind)'; use epoll, poll or select") }
-            try session.loop.setPoller(k)
-        }
+        if let kind { try session.loop.setPoller(kind) }
         session.output.line("poller \(session.loop.pollerKind)")
     }
 }
@@ -318,16 +307,11 @@ struct Poller: ReplCommand {
 struct Watch: ReplCommand {
     static let configuration = CommandConfiguration(abstract: "Print every step while running: watch on|off.")
 
-    @Argument(help: "on or off.")
-    var mode: String?
+    @Argument(help: "Whether to watch.")
+    var mode: OnOff?
 
     mutating func run(in session: Session) throws {
-        switch mode {
-        case "on"?: session.watch = true
-        case "off"?: session.watch = false
-        case nil: break
-        default: throw ReplError("usage: watch on|off")
-        }
+        if let mode { session.watch = mode == .on }
         session.output.line("watch \(session.watch ? "on" : "off")")
     }
 }

@@ -3,7 +3,6 @@
 // the work is done. A background run (`run &`) goes on between pieces of work: it yields
 // whenever work arrives, the work runs between two steps, and the run resumes.
 import DequeModule
-import FibService
 import Glibc
 import Runtime
 import Synchronization

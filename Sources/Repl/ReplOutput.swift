@@ -1,7 +1,6 @@
 // Where a session writes: results to one place (stdout), errors to another (stderr), and
 // every result line also into a bounded transcript that `expect output contains` reads.
 // Front ends choose the writers: a terminal prints above the prompt, a test captures.
-import FibService
 import Runtime
 import Synchronization
 

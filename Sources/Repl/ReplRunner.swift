@@ -1,6 +1,5 @@
 // The embedding API's front door: run corepl's command language over a host's session —
 // from a string, a file, or a terminal — and get back the exit status and the output.
-import FibService
 import Glibc
 import Runtime
 import Synchronization
@@ -27,18 +26,20 @@ public struct ReplResult: Sendable {
     }
 }
 
-/// Runs corepl's command language for a host program.
+/// Runs corepl's command language — the one script runner, behind `corepl`, the
+/// embedding example and any host: script files, `-c` commands, standard input, or the
+/// interactive prompt.
 ///
 /// ```swift
 /// let runner = ReplRunner { session in
+///     session.install(FibPack())
 ///     session.register(command: Channels.self)
-///     session.register(taskKind: SpawnProducer.self)
 /// }
-/// let result = try runner.run(file: "demo.repl")
+/// exit(runner.run(files: CommandLine.arguments.dropFirst().map { $0 }))
 /// ```
 public struct ReplRunner: Sendable {
-    /// Called once the session exists (on its loop thread): register commands and task
-    /// kinds, spawn the host's own tasks.
+    /// Called once the session exists (on its loop thread): install packs, register
+    /// commands and task kinds, spawn the host's own tasks.
     public var configure: @Sendable (Session) -> Void
     /// Print each command before running it.
     public var echo = false
@@ -49,23 +50,81 @@ public struct ReplRunner: Sendable {
         self.configure = configure
     }
 
+    // MARK: Command lines
+
+    /// What `corepl [FILE…] [-c CMDS] [-i]` does: runs the script files, then the
+    /// commands (`;` separating them), then reads standard input when neither was given
+    /// or `interactive` is set — with the line-editing prompt on a terminal, as plain
+    /// lines otherwise. Output streams to standard output and errors to standard error;
+    /// Ctrl-C interrupts a running command. Everything is shut down afterwards.
+    ///
+    /// - Returns: the exit status: 0 when every command succeeded, 1 otherwise.
+    public func run(files: [String], commands: String? = nil, interactive: Bool = false) throws -> Int32 {
+        let readInput = (files.isEmpty && commands == nil) || interactive
+        if readInput && isatty(0) != 0 {
+            let (output, fd) = try Terminal.makeOutput()
+            let service = try LoopService(output: output) { [self] s in prepare(s) }
+            let terminal = try Terminal(service: service, outputFD: fd)
+            if files.isEmpty && commands == nil {
+                terminal.run()
+            } else {
+                terminal.run(first: { @Sendable s in _ = Self.runScriptsAndCommands(s, files: files, commands: commands) })
+            }
+            return 0
+        }
+        let session = try Session(output: .standard())
+        prepare(session)
+        let trap = SignalTrap { session.interrupt() }
+        defer { _ = trap }
+        var ok = Self.runScriptsAndCommands(session, files: files, commands: commands)
+        if readInput && !session.quitRequested {
+            ok = LineReader.readStandardInput(into: session) && ok
+        }
+        session.shutdown()
+        return ok ? 0 : 1
+    }
+
+    /// Runs the script files, then the commands; false if a line failed.
+    static func runScriptsAndCommands(_ session: Session, files: [String], commands: String?) -> Bool {
+        var ok = true
+        for file in files where !session.quitRequested {
+            ok = runFile(file, in: session) && ok
+            if !ok && !session.keepGoing { return false }
+        }
+        if let commands, !session.quitRequested {
+            do {
+                let parsed = try Tokenizer.commands(in: commands)
+                ok = session.execute(parsed, origin: { .inline(index: $0 + 1) }) && ok
+            } catch {
+                session.report("-c: \(error)")
+                ok = false
+            }
+        }
+        return ok
+    }
+
+    static func runFile(_ path: String, in session: Session) -> Bool {
+        do {
+            return session.runScript(try session.readScript(path), file: path)
+        } catch {
+            session.report("\(error)")
+            return false
+        }
+    }
+
+    // MARK: Captured runs
+
     /// Runs `commands` (lines, `;` separating commands on a line) on the calling thread,
-    /// which becomes the loop thread — or over `loop`, the host's, created on this thread.
-    /// Errors are reported as `NAME:LINE: message`. Everything is shut down afterwards.
+    /// which becomes the loop thread — or over `loop`, the host's, created on this thread —
+    /// and returns what they printed. Errors are reported as `NAME:LINE: message`.
+    /// Everything is shut down afterwards.
     public func run(commands: String, name: String = "<commands>", loop: EventLoop? = nil) throws -> ReplResult {
         try captured(loop: loop) { $0.runScript(commands, file: name) }
     }
 
     /// Runs the script at `path` like `run(commands:)`.
     public func run(file path: String, loop: EventLoop? = nil) throws -> ReplResult {
-        try captured(loop: loop) { session in
-            do {
-                return session.runScript(try session.readScript(path), file: path)
-            } catch {
-                session.report("\(error)")
-                return false
-            }
-        }
+        try captured(loop: loop) { Self.runFile(path, in: $0) }
     }
 
     /// A configured session with captured output, `body` run on it, then everything shut down.
@@ -87,16 +146,6 @@ public struct ReplRunner: Sendable {
     /// Runs an interactive session on standard input and output: the libedit prompt on a
     /// terminal, plain lines otherwise. Returns the exit status.
     public func runTerminal() throws -> Int32 {
-        if isatty(0) != 0 {
-            let (output, fd) = try Terminal.makeOutput()
-            let service = try LoopService(output: output) { [self] s in prepare(s) }
-            try Terminal(service: service, outputFD: fd).run()
-            return 0
-        }
-        let session = try Session(output: .standard())
-        prepare(session)
-        let ok = LineReader.readStandardInput(into: session)
-        session.shutdown()
-        return ok ? 0 : 1
+        try run(files: [], commands: nil, interactive: true)
     }
 }

@@ -18,11 +18,11 @@ struct Mark: ReplCommand {
     static let configuration = CommandConfiguration(
         abstract: "Start a fresh window of a task's recorded figures (expect then checks only newer ones).")
 
-    @Argument(help: "The task.")
-    var task: String
+    @Argument(help: ArgumentHelp("The task.", valueName: "task"))
+    var task: TaskArgument
 
     mutating func run(in session: Session) throws {
-        let info = try session.task(task)
+        let info = try task.resolve(in: session)
         session.loop.clearFigures(of: info.id)
         session.output.line("task \(info.id.rawValue): a fresh window of figures")
     }
@@ -32,11 +32,11 @@ struct Sleep: ReplCommand {
     static let configuration = CommandConfiguration(
         abstract: "Pause for DURATION of wall-clock time (the loop keeps its mode: paused stays paused).")
 
-    @Argument(help: "How long: 3, 500ms, 2s.")
-    var duration: String
+    @Argument(help: ArgumentHelp("How long: 3, 500ms, 2s.", valueName: "duration"), transform: Parse.duration)
+    var duration: Duration
 
     mutating func run(in session: Session) throws {
-        let deadline = monotonicNanos() &+ (try DurationText.parse(duration)).clampedNanoseconds
+        let deadline = monotonicNanos() &+ duration.clampedNanoseconds
         // A loop running in the background keeps running through the pause.
         if session.isRunningInBackground {
             _ = session.continueBackground { monotonicNanos() >= deadline || session.isInterrupted }
@@ -53,7 +53,7 @@ struct Source: ReplCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the commands of FILE, line by line (nesting at most 64 deep).")
 
-    @Argument(help: "The script.")
+    @Argument(help: "The script.", completion: .file())
     var file: String
 
     mutating func run(in session: Session) throws {
@@ -71,7 +71,7 @@ struct Save: ReplCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write this session's commands to FILE, as a script that replays it.")
 
-    @Argument(help: "Where to write.")
+    @Argument(help: "Where to write.", completion: .file())
     var file: String
 
     mutating func run(in session: Session) throws {
@@ -82,7 +82,7 @@ struct Save: ReplCommand {
         } catch {
             throw ReplError("cannot write \(file): \(error.localizedDescription)")
         }
-        session.output.line("saved \(session.recorded.count) commands to \(file)")
+        session.output.line("saved \(plural(session.recorded.count, "command")) to \(file)")
     }
 }
 
@@ -113,9 +113,9 @@ struct Quit: ReplCommand {
         abstract: "Leave corepl: every task is cancelled, every socket closed, every worker stopped.")
 
     mutating func run(in session: Session) throws {
-        let (tasks, pools) = session.shutdown()
+        let counts = session.shutdown()
         session.quitRequested = true
-        session.output.line("bye: cancelled \(tasks) tasks, stopped \(pools) pools")
+        session.output.line("bye: \(Session.summary(counts))")
     }
 }
 
@@ -128,11 +128,14 @@ extension Session {
         if entry.name == "spawn", let subcommand, let kind = registry.taskKind(subcommand) {
             return Self.tidyHelp(kind.type.helpMessage(columns: 100))
         }
-        var text = Self.tidyHelp(entry.type.helpMessage(columns: 100))
-        if entry.name == "spawn" && !registry.taskKinds.isEmpty {
-            text += "\n\nthe host's task kinds:\n" + registry.taskKinds.map { "  \($0.name.padding(22)) \($0.abstract)" }.joined(separator: "\n")
+        if entry.name == "spawn" {
+            // The kinds come from the registry (the core's, packs', a host's).
+            return (["overview: \(entry.abstract)", "", "usage: spawn <kind> [<arguments> ...]", "", "kinds:"]
+                + registry.taskKinds.map { "  \($0.name.padding(22)) \($0.abstract)" }
+                + ["", "  See 'help spawn <kind>' for a kind's arguments. \(entry.type.configuration.discussion)"])
+                .joined(separator: "\n")
         }
-        return text
+        return Self.tidyHelp(entry.type.helpMessage(columns: 100))
     }
 
     /// ArgumentParser's help, with its headings in lower case to sit among REPL output.

@@ -1,7 +1,6 @@
 // A REPL session: one event loop, the commands that drive it, and what they print. Lines
 // are executed on the loop thread, between steps, so every view is a consistent snapshot.
 import ArgumentParser
-import FibService
 import Runtime
 import Synchronization
 
@@ -43,10 +42,6 @@ public final class Session: @unchecked Sendable {
     public var registry: CommandRegistry
 
     // Settings.
-    /// The pool new servers get when `spawn server` names none.
-    public var defaultPool: PoolSpec = .default
-    /// How new servers wait for their pool when `spawn server` does not say.
-    public var defaultWait: WaitMode = .yield
     /// How long a step waits in poll when nothing is ready.
     public var pollTimeout: Duration = .milliseconds(100)
     /// Print every step while running.
@@ -58,7 +53,8 @@ public final class Session: @unchecked Sendable {
 
     // State.
     var breakpoints = Breakpoints()
-    var servers: [TaskID: FibServerHandle] = [:]
+    /// What installed packs add to views and shutdown, in installation order.
+    private(set) var extensions: [any SessionExtension] = []
     var lastRun: RunRequest?
     /// A free run going on in the background (`run &`), between commands.
     var background: BackgroundRun?
@@ -162,7 +158,7 @@ public final class Session: @unchecked Sendable {
         }
         var args = Array(command.words.dropFirst())
         var entry = found
-        // `spawn KIND …` for a task kind the host registered.
+        // `spawn KIND …`: the task kind's own command parses the rest.
         if entry.name == "spawn", let kind = args.first.flatMap({ registry.taskKind($0) }) {
             entry = kind
             args.removeFirst()
@@ -180,7 +176,8 @@ public final class Session: @unchecked Sendable {
             output.line(Self.tidyHelp(entry.type.fullMessage(for: clean)))
             return
         } catch {
-            throw ReplError(Self.tidy(entry.type.fullMessage(for: error), command: entry.name))
+            let helpName = entry.name == found.name ? entry.name : "\(found.name) \(entry.name)"
+            throw ReplError(Self.tidy(entry.type.fullMessage(for: error), command: helpName))
         }
         guard var replCommand = parsed as? any ReplCommand else {
             throw ReplError("'\(name)' needs a subcommand; see 'help \(entry.name)'")
@@ -192,7 +189,17 @@ public final class Session: @unchecked Sendable {
         if entry.recordable { recorded.append(command.text) }
     }
 
-    // MARK: For hosts
+    // MARK: For hosts and packs
+
+    /// Installs a command pack (its commands, task kinds and view rows).
+    public func install(_ pack: some CommandPack) {
+        pack.install(in: self)
+    }
+
+    /// Adds rows to the built-in views and a hook at shutdown (see `SessionExtension`).
+    public func register(extension ext: any SessionExtension) {
+        if !extensions.contains(where: { $0 === ext }) { extensions.append(ext) }
+    }
 
     /// Adds a command of the host's: a `ReplCommand` (a swift-argument-parser command),
     /// so it gets the same parsing, usage, `--help` and error conventions as built-ins.
@@ -200,12 +207,13 @@ public final class Session: @unchecked Sendable {
     /// - Parameters:
     ///   - recordable: whether `save` writes it into replay scripts (true for commands
     ///     that change state).
-    ///   - completions: words Tab offers after the command's name.
+    ///   - completions: words Tab offers after the command's name besides those derived
+    ///     from its definition (options, subcommands, value lists, tasks, files).
     public func register(command: any ReplCommand.Type, aliases: [String] = [], recordable: Bool = true, completions: [String] = []) {
         registry.register(CommandRegistry.Entry(command, aliases: aliases, recordable: recordable, words: completions))
     }
 
-    /// Adds a task kind of the host's: `spawn NAME ARGS…` parses ARGS with `command` (whose
+    /// Adds a task kind: `spawn NAME ARGS…` parses ARGS with `command` (whose
     /// `commandName` is the kind's name) and runs it; it should spawn on `loop` and call
     /// `announce`.
     public func register(taskKind command: any ReplCommand.Type, completions: [String] = []) {
@@ -232,6 +240,12 @@ public final class Session: @unchecked Sendable {
         let lines = message.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
         var error = lines.first ?? "bad arguments"
         if error.hasPrefix("Error: ") { error = String(error.dropFirst(7)) }
+        // "The value 'x' is invalid for '--timeout <duration>': 'x': expected a duration…":
+        // a typed argument's own sentence already names the value and what was expected.
+        if error.hasPrefix("The value '"), let r = error.range(of: "': ", options: .backwards),
+           error[..<r.lowerBound].contains(" is invalid for ") {
+            return String(error[r.upperBound...])
+        }
         guard let usage = lines.first(where: { $0.hasPrefix("Usage: ") || $0.trimmingWhitespace().hasPrefix("USAGE: ") }) else {
             return error
         }
@@ -283,11 +297,11 @@ public final class Session: @unchecked Sendable {
 
     // MARK: Lookups for commands
 
-    /// Task `text` in the table: an id (`3` or `#3`), a task's exact name, or a kind that
-    /// names one live task (`request`).
+    /// Task `text` in the table: an id (`3`, `#3` or `@3`), a task's exact name, or a kind
+    /// that names one live task (`request`).
     public func task(_ text: String) throws -> TaskInfo {
         let snap = loop.snapshot()
-        let t = text.hasPrefix("#") ? String(text.dropFirst()) : text
+        let t = text.hasPrefix("#") || text.hasPrefix("@") ? String(text.dropFirst()) : text
         if let n = Int(t) {
             guard let info = snap.task(TaskID(n)) else { throw ReplError("no task \(n)") }
             return info
@@ -303,46 +317,38 @@ public final class Session: @unchecked Sendable {
 
     /// An address: `[HOST:]PORT`, or `@TASK` for where task TASK listens.
     public func address(_ text: String) throws -> SocketAddress {
-        if text.hasPrefix("@") {
-            let info = try task(String(text.dropFirst()))
-            guard let a = info.facts["address"] else {
-                throw ReplError("task \(info.id.rawValue) (\(info.name)) does not listen anywhere")
-            }
-            return try SocketAddress(parsing: a)
-        }
+        let parsed: AddressArgument
         do {
-            return try SocketAddress(parsing: text)
+            parsed = try AddressArgument(parsing: text)
         } catch {
             throw ReplError("\(error)")
         }
-    }
-
-    /// A LineSink that prints a task's lines as `task N KIND: text`.
-    func sink(kind: String) -> LineSink {
-        let output = self.output
-        return LineSink { line, id in
-            output.line("task \(id.map { String($0.rawValue) } ?? "?") \(kind): \(line)")
-        }
+        return try parsed.resolve(in: self)
     }
 
     // MARK: Shutting down
 
-    /// Cancels every task, lets the cancellations run (sockets close), and stops every
-    /// pool (worker processes are killed). Returns (tasks cancelled, pools stopped).
+    /// Cancels every task, lets the cancellations run (sockets close), then lets every
+    /// pack stop what it started (a fib server's pool: its worker processes are killed).
+    ///
+    /// - Returns: how many tasks were cancelled, and what the packs said they stopped
+    ///   (e.g. `"stopped 2 pools"`).
     @discardableResult
-    public func shutdown() -> (tasks: Int, pools: Int) {
+    public func shutdown() -> (tasks: Int, stopped: [String]) {
         let live = loop.snapshot().tasks.filter { !$0.state.isFinished }
         for t in live { loop.cancel(t.id) }
         // Bounded: a task suspended outside the runtime (external) cannot be cancelled out.
         loop.run(until: .deadline(monotonicNanos() &+ 3_000_000_000), pollTimeout: .milliseconds(5))
-        for (_, server) in servers { server.pool.shutdown() }
-        let pools = servers.count
-        servers.removeAll()
-        return (live.count, pools)
+        return (live.count, extensions.compactMap { $0.shutdown(self) })
+    }
+
+    /// `cancelled 3 tasks, stopped 1 pool` (what `quit` and `reset` say).
+    static func summary(_ counts: (tasks: Int, stopped: [String])) -> String {
+        (["cancelled \(plural(counts.tasks, "task"))"] + counts.stopped).joined(separator: ", ")
     }
 
     /// Shuts down and starts over with a fresh loop (same poller), keeping settings.
-    func resetLoop() throws -> (tasks: Int, pools: Int) {
+    func resetLoop() throws -> (tasks: Int, stopped: [String]) {
         let counts = shutdown()
         let kind = loop.pollerKind
         loop = try EventLoop(poller: kind)

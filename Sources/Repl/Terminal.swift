@@ -6,7 +6,6 @@
 import CEditline
 import CLinux
 import Dispatch
-import FibService
 import Foundation
 import Glibc
 import Runtime

@@ -1,6 +1,5 @@
 // How the loop looks to a person: one line per step, the task table, the queues, one task
 // in full. Every line says which task, what it waited on, what it waits on now, and where.
-import FibService
 import Runtime
 
 enum Views {
@@ -79,16 +78,10 @@ enum Views {
 
     /// What a task waits on, in the table's words: `recv fd 7 (accept)`, `future 1`,
     /// `sleep (1.2 s left)`.
-    static func waitingOn(_ t: TaskInfo, now: UInt64) -> String {
-        guard case .waiting(let w) = t.state else {
-            if case .failed(let e) = t.state { return e }
-            return "—"
-        }
-        if case .sleep(let until) = w.reason {
-            let left = until > now ? Double(until - now) / 1e9 : 0
-            return "sleep (\(round2(left)) s left)"
-        }
-        return w.description
+    static func waitingOn(_ t: TaskInfo) -> String {
+        if let w = t.waitingOn { return w }
+        if case .failed(let e) = t.state { return e }
+        return "—"
     }
 
     static func location(_ t: TaskInfo) -> String {
@@ -102,7 +95,7 @@ enum Views {
         var rows: [[String]] = [["id", "name", "state", "waiting on", "steps", "busy ms", "where"]]
         for t in snap.tasks {
             rows.append([
-                String(t.id.rawValue), t.name, t.state.name, waitingOn(t, now: snap.takenAt), String(t.steps),
+                String(t.id.rawValue), t.name, t.state.name, waitingOn(t), String(t.steps),
                 round2(Double(t.busyNanos) / 1e6), location(t),
             ])
         }
@@ -121,7 +114,7 @@ enum Views {
     }
 
     /// The queues, by the seed's names.
-    static func queues(_ snap: LoopSnapshot) -> String {
+    static func queues(_ snap: LoopSnapshot, extraRows: [(name: String, value: String)] = []) -> String {
         func list(_ items: [String]) -> String { items.isEmpty ? "—" : items.joined(separator: ", ") }
         var lines = [
             ("ready", list(snap.ready.map { shortTask($0, snap) } + (snap.foreignJobs > 0 ? ["\(snap.foreignJobs) foreign jobs"] : []))),
@@ -142,6 +135,7 @@ enum Views {
             lines.append(("external", list(snap.external.map { shortTask($0, snap) })))
         }
         lines.append(("pool work", snap.pendingFutures == 0 ? "—" : "\(snap.pendingFutures) pending"))
+        lines += extraRows
         lines.append(("poller", snap.poller.rawValue))
         return lines.map { name, value in name.padding(13) + value }.joined(separator: "\n")
     }
@@ -153,14 +147,13 @@ enum Views {
         if let p = t.parent { lines.append("  parent    \(taskLabel(p, snap))") }
         lines.append("  state     \(t.state.name)")
         if case .waiting(let w) = t.state {
-            lines.append("  waiting   \(waitingOn(t, now: snap.takenAt)) (queue \(w.reason.queueName)), for \(millis(snap.takenAt &- min(w.since, snap.takenAt)))")
+            lines.append("  waiting   \(waitingOn(t)) (queue \(w.reason.queueName)), for \(millis(snap.takenAt &- min(w.since, snap.takenAt)))")
             if w.location.line > 0 { lines.append("  where     \(w.location) (\(w.location.fileID))") }
         }
         if case .failed(let e) = t.state { lines.append("  error     \(e)") }
         lines.append("  steps     \(t.steps)")
         lines.append("  busy      \(round2(Double(t.busyNanos) / 1e6)) ms")
-        let age = snap.takenAt &- min(t.createdAt, snap.takenAt)
-        lines.append("  age       \(round2(Double(age) / 1e9)) s")
+        lines.append("  age       \(round2(Double(t.ageNanos) / 1e9)) s")
         for (k, v) in t.facts.sorted(by: { $0.key < $1.key }) { lines.append("  \(k.padding(9)) \(v)") }
         for (name, values) in t.figures.sorted(by: { $0.key < $1.key }) {
             let s = Stats(values)

@@ -140,7 +140,7 @@ extension EventLoop {
     /// job, which `record(of:)` recognises by its address.
     private func waitsExternally(_ record: TaskRecord, label: StaticString, since: UInt64) {
         record.phase = .waiting
-        record.wait = Wait(reason: .external, label: label, location: .unknown, since: since)
+        record.stored = StoredWait(.external, label: label, location: .unknown, since: since)
         if let p = record.jobPointer { table.byAddress[p] = record }
     }
 

@@ -146,7 +146,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         if let record, !record.isFinished {
             if record.phase == .running {
                 // The running task re-enqueued itself (e.g. Task.yield()).
-                record.wait = Wait(reason: .yield, label: "Task.yield", location: .unknown, since: stepStartedAt)
+                record.stored = StoredWait(.yield, label: "Task.yield", location: .unknown, since: stepStartedAt)
             }
             record.phase = .ready
         }

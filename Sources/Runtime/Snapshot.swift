@@ -115,7 +115,7 @@ extension EventLoop {
             LoopSnapshot.TimerWait(task: $0.record.id, deadline: $0.deadline, remainingNanos: $0.deadline > now ? $0.deadline - now : 0)
         }
         let external = table.byID.values.filter {
-            $0.phase == .waiting && $0.wait?.reason == .external
+            $0.phase == .waiting && $0.stored?.reason == .external
         }.map(\.id).sorted()
         return LoopSnapshot(
             step: stepNumber,

@@ -115,22 +115,29 @@ public enum WaitReason: Sendable, Hashable, CustomStringConvertible {
 
 /// One suspension: why, what for (a short label such as `"accept"`), where, and since when.
 ///
-/// The runtime stores exactly this value on a waiting task; what the REPL and observers
-/// get are read-only copies of it.
+/// A read-only view of the wait the runtime stores on a task (`StoredWait`).
 public struct Wait: Sendable, Hashable, CustomStringConvertible {
-    public internal(set) var reason: WaitReason
+    public let reason: WaitReason
     /// What the wait is for, in a word: `"accept"`, `"connect"`, …; may be empty.
-    public internal(set) var label: StaticString
-    public internal(set) var location: CodeLocation
+    public let label: StaticString
+    public let location: CodeLocation
     /// When the wait began (monotonic nanoseconds).
-    public internal(set) var since: UInt64
+    public let since: UInt64
 
-    @usableFromInline
-    init(reason: WaitReason, label: StaticString = "", location: CodeLocation, since: UInt64) {
-        self.reason = reason
-        self.label = label
-        self.location = location
-        self.since = since
+    init(_ stored: StoredWait, hostQueue: (queue: String, detail: String)) {
+        switch stored.reason {
+        case .recv(let fd): reason = .recv(fd: fd)
+        case .send(let fd): reason = .send(fd: fd)
+        case .future(let id): reason = .future(id)
+        case .sleep(let until): reason = .sleep(until: until)
+        case .yield: reason = .yield
+        case .join(let id): reason = .join(id)
+        case .external: reason = .external
+        case .custom: reason = .custom(queue: hostQueue.queue, detail: hostQueue.detail)
+        }
+        label = stored.label
+        location = stored.location
+        since = stored.since
     }
 
     /// `"recv fd 5 (accept)"`

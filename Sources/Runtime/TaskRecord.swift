@@ -31,8 +31,8 @@ final class TaskRecord: @unchecked Sendable {
     @exclusivity(unchecked) var busyNanos: UInt64 = 0
     @usableFromInline let id: TaskID
     /// The current (or, while ready/running, the last) suspension: why, what for, where,
-    /// since when. The one stored wait; the public `Wait` values the REPL reads are copies.
-    @usableFromInline @exclusivity(unchecked) var wait: Wait?
+    /// since when, as plain bits. The only place a wait is written; `wait` reads it.
+    @usableFromInline @exclusivity(unchecked) var stored: StoredWait?
 
     let name: String
     let kind: String
@@ -48,6 +48,10 @@ final class TaskRecord: @unchecked Sendable {
     /// Matches the live timer entry; bumped to invalidate a pending one.
     var timerSequence: UInt64 = 0
 
+    /// The host queue and detail of a `.custom` wait (`park(in:detail:)`), out of the
+    /// record's hot part.
+    var hostQueue: (queue: String, detail: String) = ("", "")
+
     var figures: [String: [Double]] = [:]
     var facts: [String: String] = [:]
 
@@ -59,6 +63,9 @@ final class TaskRecord: @unchecked Sendable {
         self.createdAt = createdAt
     }
 
+    /// The current (or last) suspension, as the public read-only view.
+    var wait: Wait? { stored.map { Wait($0, hostQueue: hostQueue) } }
+
     var isFinished: Bool {
         phase == .finished
     }
@@ -68,7 +75,7 @@ final class TaskRecord: @unchecked Sendable {
         case .ready: return .ready
         case .running: return .running
         case .waiting:
-            return wait.map { .waiting($0) } ?? .waiting(Wait(reason: .external, location: .unknown, since: 0))
+            return .waiting(wait ?? Wait(StoredWait(.external, location: .unknown, since: 0), hostQueue: hostQueue))
         case .finished:
             switch exit ?? .done {
             case .done: return .done
@@ -84,5 +91,38 @@ final class TaskRecord: @unchecked Sendable {
             id: id, name: name, kind: kind, parent: parent, state: state, steps: steps,
             busyNanos: busyNanos, createdAt: createdAt, endedAt: endedAt, figures: figures, facts: facts,
             takenAt: now)
+    }
+}
+
+/// A suspension as the runtime stores it: plain, trivially copyable bits (the public
+/// `Wait` carries strings for host queues), so that recording one on every step is a few
+/// stores and no reference counting. `Wait` is its read-only view.
+@usableFromInline
+struct StoredWait {
+    /// Which queue the task is in, and on what. `WaitReason` is its public view.
+    @usableFromInline
+    enum Reason: Equatable {
+        case recv(Int32)
+        case send(Int32)
+        case future(FutureID)
+        case sleep(UInt64)
+        case yield
+        case join(TaskID)
+        case external
+        /// In a host's queue; its names are in `TaskRecord.hostQueue`.
+        case custom
+    }
+
+    @usableFromInline var reason: Reason
+    @usableFromInline var label: StaticString
+    @usableFromInline var location: CodeLocation
+    @usableFromInline var since: UInt64
+
+    @inlinable
+    init(_ reason: Reason, label: StaticString = "", location: CodeLocation, since: UInt64) {
+        self.reason = reason
+        self.label = label
+        self.location = location
+        self.since = since
     }
 }

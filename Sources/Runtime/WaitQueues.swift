@@ -1,6 +1,6 @@
 // The seed's wait queues — `recv_wait`, `send_wait`, `future_wait` — and the runtime's
 // others (timers, joins, the host's parked tasks). A waiting task is in exactly one of
-// them, and its record's `wait.reason` says which: that is how it is taken out again
+// them, and its record's stored wait says which: that is how it is taken out again
 // (curio's `cancel_func`), by `remove`, whoever takes it out — a poll, a timer, a
 // completion, a cancel or a close.
 import DequeModule
@@ -19,7 +19,7 @@ struct TimerEntry: Comparable {
 
     /// False once the task left this sleep early (cancelled): the entry is then skipped.
     var isLive: Bool {
-        if record.phase == .waiting, case .sleep? = record.wait?.reason {
+        if record.phase == .waiting, case .sleep? = record.stored?.reason {
             return record.timerSequence == sequence
         }
         return false
@@ -45,7 +45,7 @@ struct WaitQueues {
     ///
     /// - Throws: `LoopError.fdAlreadyAwaited` / `.futureAlreadyAwaited` when another task
     ///   holds the place.
-    mutating func insert(_ record: TaskRecord, for reason: WaitReason) throws(LoopError) {
+    mutating func insert(_ record: TaskRecord, for reason: StoredWait.Reason) throws(LoopError) {
         switch reason {
         case .recv(let fd):
             if let other = recv[fd] { throw .fdAlreadyAwaited(fd: fd, direction: .recv, by: other.id) }
@@ -67,7 +67,7 @@ struct WaitQueues {
         case .custom:
             parked[record.id] = record
         case .yield, .external:
-            preconditionFailure("\(reason.queueName) is not a wait queue")
+            preconditionFailure("\(reason) is not a wait queue")
         }
     }
 
@@ -75,7 +75,7 @@ struct WaitQueues {
     ///
     /// - Returns: false if it is not there (it waits outside the runtime, or already left).
     mutating func remove(_ record: TaskRecord) -> Bool {
-        guard let reason = record.wait?.reason else { return false }
+        guard let reason = record.stored?.reason else { return false }
         switch reason {
         case .recv(let fd):
             guard recv[fd] === record else { return false }

@@ -34,7 +34,7 @@ extension EventLoop {
     /// - Throws: `CancellationError` if the task is cancelled (before or while waiting);
     ///   what `WaitQueues.insert` throws; the error it is woken with (`wake(_:cause:error:)`).
     @inlinable @inline(__always)
-    func suspend(as reason: WaitReason, label: StaticString, location: CodeLocation) async throws {
+    func suspend(as reason: StoredWait.Reason, label: StaticString, location: CodeLocation) async throws {
         // Borrowed, not retained: the task table keeps the record alive.
         try runningRecord("a wait")._withUnsafeGuaranteedRef { record in
             if record.cancelRequested { throw CancellationError() }
@@ -44,7 +44,7 @@ extension EventLoop {
             } else {
                 try enqueueWaiting(record, reason)
             }
-            record.wait = Wait(reason: reason, label: label, location: location, since: stepStartedAt)
+            record.stored = StoredWait(reason, label: label, location: location, since: stepStartedAt)
             if !observers.isEmpty { notifyWaits(record) }
         }
         try await suspendRunningTask()
@@ -52,7 +52,7 @@ extension EventLoop {
 
     /// Puts the running task in a wait queue (out of line: only yields are inlined).
     @usableFromInline
-    func enqueueWaiting(_ record: TaskRecord, _ reason: WaitReason) throws {
+    func enqueueWaiting(_ record: TaskRecord, _ reason: StoredWait.Reason) throws {
         if case .recv(let fd) = reason { try poller.validate(fd: fd) }
         if case .send(let fd) = reason { try poller.validate(fd: fd) }
         try queues.insert(record, for: reason)
@@ -113,7 +113,7 @@ extension EventLoop {
         _ fd: Int32, label: StaticString = "", fileID: StaticString = #fileID, line: UInt = #line
     ) async throws {
         guard fd >= 0 else { throw LoopError.badDescriptor(fd) }
-        try await suspend(as: .recv(fd: fd), label: label, location: CodeLocation(fileID: fileID, line: line))
+        try await suspend(as: .recv(fd), label: label, location: CodeLocation(fileID: fileID, line: line))
     }
 
     /// Suspends the running task in `send_wait` until `fd` is writable (the seed's
@@ -122,7 +122,7 @@ extension EventLoop {
         _ fd: Int32, label: StaticString = "", fileID: StaticString = #fileID, line: UInt = #line
     ) async throws {
         guard fd >= 0 else { throw LoopError.badDescriptor(fd) }
-        try await suspend(as: .send(fd: fd), label: label, location: CodeLocation(fileID: fileID, line: line))
+        try await suspend(as: .send(fd), label: label, location: CodeLocation(fileID: fileID, line: line))
     }
 
     /// Closes `fd`, first waking any task waiting on it with `LoopError.closedWhileWaiting`
@@ -149,7 +149,7 @@ extension EventLoop {
     public func sleep(for duration: Duration, fileID: StaticString = #fileID, line: UInt = #line) async throws {
         let (deadline, overflow) = monotonicNanos().addingReportingOverflow(duration.clampedNanoseconds)
         try await suspend(
-            as: .sleep(until: overflow ? .max : deadline), label: "", location: CodeLocation(fileID: fileID, line: line))
+            as: .sleep(overflow ? .max : deadline), label: "", location: CodeLocation(fileID: fileID, line: line))
     }
 
     /// Waits until task `id` has ended and returns how it ended.
@@ -205,8 +205,10 @@ extension EventLoop {
         in queue: String, detail: String = "", label: StaticString = "",
         fileID: StaticString = #fileID, line: UInt = #line
     ) async throws {
-        try await suspend(
-            as: .custom(queue: queue, detail: detail), label: label, location: CodeLocation(fileID: fileID, line: line))
+        let record = runningTask("park")
+        if record.cancelRequested { throw CancellationError() }
+        record.hostQueue = (queue, detail)
+        try await suspend(as: .custom, label: label, location: CodeLocation(fileID: fileID, line: line))
     }
 
     /// Moves a task parked by `park` to the end of the ready queue.

@@ -1,8 +1,7 @@
 // The command line of corepl (swift-argument-parser): scripts, -c, stdin, or a prompt;
 // and the headless subcommands serve, perf1, perf2.
 import ArgumentParser
-import FibService
-import Glibc
+import FibPack
 import Repl
 
 @main
@@ -49,61 +48,10 @@ struct ReplSession: ParsableCommand {
     var keepGoing = false
 
     func run() throws {
-        if isatty(0) != 0 && ((files.isEmpty && commands == nil) || interactive) {
-            try runInteractive()
-            return
-        }
-        let session = try Session(output: .standard())
-        session.echo = echo
-        session.keepGoing = keepGoing
-        let trap = SignalTrap { session.interrupt() }
-        defer { _ = trap }
-        var ok = Self.runScriptsAndCommands(session, files: files, commands: commands)
-        if (files.isEmpty && commands == nil) || interactive, !session.quitRequested {
-            ok = LineReader.readStandardInput(into: session) && ok
-        }
-        session.shutdown()
-        if !ok { throw ExitCode.failure }
-    }
-
-    /// The prompt: libedit on this thread, the session on the loop thread.
-    func runInteractive() throws {
-        let (output, fd) = try Terminal.makeOutput()
-        let (echo, keepGoing, files, commands) = (self.echo, self.keepGoing, self.files, self.commands)
-        let service = try LoopService(output: output) { s in
-            s.echo = echo
-            s.keepGoing = keepGoing
-        }
-        let terminal = try Terminal(service: service, outputFD: fd)
-        if files.isEmpty && commands == nil {
-            terminal.run()
-        } else {
-            terminal.run(first: { @Sendable s in _ = ReplSession.runScriptsAndCommands(s, files: files, commands: commands) })
-        }
-    }
-
-    /// Runs the script files, then the -c commands; false if a line failed.
-    static func runScriptsAndCommands(_ session: Session, files: [String], commands: String?) -> Bool {
-        var ok = true
-        for file in files where !session.quitRequested {
-            do {
-                let text = try session.readScript(file)
-                ok = session.runScript(text, file: file) && ok
-            } catch {
-                session.report("\(error)")
-                ok = false
-            }
-            if !ok && !session.keepGoing { return false }
-        }
-        if let commands, !session.quitRequested {
-            do {
-                let parsed = try Tokenizer.commands(in: commands)
-                ok = session.execute(parsed, origin: { .inline(index: $0 + 1) }) && ok
-            } catch {
-                session.report("-c: \(error)")
-                ok = false
-            }
-        }
-        return ok
+        var runner = ReplRunner { session in session.install(FibPack()) }
+        runner.echo = echo
+        runner.keepGoing = keepGoing
+        let status = try runner.run(files: files, commands: commands, interactive: interactive)
+        if status != 0 { throw ExitCode(status) }
     }
 }

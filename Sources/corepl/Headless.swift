@@ -1,61 +1,15 @@
 // The seed's scripts as commands: `corepl serve` (the server until Ctrl-C) and
 // `corepl perf1` / `corepl perf2` (clients from outside any loop).
 import ArgumentParser
-import CLinux
+import FibPack
 import FibService
 import Glibc
+import Repl
 import Runtime
-
-/// Runs `onSignal` (on a thread of its own) at SIGINT or SIGTERM instead of dying. The
-/// signals are forwarded by a C handler through a pipe, so it does not matter which of
-/// the process's threads the kernel delivers them to.
-final class SignalTrap {
-    init(_ onSignal: @escaping @Sendable () -> Void) {
-        var fds: [Int32] = [-1, -1]
-        guard corepl_pipe2(&fds, O_CLOEXEC | O_NONBLOCK) == 0 else { fatalError("pipe: \(errnoName(errno))") }
-        let readFD = fds[0]
-        _ = fcntl(readFD, F_SETFL, 0)  // the watcher blocks; the handler's end does not
-        for sig in [SIGINT, SIGTERM] { _ = corepl_forward_signal(sig, fds[1], 1) }
-        let watcher = OSThread(name: "signals") {
-            var byte: UInt8 = 0
-            while true {
-                let n = read(readFD, &byte, 1)
-                if n == 1 { onSignal() } else if n < 0 && errno == EINTR { continue } else { return }
-            }
-        }
-        watcher.start()
-        watcher.detach()
-    }
-}
 
 func fail(_ message: String) -> ExitCode {
     writeLine("corepl: \(message)", to: 2)
     return ExitCode.failure
-}
-
-struct ParsedAddress: ExpressibleByArgument {
-    let address: SocketAddress
-    init?(argument: String) {
-        guard let a = try? SocketAddress(parsing: argument) else { return nil }
-        address = a
-    }
-    static var defaultCompletionKind: CompletionKind { .default }
-}
-
-struct ParsedDuration: ExpressibleByArgument {
-    let duration: Duration
-    init?(argument: String) {
-        guard let d = try? DurationText.parse(argument) else { return nil }
-        duration = d
-    }
-}
-
-extension PoolSpec: ExpressibleByArgument {
-    public init?(argument: String) { try? self.init(parsing: argument) }
-}
-
-extension WaitMode: ExpressibleByArgument {
-    public init?(argument: String) { try? self.init(parsing: argument) }
 }
 
 struct Serve: ParsableCommand {
@@ -63,28 +17,13 @@ struct Serve: ParsableCommand {
         abstract: "Run the fib server until Ctrl-C or SIGTERM (then close everything and exit 0).",
         discussion: "Exit status: 0 after a signal; 1 if it cannot start (e.g. the port is in use).")
 
-    @Argument(help: "The port to listen on; 0 picks a free one.")
-    var port: UInt16 = 25000
-
-    @Option(help: "The address to listen on.")
-    var host: String = SocketAddress.loopback
-
-    @Option(help: "Where fib runs: inline, thread[:N] or process[:N].")
-    var pool: PoolSpec = .default
-
-    @Option(help: "How a handler waits for the pool: yield (suspend on the future) or block (future.result()).")
-    var wait: WaitMode = .yield
-
-    @Option(help: "The largest n served.")
-    var ceiling: Int = 45
+    @OptionGroup var server: FibServerArguments
 
     func run() throws {
         let loop = try EventLoop()
         let server: FibServerHandle
         do {
-            server = try FibServer.spawn(
-                on: loop, options: FibServerOptions(host: host, port: port, pool: pool, wait: wait, ceiling: ceiling),
-                output: .standardOutput)
+            server = try FibServer.spawn(on: loop, options: self.server.options(), output: .standardOutput)
         } catch {
             throw fail("\(error)")
         }
@@ -102,15 +41,17 @@ struct Serve: ParsableCommand {
 }
 
 struct ClientOptions: ParsableArguments {
-    @Argument(help: "[HOST:]PORT of the server; HOST defaults to 127.0.0.1.")
-    var address: ParsedAddress
+    @Argument(help: ArgumentHelp("[HOST:]PORT of the server; HOST defaults to 127.0.0.1.", valueName: "addr"),
+              transform: Parse.socketAddress)
+    var address: SocketAddress
 
-    @Option(help: "Stop after this long (3, 500ms, 2s, 1m); default: until Ctrl-C.")
-    var duration: ParsedDuration?
+    @Option(help: ArgumentHelp("Stop after this long (3, 500ms, 2s, 1m); default: until Ctrl-C.", valueName: "duration"),
+            transform: Parse.duration)
+    var duration: Duration?
 }
 
 func runClient(_ options: ClientOptions, _ body: (BlockingClient) throws -> Void) throws {
-    let client = BlockingClient(address: options.address.address)
+    let client = BlockingClient(address: options.address)
     let trap = SignalTrap { client.requestStop() }
     defer { _ = trap }
     do {
@@ -132,7 +73,7 @@ struct Perf1: ParsableCommand {
 
     func run() throws {
         try runClient(options) { client in
-            try client.perf1(n: n, duration: options.duration?.duration,
+            try client.perf1(n: n, duration: options.duration,
                              output: { writeLine($0, to: 1) }, record: { _, _ in })
         }
     }
@@ -147,7 +88,7 @@ struct Perf2: ParsableCommand {
 
     func run() throws {
         try runClient(options) { client in
-            try client.perf2(duration: options.duration?.duration,
+            try client.perf2(duration: options.duration,
                              output: { writeLine($0, to: 1) }, record: { _, _ in })
         }
     }

@@ -1,5 +1,6 @@
 // The fib protocol's framing, case by case, without sockets.
 import FibService
+import Runtime
 import Testing
 import TestSupport
 

@@ -1,13 +1,17 @@
 // Every command's happy and error paths, through a session with captured output.
+import FibPack
 import Foundation
 @testable import Repl
 import Runtime
 import Testing
 import TestSupport
 
+/// A session as `corepl` makes it: the core commands and the fib pack.
 func makeSession() throws -> (Session, CapturedOutput) {
     let (output, captured) = ReplOutput.capturing()
-    return (try Session(output: output), captured)
+    let session = try Session(output: output)
+    session.install(FibPack())
+    return (session, captured)
 }
 
 extension Session {
@@ -167,7 +171,7 @@ extension Session {
         s.must("step; expect task 1 cancelled")
         #expect(!s.execute("cancel 1"))
         s.must("clear")
-        #expect(out.out.last == "forgot 1 finished tasks")
+        #expect(out.out.last == "forgot 1 finished task")
         s.must("pool process:2 --wait block")
         #expect(out.out.last == "new servers: pool process:2, wait block")
         s.must("poller select")
@@ -177,7 +181,7 @@ extension Session {
         #expect(out.out.contains { $0.hasPrefix("#") && $0.contains("counter 1") })
         s.must("spawn server 0 --pool thread:1")
         s.must("reset")
-        #expect(out.out.last == "reset: cancelled 1 tasks, stopped 1 pools; a fresh loop, paused at #0")
+        #expect(out.out.last == "reset: cancelled 1 task, stopped 1 pool; a fresh loop, paused at #0")
         #expect(s.loop.snapshot().tasks.isEmpty)
         #expect(s.loop.pollerKind == .select, "settings survive a reset")
     }

@@ -1,5 +1,6 @@
 // The interactive front end on a real pseudo-terminal: python3's pty module drives corepl
 // and checks what the terminal shows (see pty_session.py for each check).
+import FibPack
 import Foundation
 @testable import Repl
 import Testing
@@ -16,9 +17,10 @@ import TestSupport
         #expect(text.contains("all checks passed"))
     }
 
-    @Test func completionOffersCommandsTasksAddressesPoolsAndFiles() {
+    @Test func completionOffersCommandsTasksAddressesPoolsAndFiles() throws {
         let tasks: Completer.Tasks = [(1, "server", true), (2, "perf2", false)]
-        let r = CommandRegistry.builtIn
+        let (session, _) = try makeSession()
+        let r = session.registry
         #expect(Completer.complete("que", registry: r, tasks: tasks).candidates == ["queues"])
         #expect(Completer.complete("s", registry: r, tasks: tasks).candidates.contains("spawn"))
         #expect(Completer.complete("spawn pe", registry: r, tasks: tasks).candidates == ["perf1", "perf2"])
@@ -31,5 +33,17 @@ import TestSupport
         })
         #expect(files.candidates == ["Package.swift"])
         #expect(Completer.commonPrefix(["process", "process:2"]) == "process")
+        // Everything after the command name comes from the command's definition.
+        #expect(Completer.complete("watch o", registry: r, tasks: tasks).candidates == ["off", "on"])
+        #expect(Completer.complete("poller ", registry: r, tasks: tasks).candidates == ["epoll", "poll", "select"])
+        #expect(Completer.complete("break on f", registry: r, tasks: tasks).candidates == ["fail", "future"])
+        #expect(Completer.complete("step --t", registry: r, tasks: tasks).candidates == ["--timeout"])
+        #expect(Completer.complete("spawn server --w", registry: r, tasks: tasks).candidates == ["--wait"])
+        #expect(Completer.complete("pool --wait ", registry: r, tasks: tasks).candidates == ["block", "yield"])
+        #expect(Completer.complete("run until ", registry: r, tasks: tasks).candidates.contains("1"))
+        #expect(Completer.complete("tasks --", registry: r, tasks: tasks).candidates == ["--json"])
+        // A core session without the fib pack knows no fib kinds.
+        let core = try Session(output: ReplOutput.capturing().0)
+        #expect(Completer.complete("spawn ", registry: core.registry, tasks: []).candidates == ["counter", "sleeper"])
     }
 }

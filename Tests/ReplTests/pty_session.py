@@ -214,7 +214,7 @@ def main():
     # Ctrl-D on an empty line quits; nothing is left listening.
     s.wait_for(r"\[paused #\d+\] >$")
     s.type("\x04")
-    s.wait_for(r"bye: cancelled \d+ tasks, stopped 1 pools")
+    s.wait_for(r"bye: cancelled \d+ tasks?, stopped 1 pool\b")
     _, status = os.waitpid(s.pid, 0)
     check(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, "Ctrl-D quits with status 0", s)
     try:

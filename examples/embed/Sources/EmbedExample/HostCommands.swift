@@ -136,8 +136,8 @@ public struct SpawnConsumer: ReplCommand {
 
 /// Adds the example's commands and task kinds to a session.
 public func installChannelExample(in session: Session) {
-    session.register(command: ChannelCommand.self, completions: ["--capacity"])
-    session.register(command: ChannelsCommand.self, recordable: false, completions: ["--json"])
+    session.register(command: ChannelCommand.self)
+    session.register(command: ChannelsCommand.self, recordable: false)
     session.register(taskKind: SpawnProducer.self)
     session.register(taskKind: SpawnConsumer.self)
     session.knownQueues.formUnion(["channel_send", "channel_recv"])

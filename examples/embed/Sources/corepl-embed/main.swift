@@ -1,31 +1,34 @@
 // corepl-embed: a host program that hands corepl's whole command language over its own
-// coroutines — a producer and a consumer over a bounded channel.
+// coroutines — a producer and a consumer over a bounded channel. It runs scripts and
+// commands with the same runner as corepl itself; only the installed pack differs.
 //
 //   corepl-embed                  the prompt (or plain lines from a pipe)
-//   corepl-embed FILE             run a script; exit 1 if a line fails
+//   corepl-embed FILE…            run scripts; exit 1 if a line fails
 //   corepl-embed -c 'CMD; CMD'    run commands
 import EmbedExample
 import Glibc
 import Repl
+import Runtime
 
 let runner = ReplRunner { session in installChannelExample(in: session) }
-let args = Array(CommandLine.arguments.dropFirst())
-do {
-    let result: ReplResult
-    switch args.first {
-    case nil:
-        exit(try runner.runTerminal())
-    case "-c"? where args.count == 2:
-        result = try runner.run(commands: args[1], name: "-c")
-    case let file? where args.count == 1 && !file.hasPrefix("-"):
-        result = try runner.run(file: file)
-    default:
-        ReplResult(status: 64, output: [], errors: ["usage: corepl-embed [FILE | -c 'COMMANDS']"]).printToStandardStreams()
+var files: [String] = []
+var commands: String?
+var args = Array(CommandLine.arguments.dropFirst())
+while let arg = args.first {
+    args.removeFirst()
+    if arg == "-c", let text = args.first, commands == nil {
+        commands = text
+        args.removeFirst()
+    } else if !arg.hasPrefix("-") {
+        files.append(arg)
+    } else {
+        writeLine("usage: corepl-embed [FILE…] [-c 'COMMANDS']", to: 2)
         exit(64)
     }
-    result.printToStandardStreams()
-    exit(result.status)
+}
+do {
+    exit(try runner.run(files: files, commands: commands))
 } catch {
-    ReplResult(status: 1, output: [], errors: ["corepl-embed: \(error)"]).printToStandardStreams()
+    writeLine("corepl-embed: \(error)", to: 2)
     exit(1)
 }

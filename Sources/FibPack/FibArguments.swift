@@ -1,0 +1,54 @@
+// The fib service's typed arguments: pools, wait modes, and the options of a server that
+// `spawn server` (in the REPL) and `corepl serve` (headless) share.
+import ArgumentParser
+import FibService
+import Repl
+import Runtime
+
+extension PoolSpec: ExpressibleByArgument {
+    public init?(argument: String) { try? self.init(parsing: argument) }
+
+    /// What Tab offers: every kind, and the usual sizes.
+    public static var allValueStrings: [String] {
+        ["inline", "thread", "thread:2", "thread:4", "process", "process:2", "process:4"]
+    }
+}
+
+extension WaitMode: ExpressibleByArgument {
+    public init?(argument: String) { try? self.init(parsing: argument) }
+}
+
+/// Parsers that fail with the fib service's own sentence (`expected inline, thread[:N]
+/// or process[:N], got 'x'`).
+enum ParseFib {
+    static func pool(_ text: String) throws -> PoolSpec { try PoolSpec(parsing: text) }
+    static func wait(_ text: String) throws -> WaitMode { try WaitMode(parsing: text) }
+}
+
+/// A fib server's options: `[PORT] [--host H] [--pool P] [--wait W] [--ceiling N]`.
+public struct FibServerArguments: ParsableArguments {
+    @Argument(help: "The port to listen on; 0 picks a free one.")
+    public var port: UInt16 = 25000
+
+    @Option(help: "The address to listen on.")
+    public var host: String = SocketAddress.loopback
+
+    @Option(help: "Where fib runs: inline, thread[:N] or process[:N] (default thread:4; in the REPL, see 'pool').",
+            completion: .list(PoolSpec.allValueStrings), transform: ParseFib.pool)
+    public var pool: PoolSpec?
+
+    @Option(help: "How a handler waits for the pool: yield (suspend on the future) or block (future.result()) (default yield; in the REPL, see 'pool').",
+            completion: .list(WaitMode.allCases.map(\.rawValue)), transform: ParseFib.wait)
+    public var wait: WaitMode?
+
+    @Option(help: "The largest n served.")
+    public var ceiling: Int = 45
+
+    public init() {}
+
+    /// The server's options; `pool` and `wait` fall back to the defaults given.
+    public func options(defaultPool: PoolSpec = .default, defaultWait: WaitMode = .yield, name: String? = nil) -> FibServerOptions {
+        FibServerOptions(host: host, port: port, pool: pool ?? defaultPool, wait: wait ?? defaultWait,
+                         ceiling: ceiling, name: name)
+    }
+}

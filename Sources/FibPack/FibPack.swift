@@ -1,0 +1,84 @@
+// The fib demo of the seed as a command pack: its task kinds (`spawn server`, `perf1`,
+// `perf2`, `request`), the `pool` setting, a `pools` row in `queues` and a pool line in
+// `show`, and stopping the servers' pools at shutdown. It installs through the same
+// public API a host uses; the core REPL knows nothing of it.
+import FibService
+import Repl
+import Runtime
+
+/// The fib microservice's commands, for `Session.install`.
+///
+/// ```swift
+/// let session = try Session()
+/// session.install(FibPack())
+/// ```
+public struct FibPack: CommandPack {
+    public init() {}
+
+    public func install(in session: Session) {
+        session.register(taskKind: SpawnServer.self)
+        session.register(taskKind: SpawnPerf1.self)
+        session.register(taskKind: SpawnPerf2.self)
+        session.register(taskKind: SpawnRequest.self)
+        session.register(command: PoolCommand.self)
+        session.register(extension: FibState.of(session))
+    }
+}
+
+/// The pack's state in a session: its settings and the servers it started.
+public final class FibState: SessionExtension, @unchecked Sendable {
+    /// The pool new servers get when `spawn server` names none.
+    public var defaultPool: PoolSpec = .default
+    /// How new servers wait for their pool when `spawn server` does not say.
+    public var defaultWait: WaitMode = .yield
+    /// The servers spawned in this session, by task.
+    public internal(set) var servers: [TaskID: FibServerHandle] = [:]
+
+    init() {}
+
+    /// The pack's state of `session`.
+    public static func of(_ session: Session) -> FibState {
+        session.hostState(FibState.self) { FibState() }
+    }
+
+    /// `pools  task 1: thread:4 (0 running, 0 queued)`, for each live server.
+    public func queueRows(_ snapshot: LoopSnapshot, in session: Session) -> [(name: String, value: String)] {
+        let live = servers.filter { snapshot.task($0.key).map { !$0.state.isFinished } ?? false }
+        guard !live.isEmpty else { return [] }
+        let items = live.sorted { $0.key < $1.key }.map { id, server in "task \(id.rawValue): \(Self.load(server.pool))" }
+        return [("pools", items.joined(separator: ", "))]
+    }
+
+    /// `  pool work thread:4 (1 running, 2 queued)` for a server.
+    public func showLines(for task: TaskInfo, _ snapshot: LoopSnapshot, in session: Session) -> [String] {
+        guard let server = servers[task.id], !task.state.isFinished else { return [] }
+        return ["  pool work \(Self.load(server.pool))"]
+    }
+
+    /// Stops every server's pool (worker processes are killed): `stopped 2 pools`.
+    public func shutdown(_ session: Session) -> String? {
+        for (_, server) in servers { server.pool.shutdown() }
+        let n = servers.count
+        servers.removeAll()
+        return "stopped \(plural(n, "pool"))"
+    }
+
+    static func load(_ pool: FibPool) -> String {
+        let (queued, running) = pool.load
+        return "\(pool.spec) (\(running) running, \(queued) queued)"
+    }
+
+    func add(_ server: FibServerHandle) {
+        servers[server.task.id] = server
+    }
+}
+
+extension Session {
+    /// A LineSink that prints a task's lines as `task N KIND: text`.
+    func sink(kind: String) -> LineSink {
+        let output = self.output
+        return LineSink { line, id in
+            output.line("task \(id.map { String($0.rawValue) } ?? "?") \(kind): \(line)")
+        }
+    }
+}

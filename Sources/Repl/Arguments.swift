@@ -1,0 +1,103 @@
+// Typed arguments shared by every command (the core's and packs'): durations, addresses,
+// tasks, on/off. Each parses in one place, so `@3`, `#3` and `3` name the same task
+// everywhere and every duration accepts the same forms.
+import ArgumentParser
+import Runtime
+
+/// A duration: `3` (seconds), `500ms`, `2s`, `1m`.
+public struct DurationArgument: ExpressibleByArgument, Sendable, Hashable {
+    public let duration: Duration
+
+    /// - Throws: `DurationError`, e.g. `'xyz': expected a duration such as 3, 500ms, 2s or 1m`.
+    public init(parsing text: String) throws {
+        duration = try DurationText.parse(text)
+    }
+
+    public init?(argument: String) {
+        guard let d = try? DurationText.parse(argument) else { return nil }
+        duration = d
+    }
+
+    public var defaultValueDescription: String { DurationText.format(duration) }
+}
+
+/// A task, as a command names it: its id (`3`, `#3`, `@3`), its exact name, or a kind
+/// that names one live task (`request`). Resolved against the loop when the command runs.
+public struct TaskArgument: ExpressibleByArgument, Sendable, Hashable, CustomStringConvertible {
+    public let text: String
+
+    public init?(argument: String) {
+        guard !argument.isEmpty else { return nil }
+        text = argument
+    }
+
+    public var description: String { text }
+
+    /// The task's row in the session's table.
+    ///
+    /// - Throws: `ReplError` when no task (or more than one) answers to the text.
+    public func resolve(in session: Session) throws -> TaskInfo {
+        try session.task(text)
+    }
+}
+
+/// Where to connect: `[HOST:]PORT` (HOST defaults to 127.0.0.1), or `@TASK`, the address
+/// task TASK listens on (looked up when the command runs).
+public enum AddressArgument: ExpressibleByArgument, Sendable, Hashable {
+    case address(SocketAddress)
+    case listener(of: TaskArgument)
+
+    /// - Throws: `SocketError` for text that is neither `[HOST:]PORT` nor `@TASK`.
+    public init(parsing text: String) throws {
+        if text.hasPrefix("@"), let task = TaskArgument(argument: String(text.dropFirst())) {
+            self = .listener(of: task)
+        } else {
+            self = .address(try SocketAddress(parsing: text))
+        }
+    }
+
+    public init?(argument: String) {
+        guard let parsed = try? AddressArgument(parsing: argument) else { return nil }
+        self = parsed
+    }
+
+    /// The socket address.
+    ///
+    /// - Throws: `ReplError` if the task does not exist or listens nowhere.
+    public func resolve(in session: Session) throws -> SocketAddress {
+        switch self {
+        case .address(let a):
+            return a
+        case .listener(let task):
+            let info = try task.resolve(in: session)
+            guard let a = info.facts["address"] else {
+                throw ReplError("task \(info.id.rawValue) (\(info.name)) does not listen anywhere")
+            }
+            do {
+                return try SocketAddress(parsing: a)
+            } catch {
+                throw ReplError("\(error)")
+            }
+        }
+    }
+}
+
+/// `on` or `off`.
+public enum OnOff: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case on, off
+}
+
+extension PollerKind: ExpressibleByArgument {}
+
+/// Parsers for `@Option(transform:)` / `@Argument(transform:)`: a value that does not
+/// parse fails with the parser's own sentence (`'xyz': expected a duration such as …`).
+public enum Parse {
+    public static func duration(_ text: String) throws -> Duration { try DurationArgument(parsing: text).duration }
+    public static func address(_ text: String) throws -> AddressArgument { try AddressArgument(parsing: text) }
+    public static func socketAddress(_ text: String) throws -> SocketAddress { try SocketAddress(parsing: text) }
+}
+
+/// `1 task`, `2 tasks`.
+public func plural(_ count: Int, _ noun: String) -> String {
+    count == 1 ? "1 \(noun)" : "\(count) \(noun)s"
+}

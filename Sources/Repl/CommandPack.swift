@@ -1,0 +1,30 @@
+// Command packs: a set of commands, task kinds and view rows installed into a session
+// through the same public API a host uses (`register(command:)`, `register(taskKind:)`,
+// `register(extension:)`). The fib demo is one (Sources/FibPack); the embedding example
+// is another. The core REPL knows nothing of either.
+import Runtime
+
+/// A set of commands and task kinds to install into a session.
+public protocol CommandPack {
+    /// Registers the pack's commands, task kinds and extension on `session`.
+    func install(in session: Session)
+}
+
+/// What a pack adds to the core's views and life cycle. Every method has a default that
+/// adds nothing; a pack implements the ones it needs. Called on the loop thread.
+public protocol SessionExtension: AnyObject {
+    /// Rows for `queues`, shown after the runtime's own queues: (name, value).
+    func queueRows(_ snapshot: LoopSnapshot, in session: Session) -> [(name: String, value: String)]
+    /// Lines for `show TASK`, after the runtime's (indented like them: `"  pool      …"`).
+    func showLines(for task: TaskInfo, _ snapshot: LoopSnapshot, in session: Session) -> [String]
+    /// The session is shutting down (`quit`, `reset`, the end of a script): stop what the
+    /// pack started, after every task was cancelled. Returns a phrase for the summary
+    /// (`"stopped 2 pools"`), or nil.
+    func shutdown(_ session: Session) -> String?
+}
+
+extension SessionExtension {
+    public func queueRows(_ snapshot: LoopSnapshot, in session: Session) -> [(name: String, value: String)] { [] }
+    public func showLines(for task: TaskInfo, _ snapshot: LoopSnapshot, in session: Session) -> [String] { [] }
+    public func shutdown(_ session: Session) -> String? { nil }
+}
