@@ -89,12 +89,33 @@ public enum OnOff: String, ExpressibleByArgument, CaseIterable, Sendable {
 
 extension PollerKind: ExpressibleByArgument {}
 
+/// A word from a fixed list, named by its raw value (`epoll`, `on`, `recv`…).
+public typealias Choice = CaseIterable & RawRepresentable<String> & ExpressibleByArgument
+
 /// Parsers for `@Option(transform:)` / `@Argument(transform:)`: a value that does not
 /// parse fails with the parser's own sentence (`'xyz': expected a duration such as …`).
 public enum Parse {
     public static func duration(_ text: String) throws -> Duration { try DurationArgument(parsing: text).duration }
     public static func address(_ text: String) throws -> AddressArgument { try AddressArgument(parsing: text) }
     public static func socketAddress(_ text: String) throws -> SocketAddress { try SocketAddress(parsing: text) }
+
+    /// A parser for one of `T`'s words, failing with `no NOUN 'x'; use a, b or c`.
+    public static func choice<T: Choice>(_ noun: String) -> @Sendable (String) throws -> T {
+        { text in
+            if let value = T(rawValue: text) { return value }
+            throw ReplError("no \(noun) '\(text)'; use \(words(T.self))")
+        }
+    }
+
+    /// `a, b or c`: the words of `T`, for messages.
+    public static func words<T: Choice>(_ type: T.Type) -> String {
+        let all = T.allCases.map(\.rawValue)
+        guard all.count > 1 else { return all.joined() }
+        return all.dropLast().joined(separator: ", ") + " or " + all.last!
+    }
+
+    /// Every word of `T`, for `completion: .list(...)`.
+    public static func list<T: Choice>(_ type: T.Type) -> [String] { T.allCases.map(\.rawValue) }
 }
 
 /// `1 task`, `2 tasks`.

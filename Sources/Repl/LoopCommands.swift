@@ -217,7 +217,7 @@ struct Break: ReplCommand {
     @Argument(help: ArgumentHelp("TASK, or 'on' before an EVENT.", valueName: "task"), completion: .list(["on"]))
     var task: TaskArgument
 
-    @Argument(help: "After 'on': the event.")
+    @Argument(help: "After 'on': the event.", completion: .list(Parse.list(BreakEvent.self)), transform: Parse.choice("event"))
     var event: BreakEvent?
 
     mutating func run(in session: Session) throws {
@@ -226,7 +226,7 @@ struct Break: ReplCommand {
         case ("on", let e?):
             target = .event(e)
         case ("on", nil):
-            throw ReplError("break on what? use one of \(BreakEvent.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ReplError("break on what? use \(Parse.words(BreakEvent.self))")
         case (_, nil):
             target = .task(try task.resolve(in: session).id)
         case (_, _?):
@@ -295,7 +295,7 @@ struct Poller: ReplCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show or switch the poller: epoll, poll, or select (the seed's; fds below 1024 only).")
 
-    @Argument(help: "The backend.")
+    @Argument(help: "The backend.", completion: .list(Parse.list(PollerKind.self)), transform: Parse.choice("poller"))
     var kind: PollerKind?
 
     mutating func run(in session: Session) throws {
@@ -307,7 +307,7 @@ struct Poller: ReplCommand {
 struct Watch: ReplCommand {
     static let configuration = CommandConfiguration(abstract: "Print every step while running: watch on|off.")
 
-    @Argument(help: "Whether to watch.")
+    @Argument(help: "Whether to watch.", completion: .list(Parse.list(OnOff.self)), transform: Parse.choice("mode"))
     var mode: OnOff?
 
     mutating func run(in session: Session) throws {

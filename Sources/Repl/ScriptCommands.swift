@@ -127,6 +127,7 @@ extension Session {
         }
         if entry.name == "spawn", let subcommand, let kind = registry.taskKind(subcommand) {
             return Self.tidyHelp(kind.type.helpMessage(columns: 100))
+                .replacingOccurrences(of: "usage: \(kind.name) ", with: "usage: spawn \(kind.name) ")
         }
         if entry.name == "spawn" {
             // The kinds come from the registry (the core's, packs', a host's).

@@ -242,15 +242,17 @@ public final class Session: @unchecked Sendable {
         if error.hasPrefix("Error: ") { error = String(error.dropFirst(7)) }
         // "The value 'x' is invalid for '--timeout <duration>': 'x': expected a duration…":
         // a typed argument's own sentence already names the value and what was expected.
-        if error.hasPrefix("The value '"), let r = error.range(of: "': ", options: .backwards),
-           error[..<r.lowerBound].contains(" is invalid for ") {
+        if error.hasPrefix("The value '"), let invalid = error.range(of: " is invalid for '"),
+           let r = error.range(of: "': ", range: invalid.upperBound..<error.endIndex) {
             return String(error[r.upperBound...])
         }
         guard let usage = lines.first(where: { $0.hasPrefix("Usage: ") || $0.trimmingWhitespace().hasPrefix("USAGE: ") }) else {
             return error
         }
-        let text = usage.trimmingWhitespace()
-        return error + "\nusage: " + text.dropFirst(7) + "\n(see 'help \(command)')"
+        var text = String(usage.trimmingWhitespace().dropFirst(7))
+        // A task kind parses as a command of its own; its usage reads `spawn KIND …`.
+        if command.hasPrefix("spawn "), !text.hasPrefix("spawn ") { text = "spawn " + text }
+        return error + "\nusage: " + text + "\n(see 'help \(command)')"
     }
 
     /// Prints an error, prefixed with where the current line came from.
