@@ -18,6 +18,8 @@ let package = Package(
             dependencies: [
                 "FuzzSupport",
                 .product(name: "Repl", package: "corepl"),
+                .product(name: "FibPack", package: "corepl"),
+                .product(name: "FibService", package: "corepl"),
                 .product(name: "Runtime", package: "corepl"),
             ]
         ),

@@ -147,12 +147,20 @@ extension Session {
         #expect(tasks.count == 2)
         #expect(tasks[1]["kind"] as? String == "sleeper")
         #expect(tasks[1]["queue"] as? String == "timers")
+        // The keys of the first round's JSON, unchanged now that the snapshot encodes itself.
+        #expect(Set(tasks[0].keys) == ["age_s", "busy_ms", "facts", "figures", "id", "kind", "name", "queue", "state",
+                                       "steps", "waiting_on", "where"])
+        #expect((tasks[1]["waiting_on"] as? String)?.hasPrefix("sleep (") == true)
         let before = out.out.count
         s.must("queues --json")
         let q = try #require(JSONSerialization.jsonObject(with: Data(out.out[before...].joined(separator: "\n").utf8)) as? [String: Any])
         #expect((q["recv_wait"] as? [[String: Any]])?.count == 1)
         #expect((q["timers"] as? [[String: Any]])?.first?["task"] as? Int == 2)
         #expect(q["poller"] as? String == "epoll")
+        #expect(Set(q.keys) == ["external", "future_wait", "joins", "parked", "pending_pool_work", "poller", "ready",
+                                "recv_wait", "send_wait", "step", "timers"])
+        #expect(Set((q["timers"] as? [[String: Any]])?.first?.keys.map { $0 } ?? []) == ["remaining_s", "task"])
+        #expect(Set((q["recv_wait"] as? [[String: Any]])?.first?.keys.map { $0 } ?? []) == ["fd", "task"])
         let before2 = out.out.count
         s.must("show 2 --json")
         let t = try #require(JSONSerialization.jsonObject(with: Data(out.out[before2...].joined(separator: "\n").utf8)) as? [String: Any])
@@ -161,6 +169,46 @@ extension Session {
         s.must("breaks --json")
         let b = try #require(JSONSerialization.jsonObject(with: Data(out.out[before3...].joined(separator: "\n").utf8)) as? [[String: Any]])
         #expect(b.first?["on"] as? String == "exit")
+    }
+
+    @Test func theCoreKnowsNoFibUntilThePackIsInstalled() throws {
+        let (output, out) = ReplOutput.capturing()
+        let s = try Session(output: output)
+        defer { s.shutdown() }
+        #expect(!s.execute("spawn server 0"))
+        #expect(out.err.last == "error: no task kind 'server'; use sleeper, counter (see 'help spawn')")
+        #expect(!s.execute("pool"))
+        s.must("spawn sleeper 1s; queues")
+        #expect(!out.out.contains { $0.hasPrefix("pools") })
+        s.install(FibPack())
+        s.must("spawn server 0 --pool thread:2 --name srv; step; queues")
+        #expect(out.out.contains("pools        task 2: thread:2 (0 running, 0 queued)"))
+        s.must("show srv")
+        #expect(out.out.contains("  pool work thread:2 (0 running, 0 queued)"))
+        s.must("quit")
+        #expect(out.out.last == "bye: cancelled 2 tasks, stopped 1 pool")
+    }
+
+    @Test func aTaskIsNamedTheSameWayEverywhere() throws {
+        let (s, out) = try makeSession()
+        defer { s.shutdown() }
+        s.must("spawn server 0 --name srv; spawn sleeper 30s; step 2")
+        for form in ["2", "@2", "'#2'"] {
+            let before = out.out.count
+            s.must("show \(form)")
+            #expect(out.out[before...].contains("task 2: sleeper 30s"), "show \(form)")
+            s.must("mark \(form)")
+            #expect(out.out.last == "task 2: a fresh window of figures")
+            s.must("break \(form)")
+            #expect(out.out.last?.hasSuffix("any step of task 2") == true)
+        }
+        s.must("spawn request @srv 1; spawn request @1 2")
+        s.must("cancel @2")
+        #expect(out.out.last == "task 2 (sleeper 30s) cancelled → ready, to end at its next step")
+        s.must("delete 1; delete 2; delete 3; run until @2 done; expect task @2 cancelled")
+        #expect(!s.execute("cancel @2"), "already ended")
+        s.must("clear")
+        #expect(out.out.last?.hasPrefix("forgot ") == true)
     }
 
     @Test func cancelClearResetPoolPollerWatch() throws {

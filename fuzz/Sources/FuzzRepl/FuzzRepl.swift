@@ -7,9 +7,12 @@
 // references) runs too. Commands that reach outside the process or run for a while
 // (spawn, run, step, sleep, source, save, pool, poller, reset, quit, cancel) are parsed
 // but not run.
+// The session is corepl's: the core commands and the fib pack. Each line is also offered to
+// Tab completion (read from the command definitions), cut at every position.
+import FibPack
+import FibService
 @testable import Repl
 import Runtime
-import FibService
 
 /// Commands executed for real (they touch nothing outside the session and end at once).
 let executed: Set<String> = [
@@ -21,6 +24,7 @@ let executed: Set<String> = [
 public func fuzzRepl(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
     guard let session = try? Session(output: ReplOutput.capturing().0) else { fatalError("no session") }
+    session.install(FibPack())
     session.keepGoing = true
     session.pollTimeout = .zero
     // Tasks for @TASK and `expect task …` to find: one in the timers, one ready.
@@ -29,7 +33,11 @@ public func fuzzRepl(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     loop.spawn(name: "tick", kind: "counter") { while true { try await loop.yield() } }
     loop.step()
     defer { session.shutdown() }
+    let tasks: Completer.Tasks = [(1, "nap", false), (2, "tick", true)]
     for line in text.split(separator: "\n", omittingEmptySubsequences: false).prefix(64) {
+        for cut in line.indices.prefix(64) {
+            _ = Completer.complete(String(line[..<cut]), registry: session.registry, tasks: tasks, files: { _ in [] })
+        }
         let commands: [CommandWords]
         do {
             commands = try Tokenizer.commands(in: String(line))
