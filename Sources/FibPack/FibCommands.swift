@@ -52,13 +52,7 @@ struct SpawnPerf1: ReplCommand {
     @OptionGroup var flags: ClientFlags
 
     mutating func run(in session: Session) throws {
-        let addr = try address.resolve(in: session)
-        try session.checkNewName(flags.name)
-        let sink = session.sink(kind: "perf1")
-        let h = flags.thread
-            ? LoopClients.threaded(.perf1(n: n), on: session.loop, to: addr, duration: flags.duration, name: flags.name, output: sink)
-            : LoopClients.perf1(on: session.loop, to: addr, n: n, duration: flags.duration, name: flags.name, output: sink)
-        session.announce(h)
+        try session.spawnClient(.perf1(n: n), to: address, flags.thread, flags.duration, flags.name)
     }
 }
 
@@ -73,13 +67,7 @@ struct SpawnPerf2: ReplCommand {
     @OptionGroup var flags: ClientFlags
 
     mutating func run(in session: Session) throws {
-        let addr = try address.resolve(in: session)
-        try session.checkNewName(flags.name)
-        let sink = session.sink(kind: "perf2")
-        let h = flags.thread
-            ? LoopClients.threaded(.perf2, on: session.loop, to: addr, duration: flags.duration, name: flags.name, output: sink)
-            : LoopClients.perf2(on: session.loop, to: addr, duration: flags.duration, name: flags.name, output: sink)
-        session.announce(h)
+        try session.spawnClient(.perf2, to: address, flags.thread, flags.duration, flags.name)
     }
 }
 
@@ -102,16 +90,10 @@ struct SpawnRequest: ReplCommand {
 
     mutating func run(in session: Session) throws {
         guard !ns.isEmpty else { throw ReplError("usage: spawn request ADDR N...") }
-        try session.checkNewName(name)
         if let bad = ns.first(where: { $0 < 0 || $0 > fibLargestN }) {
             throw ReplError("n must be from 0 to \(fibLargestN), got \(bad)")
         }
-        let addr = try address.resolve(in: session)
-        let sink = session.sink(kind: "request")
-        let h = thread
-            ? LoopClients.threaded(.request(ns), on: session.loop, to: addr, name: name, output: sink)
-            : LoopClients.request(on: session.loop, to: addr, ns: ns, name: name, output: sink)
-        session.announce(h)
+        try session.spawnClient(.request(ns), to: address, thread, nil, name)
     }
 }
 
@@ -131,5 +113,39 @@ struct PoolCommand: ReplCommand {
         if let spec { state.defaultPool = spec }
         if let wait { state.defaultWait = wait }
         session.output.line("new servers: pool \(state.defaultPool), wait \(state.defaultWait)")
+    }
+}
+
+extension Session {
+    /// Spawns a client — on the loop, or on a thread of its own — and announces it. Its
+    /// lines print as `task N KIND: text`.
+    func spawnClient(
+        _ kind: LoopClients.ThreadedKind, to address: AddressArgument, _ thread: Bool, _ duration: Duration?, _ name: String?
+    ) throws {
+        try checkNewName(name)
+        let addr = try address.resolve(in: self)
+        let handle: TaskHandle
+        switch (kind, thread) {
+        case (_, true):
+            handle = LoopClients.threaded(kind, on: loop, to: addr, duration: duration, name: name, output: sink(kind: kind.name))
+        case (.perf1(let n), false):
+            handle = LoopClients.perf1(on: loop, to: addr, n: n, duration: duration, name: name, output: sink(kind: "perf1"))
+        case (.perf2, false):
+            handle = LoopClients.perf2(on: loop, to: addr, duration: duration, name: name, output: sink(kind: "perf2"))
+        case (.request(let ns), false):
+            handle = LoopClients.request(on: loop, to: addr, ns: ns, name: name, output: sink(kind: "request"))
+        }
+        announce(handle)
+    }
+}
+
+extension LoopClients.ThreadedKind {
+    /// The task kind: `perf1`, `perf2`, `request`.
+    var name: String {
+        switch self {
+        case .perf1: return "perf1"
+        case .perf2: return "perf2"
+        case .request: return "request"
+        }
     }
 }

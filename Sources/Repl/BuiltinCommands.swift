@@ -2,7 +2,8 @@
 
 extension CommandRegistry {
     /// Every built-in command, in the order `help` lists them, and the core's task kinds.
-    public static var builtIn: CommandRegistry {
+    /// (Made once: each entry reads its command's definition for Tab completion.)
+    public static let builtIn: CommandRegistry = {
         var registry = CommandRegistry([
             Entry(Spawn.self, recordable: true),
             Entry(Tasks.self, aliases: ["ps"], recordable: false),
@@ -32,5 +33,5 @@ extension CommandRegistry {
         registry.register(taskKind: Entry(SpawnSleeper.self, recordable: true))
         registry.register(taskKind: Entry(SpawnCounter.self, recordable: true))
         return registry
-    }
+    }()
 }
