@@ -53,7 +53,7 @@ struct Expect: ReplCommand {
             let value = try Expect.statistic(stat, of: values)
             guard let limit = Double(w[3]) else { throw ReplError("'\(w[3])' is not a number") }
             guard try Expect.compare(value, w[2], limit) else {
-                throw ReplError("expected \(label) \(w[1]) \(w[2]) \(w[3]), found \(Views.fmt(value)) (over \(values.count) values)")
+                throw ReplError("expected \(label) \(w[1]) \(w[2]) \(w[3]), found \(Views.fmt(value)) (over \(plural(values.count, "value")))")
             }
             return
         }

@@ -64,7 +64,7 @@ extension Session {
         if yielded && hit == nil { return false }
         let steps = loop.stepCount - run.firstStep
         let took = Views.round2(Double(monotonicNanos() - run.started) / 1e9)
-        let summary = "\(steps) steps in \(took) s, now at #\(loop.stepCount)"
+        let summary = "\(plural(Int(steps), "step")) in \(took) s, now at #\(loop.stepCount)"
         switch outcome {
         case .idle:
             output.line("idle after \(summary): nothing ready, no timer or pool work pending")
@@ -250,7 +250,7 @@ struct Breaks: ReplCommand {
         } else if all.isEmpty {
             session.output.line("no breakpoints")
         } else {
-            for b in all { session.output.line("\(b.id)  \(b.onText.padding(8)) \(b.description) (hit \(b.hits) times)") }
+            for b in all { session.output.line("\(b.id)  \(b.onText.padding(8)) \(b.description) (hit \(plural(b.hits, "time")))") }
         }
     }
 }

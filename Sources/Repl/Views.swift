@@ -157,7 +157,7 @@ enum Views {
         for (k, v) in t.facts.sorted(by: { $0.key < $1.key }) { lines.append("  \(k.padding(9)) \(v)") }
         for (name, values) in t.figures.sorted(by: { $0.key < $1.key }) {
             let s = Stats(values)
-            lines.append("  \(name): \(values.count) values; min \(fmt(s.min)) median \(fmt(s.median)) max \(fmt(s.max)) last \(fmt(values.last ?? 0))")
+            lines.append("  \(name): \(plural(values.count, "value")); min \(fmt(s.min)) median \(fmt(s.median)) max \(fmt(s.max)) last \(fmt(values.last ?? 0))")
             lines.append("    recent: " + values.suffix(8).map(fmt).joined(separator: " "))
         }
         return lines.joined(separator: "\n")

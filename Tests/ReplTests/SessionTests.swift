@@ -97,7 +97,7 @@ extension Session {
         #expect(hit.contains("waits future 1 (pool)"))
         s.must("expect queue future_wait 1")
         s.must("breaks")
-        #expect(out.out.last?.contains("hit 1 times") == true)
+        #expect(out.out.last?.contains("hit 1 time)") == true)
         s.must("delete 1")
         #expect(!s.execute("delete 1"))
         s.must("continue")
