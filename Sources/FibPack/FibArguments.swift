@@ -6,6 +6,7 @@ import Repl
 import Runtime
 
 extension PoolSpec: ExpressibleByArgument {
+    /// For argument-parser: nil for text `PoolSpec(parsing:)` refuses.
     public init?(argument: String) { try? self.init(parsing: argument) }
 
     /// What Tab offers: every kind, and the usual sizes.
@@ -15,6 +16,7 @@ extension PoolSpec: ExpressibleByArgument {
 }
 
 extension WaitMode: ExpressibleByArgument {
+    /// For argument-parser: nil for anything but `yield` and `block`.
     public init?(argument: String) { try? self.init(parsing: argument) }
 }
 
@@ -35,15 +37,18 @@ public struct FibServerArguments: ParsableArguments {
 
     @Option(help: "Where fib runs: inline, thread[:N] or process[:N] (default thread:4; in the REPL, see 'pool').",
             completion: .list(PoolSpec.allValueStrings), transform: ParseFib.pool)
+    /// Where fib runs; nil: the default.
     public var pool: PoolSpec?
 
     @Option(help: "How a handler waits for the pool: yield (suspend on the future) or block (future.result()) (default yield; in the REPL, see 'pool').",
             completion: .list(WaitMode.allCases.map(\.rawValue)), transform: ParseFib.wait)
+    /// How handlers wait for the pool; nil: the default.
     public var wait: WaitMode?
 
     @Option(help: "The largest n served.")
     public var ceiling: Int = 45
 
+    /// The defaults: port 25000 on 127.0.0.1, the default pool and wait, ceiling 45.
     public init() {}
 
     /// The server's options; `pool` and `wait` fall back to the defaults given.

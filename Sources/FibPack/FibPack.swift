@@ -13,8 +13,10 @@ import Runtime
 /// session.install(FibPack())
 /// ```
 public struct FibPack: CommandPack {
+    /// The pack (it holds nothing; its state lives in each session, see `FibState`).
     public init() {}
 
+    /// Registers the four task kinds, `pool`, and the pack's rows in `queues` and `show`.
     public func install(in session: Session) {
         session.register(taskKind: SpawnServer.self)
         session.register(taskKind: SpawnPerf1.self)

@@ -6,6 +6,7 @@ import Runtime
 
 /// A duration: `3` (seconds), `500ms`, `2s`, `1m`.
 public struct DurationArgument: ExpressibleByArgument, Sendable, Hashable {
+    /// The duration parsed.
     public let duration: Duration
 
     /// - Throws: `DurationError`, e.g. `'xyz': expected a duration such as 3, 500ms, 2s or 1m`.
@@ -13,24 +14,29 @@ public struct DurationArgument: ExpressibleByArgument, Sendable, Hashable {
         duration = try DurationText.parse(text)
     }
 
+    /// For argument-parser: nil for text that is not a duration.
     public init?(argument: String) {
         guard let d = try? DurationText.parse(argument) else { return nil }
         duration = d
     }
 
+    /// `2s`, `500ms`: how help shows a default.
     public var defaultValueDescription: String { DurationText.format(duration) }
 }
 
 /// A task, as a command names it: its id (`3`, `#3`, `@3`), its exact name, or a kind
 /// that names one live task (`request`). Resolved against the loop when the command runs.
 public struct TaskArgument: ExpressibleByArgument, Sendable, Hashable, CustomStringConvertible {
+    /// The text as typed, e.g. `"@3"` or `"server"`.
     public let text: String
 
+    /// For argument-parser: any non-empty text (it is resolved when the command runs).
     public init?(argument: String) {
         guard !argument.isEmpty else { return nil }
         text = argument
     }
 
+    /// The text as typed.
     public var description: String { text }
 
     /// The task's row in the session's table.
@@ -56,6 +62,7 @@ public enum AddressArgument: ExpressibleByArgument, Sendable, Hashable {
         }
     }
 
+    /// For argument-parser: nil for text that is neither `[HOST:]PORT` nor `@TASK`.
     public init?(argument: String) {
         guard let parsed = try? AddressArgument(parsing: argument) else { return nil }
         self = parsed
@@ -95,8 +102,11 @@ public typealias Choice = CaseIterable & RawRepresentable<String> & ExpressibleB
 /// Parsers for `@Option(transform:)` / `@Argument(transform:)`: a value that does not
 /// parse fails with the parser's own sentence (`'xyz': expected a duration such as …`).
 public enum Parse {
+    /// `3`, `500ms`, `2s`, `1m`.
     public static func duration(_ text: String) throws -> Duration { try DurationArgument(parsing: text).duration }
+    /// `[HOST:]PORT` or `@TASK`.
     public static func address(_ text: String) throws -> AddressArgument { try AddressArgument(parsing: text) }
+    /// `[HOST:]PORT` only (for front ends without a loop, such as `corepl perf1`).
     public static func socketAddress(_ text: String) throws -> SocketAddress { try SocketAddress(parsing: text) }
 
     /// A parser for one of `T`'s words, failing with `no NOUN 'x'; use a, b or c`.

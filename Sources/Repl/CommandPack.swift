@@ -24,7 +24,10 @@ public protocol SessionExtension: AnyObject {
 }
 
 extension SessionExtension {
+    /// No rows.
     public func queueRows(_ snapshot: LoopSnapshot, in session: Session) -> [(name: String, value: String)] { [] }
+    /// No lines.
     public func showLines(for task: TaskInfo, _ snapshot: LoopSnapshot, in session: Session) -> [String] { [] }
+    /// Nothing to stop.
     public func shutdown(_ session: Session) -> String? { nil }
 }

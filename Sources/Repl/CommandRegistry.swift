@@ -23,8 +23,11 @@ extension ReplCommand {
 public struct CommandRegistry: Sendable {
     /// One command.
     public struct Entry: Sendable {
+        /// The command's name (its `commandName`).
         public let name: String
+        /// Other names it answers to (`ps` for `tasks`).
         public let aliases: [String]
+        /// The command's type, which parses its arguments.
         public let type: any ReplCommand.Type
         /// Whether `save` writes it into the replay script (commands that change the
         /// session do; views, `help` and `save` itself do not).
@@ -47,10 +50,12 @@ public struct CommandRegistry: Sendable {
         public var abstract: String { type.configuration.abstract }
     }
 
+    /// The commands, in the order `help` lists them.
     public private(set) var entries: [Entry]
     /// Task kinds a host added to `spawn` (`spawn KIND ARGS…`), by name.
     public private(set) var taskKinds: [Entry] = []
 
+    /// A table of `entries` and no task kinds.
     public init(_ entries: [Entry]) {
         self.entries = entries
     }

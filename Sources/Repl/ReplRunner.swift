@@ -13,6 +13,7 @@ public struct ReplResult: Sendable {
     /// The error lines (`FILE:LINE: message`), in order.
     public var errors: [String]
 
+    /// A result of the given status and lines.
     public init(status: Int32, output: [String], errors: [String]) {
         self.status = status
         self.output = output
@@ -46,6 +47,7 @@ public struct ReplRunner: Sendable {
     /// Report every failing line and go on (the status is still 1).
     public var keepGoing = false
 
+    /// A runner that calls `configure` on each session it makes.
     public init(configure: @escaping @Sendable (Session) -> Void = { _ in }) {
         self.configure = configure
     }
