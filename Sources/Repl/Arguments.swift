@@ -1,28 +1,8 @@
 // Typed arguments shared by every command (the core's and packs'): durations, addresses,
-// tasks, on/off. Each parses in one place, so `@3`, `#3` and `3` name the same task
+// tasks, word lists. Each parses in one place, so `@3`, `#3` and `3` name the same task
 // everywhere and every duration accepts the same forms.
 import ArgumentParser
 import Runtime
-
-/// A duration: `3` (seconds), `500ms`, `2s`, `1m`.
-public struct DurationArgument: ExpressibleByArgument, Sendable, Hashable {
-    /// The duration parsed.
-    public let duration: Duration
-
-    /// - Throws: `DurationError`, e.g. `'xyz': expected a duration such as 3, 500ms, 2s or 1m`.
-    public init(parsing text: String) throws {
-        duration = try DurationText.parse(text)
-    }
-
-    /// For argument-parser: nil for text that is not a duration.
-    public init?(argument: String) {
-        guard let d = try? DurationText.parse(argument) else { return nil }
-        duration = d
-    }
-
-    /// `2s`, `500ms`: how help shows a default.
-    public var defaultValueDescription: String { DurationText.format(duration) }
-}
 
 /// A task, as a command names it: its id (`3`, `#3`, `@3`), its exact name, or a kind
 /// that names one live task (`request`). Resolved against the loop when the command runs.
@@ -48,8 +28,9 @@ public struct TaskArgument: ExpressibleByArgument, Sendable, Hashable, CustomStr
 }
 
 /// Where to connect: `[HOST:]PORT` (HOST defaults to 127.0.0.1), or `@TASK`, the address
-/// task TASK listens on (looked up when the command runs).
-public enum AddressArgument: ExpressibleByArgument, Sendable, Hashable {
+/// task TASK listens on (looked up when the command runs). Declare it with
+/// `transform: Parse.address`.
+public enum AddressArgument: Sendable, Hashable {
     case address(SocketAddress)
     case listener(of: TaskArgument)
 
@@ -60,12 +41,6 @@ public enum AddressArgument: ExpressibleByArgument, Sendable, Hashable {
         } else {
             self = .address(try SocketAddress(parsing: text))
         }
-    }
-
-    /// For argument-parser: nil for text that is neither `[HOST:]PORT` nor `@TASK`.
-    public init?(argument: String) {
-        guard let parsed = try? AddressArgument(parsing: argument) else { return nil }
-        self = parsed
     }
 
     /// The socket address.
@@ -102,8 +77,8 @@ public typealias Choice = CaseIterable & RawRepresentable<String> & ExpressibleB
 /// Parsers for `@Option(transform:)` / `@Argument(transform:)`: a value that does not
 /// parse fails with the parser's own sentence (`'xyz': expected a duration such as …`).
 public enum Parse {
-    /// `3`, `500ms`, `2s`, `1m`.
-    public static func duration(_ text: String) throws -> Duration { try DurationArgument(parsing: text).duration }
+    /// `3` (seconds), `500ms`, `2s`, `1m`.
+    public static func duration(_ text: String) throws -> Duration { try DurationText.parse(text) }
     /// `[HOST:]PORT` or `@TASK`.
     public static func address(_ text: String) throws -> AddressArgument { try AddressArgument(parsing: text) }
     /// `[HOST:]PORT` only (for front ends without a loop, such as `corepl perf1`).

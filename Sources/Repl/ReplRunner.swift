@@ -76,14 +76,15 @@ public struct ReplRunner: Sendable {
         }
         let session = try Session(output: .standard())
         prepare(session)
-        let trap = SignalTrap { session.interrupt() }
-        defer { _ = trap }
-        var ok = Self.runScriptsAndCommands(session, files: files, commands: commands)
-        if readInput && !session.quitRequested {
-            ok = LineReader.readStandardInput(into: session) && ok
+        // Ctrl-C interrupts the running command, up to and through the shutdown.
+        return withExtendedLifetime(SignalTrap { session.interrupt() }) {
+            var ok = Self.runScriptsAndCommands(session, files: files, commands: commands)
+            if readInput && !session.quitRequested {
+                ok = LineReader.readStandardInput(into: session) && ok
+            }
+            session.shutdown()
+            return ok ? 0 : 1
         }
-        session.shutdown()
-        return ok ? 0 : 1
     }
 
     /// Runs the script files, then the commands; false if a line failed.

@@ -27,13 +27,14 @@ struct Serve: ParsableCommand {
         } catch {
             throw fail("\(error)")
         }
+        // The trap lives through the shutdown too: a second signal then changes nothing.
         let trap = SignalTrap { loop.requestStop() }
         let outcome = loop.run(until: .noTasks, pollTimeout: .seconds(1))
-        _ = trap
         // Cancel every task and let the cancellations run: sockets close, the pool stops.
         for task in loop.snapshot().tasks where !task.state.isFinished { loop.cancel(task.id) }
         loop.run(until: .deadline(monotonicNanos() &+ 3_000_000_000), pollTimeout: .milliseconds(10))
         server.pool.shutdown()
+        withExtendedLifetime(trap) {}
         if case .noTasksLeft = outcome, case .failed(let e)? = loop.taskInfo(server.task.id)?.state {
             throw fail(e)
         }
