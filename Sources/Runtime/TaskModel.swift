@@ -124,9 +124,7 @@ public struct Wait: Sendable, Hashable, CustomStringConvertible {
     /// When the wait began (monotonic nanoseconds).
     public let since: UInt64
 
-    /// `hostQueue` is read only for a `.custom` wait (copying its names costs reference
-    /// counting, on every step an observer sees).
-    init(_ stored: StoredWait, hostQueue: @autoclosure () -> (queue: String, detail: String)) {
+    init(_ stored: StoredWait, hostQueue: (queue: String, detail: String)) {
         switch stored.reason {
         case .recv(let fd): reason = .recv(fd: fd)
         case .send(let fd): reason = .send(fd: fd)
@@ -135,9 +133,7 @@ public struct Wait: Sendable, Hashable, CustomStringConvertible {
         case .yield: reason = .yield
         case .join(let id): reason = .join(id)
         case .external: reason = .external
-        case .custom:
-            let names = hostQueue()
-            reason = .custom(queue: names.queue, detail: names.detail)
+        case .custom: reason = .custom(queue: hostQueue.queue, detail: hostQueue.detail)
         }
         label = stored.label
         location = stored.location

@@ -64,7 +64,12 @@ final class TaskRecord: @unchecked Sendable {
     }
 
     /// The current (or last) suspension, as the public read-only view.
-    var wait: Wait? { stored.map { Wait($0, hostQueue: self.hostQueue) } }
+    var wait: Wait? {
+        guard let stored else { return nil }
+        // Only a host queue's wait reads the names (copying them costs reference counting).
+        if case .custom = stored.reason { return Wait(stored, hostQueue: hostQueue) }
+        return Wait(stored, hostQueue: ("", ""))
+    }
 
     var isFinished: Bool {
         phase == .finished

@@ -53,10 +53,8 @@ extension EventLoop {
     /// Puts the running task in a wait queue (out of line: only yields are inlined).
     @usableFromInline
     func enqueueWaiting(_ record: TaskRecord, _ reason: StoredWait.Reason) throws {
-        switch reason {
-        case .recv(let fd), .send(let fd): try poller.validate(fd: fd)
-        default: break
-        }
+        if case .recv(let fd) = reason { try poller.validate(fd: fd) }
+        if case .send(let fd) = reason { try poller.validate(fd: fd) }
         try queues.insert(record, for: reason)
         record.phase = .waiting
     }
@@ -207,8 +205,9 @@ extension EventLoop {
         in queue: String, detail: String = "", label: StaticString = "",
         fileID: StaticString = #fileID, line: UInt = #line
     ) async throws {
-        // Read only while the stored wait says `.custom`, i.e. once `suspend` stores it.
-        runningTask("park").hostQueue = (queue, detail)
+        let record = runningTask("park")
+        if record.cancelRequested { throw CancellationError() }
+        record.hostQueue = (queue, detail)
         try await suspend(as: .custom, label: label, location: CodeLocation(fileID: fileID, line: line))
     }
 
