@@ -25,6 +25,21 @@ extension WaitMode: ExpressibleByArgument {
 enum ParseFib {
     static func pool(_ text: String) throws -> PoolSpec { try PoolSpec(parsing: text) }
     static func wait(_ text: String) throws -> WaitMode { try WaitMode(parsing: text) }
+
+    /// Refuses the GIL switch with a pool that is not a thread pool.
+    static func checkGIL(_ gil: Bool, _ pool: PoolSpec) throws {
+        guard gil else { return }
+        guard case .thread = pool else { throw FibServiceError("--gil with pool \(pool): \(FibPool.gilNeedsThreads)") }
+    }
+
+    /// A switch interval from 1us to 10s (nil passes).
+    static func checked(_ interval: Duration?) throws -> Duration? {
+        guard let interval else { return nil }
+        guard interval >= .microseconds(1), interval <= .seconds(10) else {
+            throw FibServiceError("the switch interval must be from 1us to 10s, got \(DurationText.format(interval))")
+        }
+        return interval
+    }
 }
 
 /// A fib server's options: `[PORT] [--host H] [--pool P] [--wait W] [--ceiling N]`.
@@ -48,12 +63,30 @@ public struct FibServerArguments: ParsableArguments {
     @Option(help: "The largest n served.")
     public var ceiling: Int = 45
 
+    @Flag(inversion: .prefixedNo,
+          help: "Compute on the thread pool under a GIL shared with the loop, as CPython would (default off; in the REPL, see 'pool').")
+    /// The GIL switch; nil: the default.
+    public var gil: Bool?
+
+    @Option(help: ArgumentHelp("The GIL's switch interval, like sys.setswitchinterval (default 5ms).", valueName: "duration"),
+            transform: Parse.duration)
+    /// The GIL's switch interval; nil: the default.
+    public var switchInterval: Duration?
+
     /// The defaults: port 25000 on 127.0.0.1, the default pool and wait, ceiling 45.
     public init() {}
 
-    /// The server's options; `pool` and `wait` fall back to the defaults given.
-    public func options(defaultPool: PoolSpec = .default, defaultWait: WaitMode = .yield, name: String? = nil) -> FibServerOptions {
-        FibServerOptions(host: host, port: port, pool: pool ?? defaultPool, wait: wait ?? defaultWait,
-                         ceiling: ceiling, name: name)
+    /// The server's options; `pool`, `wait`, `gil` and `switchInterval` fall back to the
+    /// defaults given.
+    ///
+    /// - Throws: `FibServiceError` for a switch interval out of range, or the GIL switch
+    ///   with a pool that is not a thread pool.
+    public func options(defaultPool: PoolSpec = .default, defaultWait: WaitMode = .yield, defaultGIL: Bool = false,
+                        defaultSwitchInterval: Duration? = nil, name: String? = nil) throws -> FibServerOptions {
+        let options = FibServerOptions(host: host, port: port, pool: pool ?? defaultPool, wait: wait ?? defaultWait,
+                                       ceiling: ceiling, name: name, gil: gil ?? defaultGIL,
+                                       switchInterval: try ParseFib.checked(switchInterval ?? defaultSwitchInterval))
+        try ParseFib.checkGIL(options.gil, options.pool)
+        return options
     }
 }

@@ -18,10 +18,11 @@ struct SpawnServer: ReplCommand {
     mutating func run(in session: Session) throws {
         try session.checkNewName(name)
         let state = FibState.of(session)
-        let options = server.options(defaultPool: state.defaultPool, defaultWait: state.defaultWait, name: name)
+        let options = try server.options(defaultPool: state.defaultPool, defaultWait: state.defaultWait,
+                                         defaultGIL: state.defaultGIL, defaultSwitchInterval: state.defaultSwitchInterval, name: name)
         let handle = try FibServer.spawn(on: session.loop, options: options, output: .discard)
         state.add(handle)
-        session.announce(handle.task, " (pool \(options.pool), wait \(options.wait))")
+        session.announce(handle.task, " (pool \(FibState.poolText(options.pool, handle.pool.gil)), wait \(options.wait))")
     }
 }
 
@@ -100,7 +101,13 @@ struct SpawnRequest: ReplCommand {
 struct PoolCommand: ReplCommand {
     static let configuration = CommandConfiguration(
         commandName: "pool",
-        abstract: "Show or set the default pool (and wait mode) for new servers.")
+        abstract: "Show or set the default pool (wait mode, GIL switch) for new servers.",
+        discussion: """
+            'pool thread:4 --gil' makes new servers compute under a GIL shared with the loop, as
+            CPython would: the loop holds it while it runs and releases it around poll and socket
+            calls; a pool thread holds it while it computes fib and drops it every switch
+            interval when another thread asks. 'pool --no-gil' turns it off.
+            """)
 
     @Argument(help: "inline, thread[:N] or process[:N].", completion: .list(PoolSpec.allValueStrings), transform: ParseFib.pool)
     var spec: PoolSpec?
@@ -108,11 +115,22 @@ struct PoolCommand: ReplCommand {
     @Option(help: "yield or block.", completion: .list(WaitMode.allCases.map(\.rawValue)), transform: ParseFib.wait)
     var wait: WaitMode?
 
+    @Flag(inversion: .prefixedNo, help: "Compute under a GIL shared with the loop (thread pools only).")
+    var gil: Bool?
+
+    @Option(help: ArgumentHelp("The GIL's switch interval (default 5ms).", valueName: "duration"), transform: Parse.duration)
+    var switchInterval: Duration?
+
     mutating func run(in session: Session) throws {
         let state = FibState.of(session)
-        if let spec { state.defaultPool = spec }
+        let newSpec = spec ?? state.defaultPool
+        let newGIL = gil ?? state.defaultGIL
+        try ParseFib.checkGIL(newGIL, newSpec)
+        let interval = try ParseFib.checked(switchInterval) ?? state.defaultSwitchInterval
+        (state.defaultPool, state.defaultGIL, state.defaultSwitchInterval) = (newSpec, newGIL, interval)
         if let wait { state.defaultWait = wait }
-        session.output.line("new servers: pool \(state.defaultPool), wait \(state.defaultWait)")
+        let gilText = newGIL ? " under the GIL (switch interval \(DurationText.format(interval ?? GIL.defaultSwitchInterval)))" : ""
+        session.output.line("new servers: pool \(state.defaultPool)\(gilText), wait \(state.defaultWait)")
     }
 }
 

@@ -33,6 +33,10 @@ public final class FibState: SessionExtension, @unchecked Sendable {
     public var defaultPool: PoolSpec = .default
     /// How new servers wait for their pool when `spawn server` does not say.
     public var defaultWait: WaitMode = .yield
+    /// Whether new servers compute under the GIL when `spawn server` does not say.
+    public var defaultGIL = false
+    /// The switch interval new GIL servers set when `spawn server` does not say.
+    public var defaultSwitchInterval: Duration?
     /// The servers spawned in this session, by task.
     public internal(set) var servers: [TaskID: FibServerHandle] = [:]
 
@@ -51,10 +55,20 @@ public final class FibState: SessionExtension, @unchecked Sendable {
         return [("pools", items.joined(separator: ", "))]
     }
 
-    /// `  pool work thread:4 (1 running, 2 queued)` for a server.
+    /// `  pool work thread:4 (1 running, 2 queued)` for a server, and where its GIL is.
     public func showLines(for task: TaskInfo, _ snapshot: LoopSnapshot, in session: Session) -> [String] {
         guard let server = servers[task.id], !task.state.isFinished else { return [] }
-        return ["  pool work \(Self.load(server.pool))"]
+        var lines = ["  pool work \(Self.load(server.pool))"]
+        if let gil = server.pool.gil?.snapshot() {
+            lines.append("  gil now   \(gil.summary)")
+            if let waits = gil.waitsSummary { lines.append("  gil waits \(waits)") }
+        }
+        return lines
+    }
+
+    /// `thread:4`, or `thread:4 under the GIL`.
+    static func poolText(_ spec: PoolSpec, _ gil: GIL?) -> String {
+        gil == nil ? spec.description : "\(spec) under the GIL"
     }
 
     /// Stops every server's pool (worker processes are killed): `stopped 2 pools`.
@@ -67,7 +81,7 @@ public final class FibState: SessionExtension, @unchecked Sendable {
 
     static func load(_ pool: FibPool) -> String {
         let (queued, running) = pool.load
-        return "\(pool.spec) (\(running) running, \(queued) queued)"
+        return "\(poolText(pool.spec, pool.gil)) (\(running) running, \(queued) queued)"
     }
 
     func add(_ server: FibServerHandle) {

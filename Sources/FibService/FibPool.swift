@@ -75,21 +75,41 @@ public final class FibPool: @unchecked Sendable {
     public let spec: PoolSpec
     private let threads: ThreadPool?
     private let processes: ProcessPool?
+    /// The loop whose GIL the thread pool computes under, until `shutdown`.
+    private var gilLoop: EventLoop?
 
     /// Starts the threads or worker processes `spec` asks for.
     ///
-    /// - Throws: `PoolError.cannotStart` if worker processes cannot be started.
-    public init(_ spec: PoolSpec) throws {
+    /// - Parameters:
+    ///   - gilOf: a loop (call on its thread) whose GIL the thread pool computes under:
+    ///     the loop joins it (`EventLoop.joinGIL`) until the pool shuts down. Thread pools
+    ///     only.
+    ///   - switchInterval: the GIL's switch interval (nil: as it is, 5 ms at first).
+    /// - Throws: `PoolError.cannotStart` if worker processes cannot be started;
+    ///   `FibServiceError` for a GIL asked of a pool that is not a thread pool.
+    public init(_ spec: PoolSpec, gilOf loop: EventLoop? = nil, switchInterval: Duration? = nil) throws {
         self.spec = spec
+        if loop != nil {
+            guard case .thread = spec else { throw FibServiceError(FibPool.gilNeedsThreads) }
+        }
         switch spec {
         case .inline:
             (threads, processes) = (nil, nil)
         case .thread(let n):
-            (threads, processes) = (ThreadPool(size: n), nil)
+            let gil = loop?.joinGIL(switchInterval: switchInterval)
+            gilLoop = loop
+            (threads, processes) = (ThreadPool(size: n, gil: gil), nil)
         case .process(let n):
             (threads, processes) = (nil, try ProcessPool(size: n, executable: "corepl-worker"))
         }
     }
+
+    /// Why only a thread pool takes the GIL switch.
+    public static let gilNeedsThreads = "the GIL switch needs a thread pool (inline work runs on the loop thread, "
+        + "which holds the GIL anyway; worker processes each have their own)"
+
+    /// The GIL the pool computes under, if it has one.
+    public var gil: GIL? { threads?.gil }
 
     /// Computes fib(n) where the pool says, waiting as `wait` says. Inline pools compute
     /// on the loop thread right here; `block` blocks the loop thread on the future.
@@ -98,7 +118,11 @@ public final class FibPool: @unchecked Sendable {
         let label = "fib(\(n))"
         let future: LoopFuture<Int>
         if let threads {
-            future = threads.submit(on: loop, label: label) { FibService.fib(n) }
+            if let gil = threads.gil {
+                future = threads.submit(on: loop, label: label) { FibService.fib(n, checking: gil) }
+            } else {
+                future = threads.submit(on: loop, label: label) { FibService.fib(n) }
+            }
         } else if let processes {
             let reply = processes.submit(on: loop, label: label, request: String(n))
             let text: String
@@ -108,6 +132,9 @@ public final class FibPool: @unchecked Sendable {
             }
             guard let value = Int(text) else { throw PoolError.badReply(pool: spec.description, reply: text) }
             return value
+        } else if let gil = loop.gil {
+            // Inline under another pool's GIL: the loop thread holds it while it computes.
+            return FibService.fib(n, checking: gil)
         } else {
             return FibService.fib(n)
         }
@@ -123,10 +150,13 @@ public final class FibPool: @unchecked Sendable {
     /// Worker process ids (process pools only).
     public var workerPIDs: [Int32] { processes?.workerPIDs ?? [] }
 
-    /// Stops the pool: queued work fails; worker processes are killed.
+    /// Stops the pool: queued work fails; worker processes are killed; the loop leaves
+    /// the pool's GIL. Call on the loop thread; a second call does nothing more.
     public func shutdown() {
         threads?.shutdown()
         processes?.shutdown()
+        gilLoop?.leaveGIL()
+        gilLoop = nil
     }
 }
 

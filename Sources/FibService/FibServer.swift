@@ -33,10 +33,17 @@ public struct FibServerOptions: Sendable {
     public var backlog: Int32 = 128
     /// The server task's name (default: `server HOST:PORT`).
     public var name: String?
+    /// Whether the thread pool computes under a GIL shared with the loop (the GIL switch).
+    public var gil: Bool = false
+    /// The GIL's switch interval (nil: as it is; 5 ms at first).
+    public var switchInterval: Duration?
 
     public init(host: String = SocketAddress.loopback, port: UInt16 = 25000, pool: PoolSpec = .default,
-                wait: WaitMode = .yield, ceiling: Int = 45, name: String? = nil) {
+                wait: WaitMode = .yield, ceiling: Int = 45, name: String? = nil,
+                gil: Bool = false, switchInterval: Duration? = nil) {
         self.name = name
+        self.gil = gil
+        self.switchInterval = switchInterval
         self.host = host
         self.port = port
         self.pool = pool
@@ -72,7 +79,7 @@ public enum FibServer {
         let address = listener.localAddress!
         let pool: FibPool
         do {
-            pool = try FibPool(options.pool)
+            pool = try FibPool(options.pool, gilOf: options.gil ? loop : nil, switchInterval: options.switchInterval)
         } catch {
             listener.close()
             throw error
@@ -118,6 +125,9 @@ public enum FibServer {
         loop.setFact("address", address.description, for: task.id)
         loop.setFact("pool", options.pool.description, for: task.id)
         loop.setFact("wait", options.wait.description, for: task.id)
+        if let gil = pool.gil {
+            loop.setFact("gil", "on (switch interval \(DurationText.format(gil.switchInterval)))", for: task.id)
+        }
         output.write("listening on \(address)", task.id)
         return FibServerHandle(task: task, address: address, pool: pool, options: options)
     }

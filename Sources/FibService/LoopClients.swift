@@ -58,12 +58,16 @@ public enum LoopClients {
             defer { socket.close() }
             var reader = LineReader(socket)
             let id = loop.currentTask
+            let stamps = loop.stamps()
             while deadline.map({ monotonicNanos() < $0 }) ?? true {
                 let start = monotonicNanos()
                 try await socket.send(all: Array("\(n)\n".utf8))
+                stamps?.add(Stamp.sent)
                 guard let reply = try await reader.next() else { throw ClientError("the server closed the connection") }
+                let end = monotonicNanos()
+                stamps?.add(Stamp.replied, at: end)
                 if reply.hasPrefix("error:") { throw ClientError("server replied '\(reply)'") }
-                let seconds = Double(monotonicNanos() - start) / 1e9
+                let seconds = Double(end - start) / 1e9
                 loop.record(seconds, as: Figure.latency)
                 output.write(formatSeconds(seconds), id)
             }
@@ -85,9 +89,8 @@ public enum LoopClients {
             let monitor = loop.spawn(name: "perf2 monitor", kind: "monitor") {
                 var second = 0
                 var ticks = 0
-                while true {
-                    try await loop.sleep(for: .milliseconds(100))
-                    let n = counter.take()
+                var nextTick = monotonicNanos() + 100_000_000
+                func close(_ n: Int) {
                     loop.record(Double(n), as: Figure.reqsPer100ms, for: me)
                     second += n
                     ticks += 1
@@ -97,13 +100,27 @@ public enum LoopClients {
                         (second, ticks) = (0, 0)
                     }
                 }
+                while true {
+                    let now = monotonicNanos()
+                    try await loop.sleep(for: .nanoseconds(Int64(nextTick > now ? nextTick - now : 0)))
+                    // A loop blocked past several ticks served nobody in them: they count 0,
+                    // and what arrived since counts in the last one.
+                    while monotonicNanos() >= nextTick + 100_000_000 {
+                        close(0)
+                        nextTick += 100_000_000
+                    }
+                    close(counter.take())
+                    nextTick += 100_000_000
+                }
             }
             defer { loop.cancel(monitor.id) }
             var reader = LineReader(socket)
+            let stamps = loop.stamps()
             while deadline.map({ monotonicNanos() < $0 }) ?? true {
                 try await socket.send(all: Array("1\n".utf8))
                 guard let reply = try await reader.next() else { throw ClientError("the server closed the connection") }
                 if reply != "1" { throw ClientError("server replied '\(reply)'") }
+                stamps?.add(Stamp.replied)
                 counter.add()
             }
         }
@@ -119,12 +136,16 @@ public enum LoopClients {
             defer { socket.close() }
             var reader = LineReader(socket)
             let id = loop.currentTask
+            let stamps = loop.stamps()
             var failures: [String] = []
             for n in ns {
                 let start = monotonicNanos()
                 try await socket.send(all: Array("\(n)\n".utf8))
+                stamps?.add(Stamp.sent)
                 guard let reply = try await reader.next() else { throw ClientError("the server closed the connection") }
-                let seconds = Double(monotonicNanos() - start) / 1e9
+                let end = monotonicNanos()
+                stamps?.add(Stamp.replied, at: end)
+                let seconds = Double(end - start) / 1e9
                 loop.record(seconds, as: Figure.latency)
                 if let value = Int(reply) {
                     loop.record(Double(value), as: Figure.result)

@@ -20,25 +20,32 @@ public final class BlockingClient: Sendable {
 
     var stopped: Bool { stopFlag.load(ordering: .relaxed) }
 
-    /// perf1: fib(n) repeatedly, a latency line (`0.2326`) per reply.
-    public func perf1(n: Int, duration: Duration?, output: (String) -> Void, record: (String, Double) -> Void) throws {
+    /// perf1: fib(n) repeatedly, a latency line (`0.2326`) per reply. Stamps `sent` and
+    /// `replied` on `stamps` as they happen.
+    public func perf1(n: Int, duration: Duration?, stamps: Stamps? = nil,
+                      output: (String) -> Void, record: (String, Double) -> Void) throws {
         let conn = try Connection(to: address)
         defer { conn.close() }
         let deadline = duration.map { monotonicNanos() &+ $0.clampedNanoseconds }
         while !stopped, deadline.map({ monotonicNanos() < $0 }) ?? true {
             let start = monotonicNanos()
             try conn.send("\(n)\n")
+            stamps?.add(Stamp.sent, at: start)
             guard let reply = try conn.readLine(stop: stopFlag) else { return }
+            let end = monotonicNanos()
+            stamps?.add(Stamp.replied, at: end)
             if reply.hasPrefix("error:") { throw ClientError("server replied '\(reply)'") }
-            let seconds = Double(monotonicNanos() - start) / 1e9
+            let seconds = Double(end - start) / 1e9
             record(Figure.latency, seconds)
             output(formatSeconds(seconds))
         }
     }
 
     /// perf2: fib(1) ping-pong, `N reqs/sec` each second (0 while the server is starved);
-    /// records `reqs_per_sec` and, every 100 ms, `reqs_per_100ms`.
-    public func perf2(duration: Duration?, output: (String) -> Void, record: (String, Double) -> Void) throws {
+    /// records `reqs_per_sec` and, every 100 ms, `reqs_per_100ms` (a reply counts in the
+    /// tick it arrived in, however long it took); stamps each reply as `replied`.
+    public func perf2(duration: Duration?, stamps: Stamps? = nil,
+                      output: (String) -> Void, record: (String, Double) -> Void) throws {
         let conn = try Connection(to: address)
         defer { conn.close() }
         let start = monotonicNanos()
@@ -73,6 +80,10 @@ public final class BlockingClient: Sendable {
             switch try conn.readLineOrTimeout() {
             case .line(let reply):
                 guard reply == "1" else { throw ClientError("server replied '\(reply)'") }
+                // Close the ticks that passed while it waited before counting the reply.
+                let arrived = monotonicNanos()
+                stamps?.add(Stamp.replied, at: arrived)
+                report(upTo: arrived)
                 count += 1
                 tickCount += 1
                 inFlight = false
@@ -84,16 +95,20 @@ public final class BlockingClient: Sendable {
         }
     }
 
-    /// One request per n, in order: `fib(N) = X in 2.4 ms`.
-    public func request(ns: [Int], output: (String) -> Void, record: (String, Double) -> Void) throws {
+    /// One request per n, in order: `fib(N) = X in 2.4 ms`. Stamps `sent` and `replied`.
+    public func request(ns: [Int], stamps: Stamps? = nil,
+                        output: (String) -> Void, record: (String, Double) -> Void) throws {
         let conn = try Connection(to: address)
         defer { conn.close() }
         var failure: String?
         for n in ns where !stopped {
             let start = monotonicNanos()
             try conn.send("\(n)\n")
+            stamps?.add(Stamp.sent, at: start)
             guard let reply = try conn.readLine(stop: stopFlag) else { return }
-            let seconds = Double(monotonicNanos() - start) / 1e9
+            let end = monotonicNanos()
+            stamps?.add(Stamp.replied, at: end)
+            let seconds = Double(end - start) / 1e9
             record(Figure.latency, seconds)
             if let value = Int(reply) {
                 record(Figure.result, Double(value))
@@ -205,6 +220,7 @@ extension LoopClients {
         }
         return loop.spawn(name: name ?? "\(kindName) --thread \(address)\(suffix)", kind: kindName) {
             let me = loop.currentTask!
+            let stamps = loop.stamps(for: me)
             let client = BlockingClient(address: address)
             let finished = loop.makeFuture(of: Void.self, label: "\(kindName) thread", countsAsPending: false)
             let thread = OSThread(name: kindName) {
@@ -214,9 +230,9 @@ extension LoopClients {
                 }
                 finished.complete(Result {
                     switch kind {
-                    case .perf1(let n): try client.perf1(n: n, duration: duration, output: write, record: record)
-                    case .perf2: try client.perf2(duration: duration, output: write, record: record)
-                    case .request(let ns): try client.request(ns: ns, output: write, record: record)
+                    case .perf1(let n): try client.perf1(n: n, duration: duration, stamps: stamps, output: write, record: record)
+                    case .perf2: try client.perf2(duration: duration, stamps: stamps, output: write, record: record)
+                    case .request(let ns): try client.request(ns: ns, stamps: stamps, output: write, record: record)
                     }
                 })
             }

@@ -104,6 +104,6 @@ public enum Parse {
 }
 
 /// `1 task`, `2 tasks`.
-public func plural(_ count: Int, _ noun: String) -> String {
-    count == 1 ? "1 \(noun)" : "\(count) \(noun)s"
+public func plural(_ count: Int, _ noun: String, _ plural: String? = nil) -> String {
+    count == 1 ? "1 \(noun)" : "\(count) \(plural ?? noun + "s")"
 }

@@ -8,6 +8,8 @@ enum BreakTarget: Sendable, Equatable {
     case task(TaskID)
     /// A kind of step.
     case event(BreakEvent)
+    /// A task starting to wait on a future with this label (`fib(40)`).
+    case future(label: String)
 }
 
 /// The scheduler events a breakpoint can name.
@@ -50,6 +52,7 @@ struct Breakpoint: Sendable {
         switch target {
         case .task(let t): return "any step of task \(t.rawValue)"
         case .event(let e): return e.phrase
+        case .future(let label): return "any task that starts waiting on a future for \(label)"
         }
     }
 
@@ -57,6 +60,7 @@ struct Breakpoint: Sendable {
         switch target {
         case .task(let t): return "task \(t.rawValue)"
         case .event(let e): return e.rawValue
+        case .future(let label): return "future \(label)"
         }
     }
 }
@@ -79,14 +83,17 @@ struct Breakpoints: Sendable {
         return all.count != before
     }
 
-    /// The first breakpoint the step matches (its hit count goes up).
-    mutating func match(_ event: StepEvent) -> Breakpoint? {
+    /// The first breakpoint the step matches (its hit count goes up). `futureLabel` says
+    /// what a future stands for (asked right after the step, while its task waits on it).
+    mutating func match(_ event: StepEvent, futureLabel: (FutureID) -> String? = { _ in nil }) -> Breakpoint? {
         guard let step = event.taskStep else { return nil }
         for i in all.indices {
             let hit: Bool
             switch all[i].target {
             case .task(let t): hit = step.task == t
             case .event(let e): hit = e.matches(step)
+            case .future(let label):
+                if case .waits(let w) = step.outcome, case .future(let id) = w.reason { hit = futureLabel(id) == label } else { hit = false }
             }
             if hit {
                 all[i].hits += 1

@@ -9,6 +9,7 @@ extension CommandRegistry {
             Entry(Tasks.self, aliases: ["ps"], recordable: false),
             Entry(Show.self, aliases: ["where"], recordable: false),
             Entry(Queues.self, aliases: ["q"], recordable: false),
+            Entry(During.self, recordable: false),
             Entry(Step.self, aliases: ["s"], recordable: true),
             Entry(Run.self, aliases: ["r"], recordable: true),
             Entry(Continue.self, aliases: ["c"], recordable: true),

@@ -10,7 +10,14 @@ struct Expect: ReplCommand {
             expect task TASK waiting [recv|send|future|sleep|yield|join|external|HOST_QUEUE]
             expect task TASK ready|running|waiting|done|failed|cancelled|finished
             expect task TASK FIGURE.STAT OP NUMBER   e.g. reqs_per_sec.min < 100, latency.median < 0.01
+            expect task TASK FIGURE.STAT OP [FACTOR *] TASK2 FIGURE.STAT
+              e.g. expect task pair latency.median < 1.5 * solo latency.median
               STAT: count min max mean median p90 p99 first last sum; OP: < <= > >= == !=
+            expect task TASK replies during TASK2 OP NUMBER | [FACTOR *] before
+              TASK's replies from TASK2's first request out to its last reply in, against
+              the same length of time just before ('during TASK2' shows both), e.g.
+              expect task perf2 replies during long < 0.02 * before   (starved)
+              expect task perf2 replies during long >= 0.25 * before  (kept being served)
             expect queue ready|recv_wait|send_wait|future_wait|timers|HOST_QUEUE [OP] N
             expect queue QUEUE contains TASK
             expect output contains TEXT
@@ -42,18 +49,32 @@ struct Expect: ReplCommand {
         let info = try session.task(w[0])
         let label = "task \(info.id.rawValue)"
         let found = "found \(info.state)"
+        if w[1] == "replies" {
+            try expectReplies(info, Array(w.dropFirst(2)), session)
+            return
+        }
         if w[1].contains(".") {
-            guard w.count == 4 else { throw ReplError("usage: expect task TASK FIGURE.STAT OP NUMBER") }
-            let parts = w[1].split(separator: ".", maxSplits: 1).map(String.init)
-            let (figure, stat) = (parts[0], parts[1])
-            guard let values = info.figures[figure], !values.isEmpty else {
-                let known = info.figures.keys.sorted()
-                throw ReplError("\(label) has no '\(figure)' figures yet\(known.isEmpty ? "" : " (it has \(known.joined(separator: ", ")))")")
+            let usage = "usage: expect task TASK FIGURE.STAT OP NUMBER | OP [FACTOR *] TASK2 FIGURE.STAT"
+            guard w.count >= 4 else { throw ReplError(usage) }
+            let (value, count) = try Expect.figure(w[1], of: info)
+            let rhs = try Expect.factored(Array(w.dropFirst(3)))
+            let limit: Double
+            var detail = ""
+            switch rhs.rest.count {
+            case 0 where rhs.factor == nil:
+                throw ReplError(usage)
+            case 0:
+                limit = rhs.factor!
+            case 2:
+                let other = try session.task(rhs.rest[0])
+                let (otherValue, _) = try Expect.figure(rhs.rest[1], of: other)
+                limit = (rhs.factor ?? 1) * otherValue
+                detail = "; task \(other.id.rawValue) \(rhs.rest[1]) is \(Views.fmt(otherValue))"
+            default:
+                throw ReplError(usage)
             }
-            let value = try Expect.statistic(stat, of: values)
-            guard let limit = Double(w[3]) else { throw ReplError("'\(w[3])' is not a number") }
             guard try Expect.compare(value, w[2], limit) else {
-                throw ReplError("expected \(label) \(w[1]) \(w[2]) \(w[3]), found \(Views.fmt(value)) (over \(plural(values.count, "value")))")
+                throw ReplError("expected \(label) \(w[1]) \(w[2]) \(w.dropFirst(3).joined(separator: " ")), found \(Views.fmt(value)) (over \(plural(count, "value"))\(detail))")
             }
             return
         }
@@ -78,6 +99,54 @@ struct Expect: ReplCommand {
         guard holds else {
             throw ReplError("expected \(label) \(w.dropFirst().joined(separator: " ")), \(found)")
         }
+    }
+
+    /// `expect task T replies during T2 OP (NUMBER | [FACTOR *] before)`.
+    private func expectReplies(_ info: TaskInfo, _ w: [String], _ session: Session) throws {
+        let usage = "usage: expect task TASK replies during TASK2 OP NUMBER | OP [FACTOR *] before"
+        guard w.count >= 3, w[0] == "during" else { throw ReplError(usage) }
+        let subject = try session.task(w[1])
+        let window = try InFlightWindow(of: subject, in: session)
+        let (during, before, _) = window.replies(of: info, in: session)
+        let rhs = try Expect.factored(Array(w.dropFirst(3)))
+        let limit: Double
+        switch rhs.rest {
+        case ["before"]: limit = (rhs.factor ?? 1) * before
+        case [] where rhs.factor != nil: limit = rhs.factor!
+        default: throw ReplError(usage)
+        }
+        guard try Expect.compare(Double(during), w[2], limit) else {
+            throw ReplError("expected task \(info.id.rawValue) replies during task \(subject.id.rawValue) \(w[2]) "
+                + "\(w.dropFirst(3).joined(separator: " ")), found \(during) in \(formatSeconds(window.seconds)) s "
+                + "(\(Views.fmt(before.rounded())) in the same time before)")
+        }
+    }
+
+    /// A task's `FIGURE.STAT`, and how many values it is over.
+    static func figure(_ text: String, of info: TaskInfo) throws -> (Double, Int) {
+        let parts = text.split(separator: ".", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { throw ReplError("'\(text)' is not FIGURE.STAT (e.g. latency.median)") }
+        let (figure, stat) = (parts[0], parts[1])
+        guard let values = info.figures[figure], !values.isEmpty else {
+            let known = info.figures.keys.sorted()
+            throw ReplError("task \(info.id.rawValue) has no '\(figure)' figures yet\(known.isEmpty ? "" : " (it has \(known.joined(separator: ", ")))")")
+        }
+        return (try statistic(stat, of: values), values.count)
+    }
+
+    /// `[FACTOR *] REST...` (also written `0.5*before`): the factor, if any, and the rest.
+    /// A lone number comes back as the factor with nothing after it.
+    static func factored(_ words: [String]) throws -> (factor: Double?, rest: [String]) {
+        let parts = words.joined(separator: " ").split(separator: "*", maxSplits: 1, omittingEmptySubsequences: false)
+        let head = parts[0].split(separator: " ").map(String.init)
+        if parts.count == 2 {
+            guard head.count == 1, let factor = Double(head[0]) else {
+                throw ReplError("expected a number before '*', got '\(String(parts[0]).trimmingWhitespace())'")
+            }
+            return (factor, parts[1].split(separator: " ").map(String.init))
+        }
+        if head.count == 1, let n = Double(head[0]) { return (n, []) }
+        return (nil, head)
     }
 
     private func expectQueue(_ w: [String], _ session: Session) throws {

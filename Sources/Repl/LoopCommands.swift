@@ -49,7 +49,7 @@ extension Session {
         let output = self.output
         let checkBreaks = !breakpoints.all.isEmpty
         let stopWhen: ((StepEvent) -> Bool)? = (checkBreaks || yieldWhen != nil) ? { [unowned self] event in
-            if checkBreaks, let b = self.breakpoints.match(event) {
+            if checkBreaks, let b = self.breakpoints.match(event, futureLabel: self.loop.futureLabel) {
                 hit = b
                 return true
             }
@@ -212,7 +212,11 @@ struct Pause: ReplCommand {
 struct Break: ReplCommand {
     static let configuration = CommandConfiguration(
         abstract: "Stop free runs at a task's steps or at an event: break TASK | break on EVENT.",
-        discussion: "EVENT is one of: \(BreakEvent.allCases.map(\.rawValue).joined(separator: ", ")).")
+        discussion: """
+            EVENT is one of: \(BreakEvent.allCases.map(\.rawValue).joined(separator: ", ")).
+            'break on future LABEL' stops only where a task starts waiting on a future for LABEL,
+            e.g. 'break on future fib(40)' (the labels show in 'queues').
+            """)
 
     @Argument(help: ArgumentHelp("TASK, or 'on' before an EVENT.", valueName: "task"), completion: .list(["on"]))
     var task: TaskArgument
@@ -220,17 +224,24 @@ struct Break: ReplCommand {
     @Argument(help: "After 'on': the event.", completion: .list(Parse.list(BreakEvent.self)), transform: Parse.choice("event"))
     var event: BreakEvent?
 
+    @Argument(help: "After 'on future': the future's label (e.g. fib(40)).")
+    var label: String?
+
     mutating func run(in session: Session) throws {
         let target: BreakTarget
-        switch (task.text, event) {
-        case ("on", let e?):
+        switch (task.text, event, label) {
+        case ("on", .future?, let label?):
+            target = .future(label: label)
+        case ("on", let e?, nil):
             target = .event(e)
-        case ("on", nil):
+        case ("on", _?, _?):
+            throw ReplError("only 'break on future' takes a label")
+        case ("on", nil, _):
             throw ReplError("break on what? use \(Parse.words(BreakEvent.self))")
-        case (_, nil):
+        case (_, nil, nil):
             target = .task(try task.resolve(in: session).id)
-        case (_, _?):
-            throw ReplError("usage: break TASK | break on \(BreakEvent.allCases.map(\.rawValue).joined(separator: "|"))")
+        case (_, _, _):
+            throw ReplError("usage: break TASK | break on \(BreakEvent.allCases.map(\.rawValue).joined(separator: "|")) | break on future LABEL")
         }
         let b = session.breakpoints.add(target)
         session.output.line("breakpoint \(b.id): \(b.description)")

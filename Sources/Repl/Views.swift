@@ -120,7 +120,7 @@ enum Views {
             ("ready", list(snap.ready.map { shortTask($0, snap) } + (snap.foreignJobs > 0 ? ["\(snap.foreignJobs) foreign jobs"] : []))),
             ("recv_wait", list(snap.recvWait.map { "fd \($0.fd) → \(shortTask($0.task, snap))" })),
             ("send_wait", list(snap.sendWait.map { "fd \($0.fd) → \(shortTask($0.task, snap))" })),
-            ("future_wait", list(snap.futureWait.map { "future \($0.future.rawValue) → \(shortTask($0.task, snap))" })),
+            ("future_wait", list(snap.futureWait.map { "future \($0.future.rawValue)\($0.label.map { " (\($0))" } ?? "") → \(shortTask($0.task, snap))" })),
             ("timers", list(snap.timers.map { "\(shortTask($0.task, snap)) (\(round2(Double($0.remainingNanos) / 1e9)) s left)" })),
         ]
         if !snap.joins.isEmpty {
@@ -136,6 +136,10 @@ enum Views {
         }
         lines.append(("pool work", snap.pendingFutures == 0 ? "—" : "\(snap.pendingFutures) pending"))
         lines += extraRows
+        if let gil = snap.gil {
+            lines.append(("gil", gil.summary))
+            if let waits = gil.waitsSummary { lines.append(("gil waits", waits)) }
+        }
         lines.append(("poller", snap.poller.rawValue))
         return lines.map { name, value in name.padding(13) + value }.joined(separator: "\n")
     }
@@ -163,9 +167,12 @@ enum Views {
         return lines.joined(separator: "\n")
     }
 
-    /// A figure value: integers plainly, others with 4 significant decimals.
+    /// A figure value: integers plainly, values from 100 up with one decimal, others with
+    /// 4 decimals.
     static func fmt(_ x: Double) -> String {
         if x == x.rounded() && abs(x) < 1e15 { return String(Int(x)) }
+        // Counts and rates (a median of two counts): one decimal is plenty.
+        if abs(x) >= 100 && abs(x) < 1e15 { return String((x * 10).rounded() / 10) }
         return formatSeconds(x)
     }
 }
@@ -182,10 +189,14 @@ struct Stats {
     var mean: Double { values.isEmpty ? 0 : sum / count }
     var median: Double { percentile(50) }
 
+    /// The p-th percentile, interpolating linearly between the two nearest values (so the
+    /// median of an even count is the mean of its middle two).
     func percentile(_ p: Double) -> Double {
         guard !values.isEmpty else { return 0 }
-        let rank = Int((p / 100 * Double(values.count - 1)).rounded())
-        return values[Swift.min(values.count - 1, Swift.max(0, rank))]
+        let rank = Swift.min(Swift.max(p / 100, 0), 1) * Double(values.count - 1)
+        let (lower, fraction) = (Int(rank.rounded(.down)), rank - rank.rounded(.down))
+        guard fraction > 0, lower + 1 < values.count else { return values[lower] }
+        return values[lower] + (values[lower + 1] - values[lower]) * fraction
     }
 }
 

@@ -141,8 +141,8 @@ public final class AsyncSocket: @unchecked Sendable {
             var sa = sockaddr_in()
             var len = socklen_t(MemoryLayout<sockaddr_in>.size)
             let client = withUnsafeMutablePointer(to: &sa) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    corepl_accept4(fd, $0, &len, Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue))
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                    loop.allowingThreads { corepl_accept4(fd, sa, &len, Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)) }
                 }
             }
             if client >= 0 {
@@ -167,8 +167,8 @@ public final class AsyncSocket: @unchecked Sendable {
         let socket = AsyncSocket(loop: loop, fd: fd, local: nil, peer: address)
         var sa = address.sockaddrIn
         let r = withUnsafePointer(to: &sa) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                loop.allowingThreads { Glibc.connect(fd, sa, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
         }
         if r == -1 {
@@ -215,7 +215,7 @@ public final class AsyncSocket: @unchecked Sendable {
         let n: Int?
         do throws(SystemCallError) {
             n = try Sys.nonBlocking("recv") {
-                buffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, $0.count, 0) }
+                buffer.withUnsafeMutableBytes { b in loop.allowingThreads { Glibc.recv(fd, b.baseAddress, b.count, 0) } }
             }
         } catch {
             throw SocketError(error, address: peerAddress)
@@ -237,7 +237,7 @@ public final class AsyncSocket: @unchecked Sendable {
             do throws(SystemCallError) {
                 sent = try Sys.nonBlocking("send") {
                     data.withUnsafeBytes { buf in
-                        Glibc.send(fd, buf.baseAddress! + offset, buf.count - offset, Int32(MSG_NOSIGNAL))
+                        loop.allowingThreads { Glibc.send(fd, buf.baseAddress! + offset, buf.count - offset, Int32(MSG_NOSIGNAL)) }
                     }
                 }
             } catch {

@@ -28,6 +28,10 @@ extension EventLoop {
                 pollEvents.removeAll(keepingCapacity: true)
                 if !observers.isEmpty { notify(.pollBegan(poller.kind, timeoutNanos: timeout)) }
                 let before = monotonicNanos()
+                // The GIL is free while the loop waits (CPython's select releases it).
+                let gilHeld = loopHoldsGIL
+                if gilHeld { gilLock?.release() }
+                defer { if gilHeld { gilLock?.acquire(as: "loop") } }
                 try poller.poll(timeoutNanos: timeout, into: &pollEvents)
                 waited = monotonicNanos() &- before
             } catch {

@@ -46,6 +46,7 @@ extension EventLoop {
         onStep: ((StepEvent) -> Void)? = nil
     ) -> RunOutcome {
         assertOnLoopThread()
+        defer { releaseGIL() }
         let timeout = (pollTimeout ?? defaultPollTimeout).clampedNanoseconds
         let report = stopWhen != nil || onStep != nil
         var stepsLeft = Int.max

@@ -10,6 +10,7 @@ extension EventLoop {
     public func step(timeout: Duration? = nil) -> StepEvent {
         assertOnLoopThread()
         precondition(current == nil, "EventLoop.step() called from inside a step")
+        defer { releaseGIL() }
         if let entry = ready.popFirst() {
             _ = runTask(entry, startedAt: monotonicNanos(), report: true)
             return takeLastEvent()
@@ -28,6 +29,7 @@ extension EventLoop {
     /// Numbers a new step and tells observers it begins (`task` nil: a poll step).
     @inline(__always)
     func beginStep(task: TaskID?) -> UInt64 {
+        if gilLock != nil { holdGILForStep() }
         stepNumber &+= 1
         if !observers.isEmpty { notify(.stepBegan(stepNumber, task: task)) }
         return stepNumber

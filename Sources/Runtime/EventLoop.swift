@@ -80,6 +80,13 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     var nextFutureID = 1
     /// Futures made by this loop whose completion has not been delivered yet.
     @exclusivity(unchecked) var pendingFutures = 0
+    /// What each future a task waits on stands for (`"fib(40)"`), while it waits.
+    @exclusivity(unchecked) var futureLabels: [FutureID: String] = [:]
+    // The GIL switch (EventLoop+GIL.swift): the lock, whether the loop thread holds it,
+    // and how many pools asked for it.
+    @exclusivity(unchecked) var gilLock: GIL?
+    @exclusivity(unchecked) var loopHoldsGIL = false
+    var gilUsers = 0
     @usableFromInline @exclusivity(unchecked) var observers: [any LoopObserver] = []
 
     /// How many finished tasks the table keeps (the oldest are forgotten first).

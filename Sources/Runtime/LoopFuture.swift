@@ -75,6 +75,8 @@ public final class LoopFuture<Value: Sendable>: AnyLoopFuture, @unchecked Sendab
     public func get(label: StaticString = "", fileID: StaticString = #fileID, line: UInt = #line) async throws -> Value {
         if loop.runningTask("LoopFuture.get").cancelRequested { throw CancellationError() }
         if !delivered {
+            loop.futureLabels[id] = self.label
+            defer { loop.futureLabels[id] = nil }
             try await loop.suspend(as: .future(id), label: label, location: CodeLocation(fileID: fileID, line: line))
         }
         guard let result = self.result else { preconditionFailure("future \(id.rawValue) delivered without a result") }
@@ -91,7 +93,9 @@ public final class LoopFuture<Value: Sendable>: AnyLoopFuture, @unchecked Sendab
             return nil
         }
         if let ready { return ready }
-        semaphore.wait()
+        // Blocked, the loop thread lets others have the GIL (CPython releases it in a
+        // lock's acquire).
+        loop.allowingThreadsFromAnyThread { semaphore.wait() }
         return state.withLock { $0.result! }
     }
 }
@@ -118,6 +122,13 @@ extension EventLoop {
             inbox.withLock { $0.append(.future(future)) }
             wakeChannel.signal()
         }
+    }
+
+    /// What future `id` stands for (`"fib(40)"`), while a task waits on it; nil otherwise
+    /// or if it has no label.
+    public func futureLabel(_ id: FutureID) -> String? {
+        assertOnLoopThread()
+        return futureLabels[id].flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// The seed's `future_done`: the waiting task (if any) leaves `future_wait` for ready.

@@ -15,7 +15,13 @@ public struct LoopSnapshot: Sendable, Encodable {
     public struct FutureWait: Sendable, Hashable, Encodable {
         public var future: FutureID
         public var task: TaskID
-        public init(future: FutureID, task: TaskID) { self.future = future; self.task = task }
+        /// What the future stands for (`"fib(40)"`), if it has a label.
+        public var label: String?
+        public init(future: FutureID, task: TaskID, label: String? = nil) {
+            self.future = future
+            self.task = task
+            self.label = label
+        }
     }
     /// One sleeping task and its deadline.
     public struct TimerWait: Sendable, Hashable, Encodable {
@@ -66,6 +72,8 @@ public struct LoopSnapshot: Sendable, Encodable {
     public var pendingFutures: Int
     /// Every task in the table, by id.
     public var tasks: [TaskInfo]
+    /// The GIL the loop takes part in, if any (the GIL switch).
+    public var gil: GILSnapshot?
     /// Monotonic nanoseconds.
     public var takenAt: UInt64
 
@@ -75,7 +83,7 @@ public struct LoopSnapshot: Sendable, Encodable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case step, ready, timers, joins, external, parked, poller
+        case step, ready, timers, joins, external, parked, poller, gil
         case recvWait = "recv_wait", sendWait = "send_wait", futureWait = "future_wait"
         case pendingFutures = "pending_pool_work"
     }
@@ -92,6 +100,7 @@ public struct LoopSnapshot: Sendable, Encodable {
         try c.encode(joins, forKey: .joins)
         try c.encode(external, forKey: .external)
         try c.encode(parked, forKey: .parked)
+        try c.encodeIfPresent(gil, forKey: .gil)
         try c.encode(pendingFutures, forKey: .pendingFutures)
         try c.encode(poller, forKey: .poller)
     }
@@ -123,7 +132,7 @@ extension EventLoop {
             foreignJobs: foreign,
             recvWait: queues.recv.map { .init(fd: $0.key, task: $0.value.id) }.sorted { $0.fd < $1.fd },
             sendWait: queues.send.map { .init(fd: $0.key, task: $0.value.id) }.sorted { $0.fd < $1.fd },
-            futureWait: queues.future.map { .init(future: $0.key, task: $0.value.id) }.sorted { $0.future < $1.future },
+            futureWait: queues.future.map { .init(future: $0.key, task: $0.value.id, label: futureLabel($0.key)) }.sorted { $0.future < $1.future },
             timers: timerList,
             joins: queues.join.flatMap { target, waiters in waiters.map { .init(task: $0.id, target: target) } }
                 .sorted { $0.task < $1.task },
@@ -135,6 +144,7 @@ extension EventLoop {
             poller: poller.kind,
             pendingFutures: pendingFutures,
             tasks: table.byID.values.map { $0.info(at: now) }.sorted { $0.id < $1.id },
+            gil: gilLock?.snapshot(),
             takenAt: now)
     }
 }

@@ -240,6 +240,8 @@ public struct TaskInfo: Sendable, Identifiable, Encodable {
     public var figures: [String: [Double]]
     /// Short free-form facts the task published (e.g. the address a server listens on).
     public var facts: [String: String]
+    /// How many time stamps each of the task's series holds (see `EventLoop.stamps(for:)`).
+    public var stampCounts: [String: Int]
     /// When this copy was taken (monotonic nanoseconds).
     public var takenAt: UInt64
 
@@ -258,7 +260,7 @@ public struct TaskInfo: Sendable, Identifiable, Encodable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id, name, kind, parent, state, steps, facts, figures, queue, error
+        case id, name, kind, parent, state, steps, facts, figures, stamps, queue, error
         case waitingOn = "waiting_on", location = "where", busyMillis = "busy_ms", ageSeconds = "age_s"
     }
 
@@ -280,5 +282,6 @@ public struct TaskInfo: Sendable, Identifiable, Encodable {
         try c.encode(Double(ageNanos) / 1e9, forKey: .ageSeconds)
         try c.encode(facts, forKey: .facts)
         try c.encode(figures, forKey: .figures)
+        try c.encode(stampCounts, forKey: .stamps)
     }
 }

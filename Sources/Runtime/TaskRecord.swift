@@ -53,6 +53,8 @@ final class TaskRecord: @unchecked Sendable {
     var hostQueue: (queue: String, detail: String) = ("", "")
 
     var figures: [String: [Double]] = [:]
+    /// Time stamps, made on first use (client threads add to them directly).
+    var stamps: Stamps?
     var facts: [String: String] = [:]
 
     init(id: TaskID, name: String, kind: String, parent: TaskID?, createdAt: UInt64) {
@@ -95,7 +97,7 @@ final class TaskRecord: @unchecked Sendable {
         TaskInfo(
             id: id, name: name, kind: kind, parent: parent, state: state, steps: steps,
             busyNanos: busyNanos, createdAt: createdAt, endedAt: endedAt, figures: figures, facts: facts,
-            takenAt: now)
+            stampCounts: stamps?.counts ?? [:], takenAt: now)
     }
 }
 

@@ -152,10 +152,28 @@ extension EventLoop {
         record.facts[key] = value
     }
 
-    /// Clears every recorded figure of a task (a fresh measuring window).
+    /// Clears every recorded figure and time stamp of a task (a fresh measuring window).
     public func clearFigures(of task: TaskID) {
         assertOnLoopThread()
         table[task]?.figures.removeAll()
+        table[task]?.stamps?.removeAll()
+    }
+
+    /// The time stamps of a task (the running one by default), made on first use. A client
+    /// thread may keep the result and add to it directly.
+    public func stamps(for task: TaskID? = nil) -> Stamps? {
+        assertOnLoopThread()
+        guard let record = (task.flatMap { table[$0] }) ?? current else { return nil }
+        if let s = record.stamps { return s }
+        let s = Stamps()
+        record.stamps = s
+        return s
+    }
+
+    /// The time stamps of task `id`, if it has made any (does not make them).
+    public func existingStamps(of id: TaskID) -> Stamps? {
+        assertOnLoopThread()
+        return table[id]?.stamps
     }
 
     /// How many tasks have not ended.

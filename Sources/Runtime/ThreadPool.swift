@@ -9,11 +9,16 @@ public final class ThreadPool: @unchecked Sendable {
     public let name: String
     /// How many threads.
     public let size: Int
+    /// The GIL its work runs under, if any: a worker holds it while it computes.
+    public let gil: GIL?
     private let queue = WorkQueue<Void>()
     private var threads: [OSThread] = []
 
-    /// Starts `size` threads (at least 1).
-    public init(size: Int, name: String? = nil) {
+    /// Starts `size` threads (at least 1). With a `gil`, a worker holds it while it runs a
+    /// piece of work (long work should call `gil.checkpoint()` often, as CPython's eval
+    /// loop does, so that other threads get their turn).
+    public init(size: Int, name: String? = nil, gil: GIL? = nil) {
+        self.gil = gil
         self.size = max(1, size)
         self.name = name ?? "thread:\(max(1, size))"
         for i in 1...self.size {
@@ -37,7 +42,12 @@ public final class ThreadPool: @unchecked Sendable {
     public func submit<T: Sendable>(
         on loop: EventLoop, label: String, _ work: @escaping @Sendable () throws -> T
     ) -> LoopFuture<T> {
-        queue.submit(on: loop, pool: name, label: label) { _, _ in Result { try work() } }
+        guard let gil else { return queue.submit(on: loop, pool: name, label: label) { _, _ in Result { try work() } } }
+        return queue.submit(on: loop, pool: name, label: label) { _, worker in
+            gil.acquire(as: "pool-\(worker)", for: label)
+            defer { gil.release() }
+            return Result { try work() }
+        }
     }
 
     /// Work waiting for a thread, and work running now (any thread).

@@ -9,8 +9,8 @@ import Testing
         return names.filter { $0.hasSuffix(".repl") }.sorted().map { dir.appendingPathComponent($0).path }
     }()
 
-    @Test func thereAreSevenExamples() {
-        #expect(Self.examples.count == 7, "\(Self.examples)")
+    @Test func thereAreEightExamples() {
+        #expect(Self.examples.count == 8, "\(Self.examples)")
     }
 
     @Test(arguments: examples)

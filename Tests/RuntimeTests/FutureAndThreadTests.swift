@@ -13,7 +13,7 @@ import TestSupport
         let got = Box(0)
         let t = loop.spawn(name: "waiter") { got.value = try await future.get() }
         loop.step()
-        #expect(loop.snapshot().futureWait == [.init(future: future.id, task: t.id)])
+        #expect(loop.snapshot().futureWait == [.init(future: future.id, task: t.id, label: "fib(30)")])
         #expect(!loop.isIdle, "pending pool work")
         let worker = Thread { future.succeed(832040) }
         worker.start()
