@@ -76,8 +76,9 @@ extension EventLoop {
     }
 
     /// A fib server on a free port.
-    func fibServer(pool: PoolSpec = .thread(2), wait: WaitMode = .yield, output: LineSink = .discard) throws -> FibServerHandle {
-        try FibServer.spawn(on: self, options: FibServerOptions(port: 0, pool: pool, wait: wait), output: output)
+    func fibServer(pool: PoolSpec = .thread(2), wait: WaitMode = .yield, gil: Bool = false,
+                   output: LineSink = .discard) throws -> FibServerHandle {
+        try FibServer.spawn(on: self, options: FibServerOptions(port: 0, pool: pool, wait: wait, gil: gil), output: output)
     }
 
     /// Cancels every live task and runs until they are gone.

@@ -11,9 +11,9 @@ import TestSupport
 
 @Suite(.serialized, .timeLimit(.minutes(5))) struct StarvationTests {
     /// Replies the ping-pong client got while fib(40) was in flight (middle 60 % of it).
-    func pingsDuringLongRequest(pool: PoolSpec, wait: WaitMode) throws -> (pings: Int, warmup: Int) {
+    func pingsDuringLongRequest(pool: PoolSpec, wait: WaitMode, gil: Bool = false) throws -> (pings: Int, warmup: Int) {
         let loop = try EventLoop()
-        let server = try loop.fibServer(pool: pool, wait: wait)
+        let server = try loop.fibServer(pool: pool, wait: wait, gil: gil)
         let address = server.address
         let replies = Locked<[UInt64]>([])
         let window = Locked<(UInt64, UInt64)?>(nil)
@@ -72,5 +72,14 @@ import TestSupport
     @Test func aThreadPoolWithYieldKeepsServing() throws {
         let r = try pingsDuringLongRequest(pool: .thread(2), wait: .yield)
         #expect(r.pings >= 20, "thread+yield: only \(r.pings) replies during fib(40)")
+    }
+
+    @Test func underTheGILAThreadPoolWithYieldStarvesAlmostAsBadly() throws {
+        // The seed's CPython result: the pool thread computing fib(40) holds the GIL, and
+        // the loop waits a switch interval each time it takes it back after I/O.
+        let free = try pingsDuringLongRequest(pool: .thread(2), wait: .yield)
+        let gil = try pingsDuringLongRequest(pool: .thread(2), wait: .yield, gil: true)
+        #expect(gil.warmup >= 50)
+        #expect(gil.pings * 5 < free.pings, "GIL: \(gil.pings) replies during fib(40), without: \(free.pings)")
     }
 }
