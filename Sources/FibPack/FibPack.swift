@@ -61,7 +61,7 @@ public final class FibState: SessionExtension, @unchecked Sendable {
         var lines = ["  pool work \(Self.load(server.pool))"]
         if let gil = server.pool.gil?.snapshot() {
             lines.append("  gil now   \(gil.summary)")
-            if let waits = gil.waitsSummary { lines.append("  gil waits \(waits)") }
+            if let waits = gil.waitsSummary { lines.append("  gil use   \(waits)") }
         }
         return lines
     }

@@ -138,7 +138,7 @@ enum Views {
         lines += extraRows
         if let gil = snap.gil {
             lines.append(("gil", gil.summary))
-            if let waits = gil.waitsSummary { lines.append(("gil waits", waits)) }
+            if let waits = gil.waitsSummary { lines.append(("gil use", waits)) }
         }
         lines.append(("poller", snap.poller.rawValue))
         return lines.map { name, value in name.padding(13) + value }.joined(separator: "\n")

@@ -1,15 +1,22 @@
 // The GIL switch: a lock that behaves as CPython's global interpreter lock, so the seed's
 // central experiment reproduces in Swift. It follows CPython's "new GIL" (Python 3.2+,
-// Python/ceval_gil.c) step by step:
+// Python/ceval_gil.c):
 //
 // - take: a thread that finds the lock held waits on a condition for one switch interval;
 //   if the interval passes with no switch, it sets the drop request and waits again.
 // - the holder checks the drop request cheaply (`checkpoint()`, CPython's eval breaker)
-//   and, when set, drops the lock and waits until another thread has taken it
-//   (FORCE_SWITCHING), then queues to take it back.
+//   and, when set, drops the lock for the thread that asked (CPython's FORCE_SWITCHING
+//   makes the dropper wait until another thread has it), then queues to take it back.
 // - a thread releases it around blocking calls (CPython's Py_BEGIN_ALLOW_THREADS) and
-//   takes it back after: if a CPU-bound thread grabbed it meanwhile, the I/O thread waits
-//   out a whole interval before it may ask for it — the convoy effect (bpo-7946).
+//   takes it back after: if a CPU-bound thread has it by then, the I/O thread waits out a
+//   whole interval before it may ask for it — the convoy effect (bpo-7946).
+//
+// One difference, on purpose: a release hands the lock straight to the longest waiter
+// (CPython frees it and signals, and the waiter must still be scheduled to take it). On a
+// quiet machine the outcome is the same — the waiter wakes long before the releasing
+// thread's poll returns — but on a loaded one CPython's releaser often takes the lock
+// back before the waiter has run, and the demo would depend on the scheduler. Short
+// socket calls (`releasing`) keep CPython's behaviour: the caller may take it straight back.
 import CLinux
 import Glibc
 import Synchronization
@@ -23,8 +30,6 @@ public final class GIL: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     /// Waiters for the lock sleep here (CPython's `gil->cond`).
     private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    /// A holder that dropped on request waits here for the switch (`gil->switch_cond`).
-    private let switchCond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     /// Set by a waiter whose interval passed with no switch; the holder drops on seeing it.
     private let dropRequested = Atomic<Bool>(false)
     private let intervalNanos: Atomic<UInt64>
@@ -33,15 +38,23 @@ public final class GIL: @unchecked Sendable {
     private var locked = false
     private var holder: (thread: pthread_t, name: String, since: UInt64)?
     private var holderKey: (name: String, work: String) = ("", "")
-    private var lastHolder: pthread_t?
     private var switchNumber: UInt64 = 0
-    private var waiters: [(thread: pthread_t, name: String, since: UInt64)] = []
+    private var waiters: [Waiter] = []
+
+    struct Waiter {
+        var thread: pthread_t
+        var name: String
+        var work: String
+        var since: UInt64
+        var shown: String { work.isEmpty ? name : "\(name) (\(work))" }
+    }
     private var counters = Counters()
 
     struct Counters {
         var dropRequests: UInt64 = 0
         var forcedDrops: UInt64 = 0
         var waited: [String: (count: UInt64, nanos: UInt64, longest: UInt64)] = [:]
+        var held: [String: UInt64] = [:]
     }
 
     /// A GIL with the given switch interval (CPython's `sys.setswitchinterval`).
@@ -52,15 +65,12 @@ public final class GIL: @unchecked Sendable {
         pthread_condattr_init(&attr)
         pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
         pthread_cond_init(cond, &attr)
-        pthread_cond_init(switchCond, &attr)
         pthread_condattr_destroy(&attr)
     }
 
     deinit {
-        pthread_cond_destroy(switchCond)
         pthread_cond_destroy(cond)
         pthread_mutex_destroy(mutex)
-        switchCond.deallocate()
         cond.deallocate()
         mutex.deallocate()
     }
@@ -75,60 +85,100 @@ public final class GIL: @unchecked Sendable {
     /// says who holds it in `snapshot()` (`"loop"`, `"pool-2"`; waits are counted by name),
     /// `work` what for (`"fib(40)"`).
     public func acquire(as name: String, for work: String = "") {
-        let me = pthread_self()
-        let shown = work.isEmpty ? name : "\(name) (\(work))"
         pthread_mutex_lock(mutex)
-        if locked {
-            let since = monotonicNanos()
-            waiters.append((me, shown, since))
-            while locked {
-                let saved = switchNumber
-                let timedOut = wait(cond, nanos: intervalNanos.load(ordering: .relaxed))
-                // The interval passed and nobody switched: ask the holder to drop it.
-                if timedOut && locked && switchNumber == saved {
-                    if !dropRequested.load(ordering: .relaxed) { counters.dropRequests &+= 1 }
-                    dropRequested.store(true, ordering: .relaxed)
-                }
-            }
-            waiters.removeAll { pthread_equal($0.thread, me) != 0 }
-            let waited = monotonicNanos() &- since
-            var w = counters.waited[name, default: (0, 0, 0)]
-            w.count &+= 1
-            w.nanos &+= waited
-            w.longest = max(w.longest, waited)
-            counters.waited[name] = w
-        }
-        locked = true
-        holder = (me, shown, monotonicNanos())
-        holderKey = (name, work)
-        lastHolder = me
-        switchNumber &+= 1
-        pthread_cond_broadcast(switchCond)
-        dropRequested.store(false, ordering: .relaxed)
+        takeTurn(Waiter(thread: pthread_self(), name: name, work: work, since: monotonicNanos()))
         pthread_mutex_unlock(mutex)
     }
 
-    /// Releases the lock (CPython's `drop_gil`). If a drop was requested, waits until
-    /// another thread has taken it, so the requester gets its turn.
-    public func release() {
-        pthread_mutex_lock(mutex)
-        precondition(locked && holder.map { pthread_equal($0.thread, pthread_self()) != 0 } ?? false,
-                     "GIL.release() by a thread that does not hold it")
-        locked = false
-        holder = nil
-        pthread_cond_signal(cond)
-        if dropRequested.load(ordering: .relaxed), let last = lastHolder, pthread_equal(last, pthread_self()) != 0 {
-            dropRequested.store(false, ordering: .relaxed)
-            counters.forcedDrops &+= 1
-            let saved = switchNumber
-            // Wait for the switch (bounded, in case the thread that asked went away).
-            var rounds = 0
-            while switchNumber == saved && !waiters.isEmpty && rounds < 100 {
-                _ = wait(switchCond, nanos: 10_000_000)
-                rounds += 1
+    /// Takes the lock for `me` (with `mutex` held), waiting behind its holder if need be.
+    private func takeTurn(_ me: Waiter) {
+        guard locked else {
+            take(me)
+            return
+        }
+        waiters.append(me)
+        // Until the lock is free or handed to this thread. The interval runs from the last
+        // switch: a wake-up that finds the same holder does not restart it.
+        var saved = switchNumber
+        var deadline = monotonicNanos() &+ intervalNanos.load(ordering: .relaxed)
+        while locked && !holdsIt(me.thread) {
+            let timedOut = wait(cond, until: deadline)
+            guard locked && !holdsIt(me.thread) else { break }
+            if switchNumber != saved {
+                saved = switchNumber
+                deadline = monotonicNanos() &+ intervalNanos.load(ordering: .relaxed)
+            } else if timedOut {
+                // The interval passed and nobody switched: ask the holder to drop it.
+                if !dropRequested.load(ordering: .relaxed) { counters.dropRequests &+= 1 }
+                dropRequested.store(true, ordering: .relaxed)
+                deadline = monotonicNanos() &+ intervalNanos.load(ordering: .relaxed)
             }
         }
+        if holdsIt(me.thread) { return }  // handed over by `release`, which did the bookkeeping
+        let waiter = waiters.remove(at: waiters.firstIndex { pthread_equal($0.thread, me.thread) != 0 }!)
+        countWait(waiter)
+        take(waiter)
+    }
+
+    /// Releases the lock (CPython's `drop_gil`). A thread waiting for it gets it at once,
+    /// the one that has waited longest first, whether or not the scheduler has run it yet:
+    /// so a thread that releases the lock to block (poll, a future, the end of its work) and
+    /// comes back finds it taken and waits out an interval — the convoy effect — however
+    /// loaded the machine is. Socket calls release it with `releasing`, which lets the
+    /// caller take it straight back if nobody has woken meanwhile, as in CPython.
+    public func release() {
+        release(handOver: true)
+    }
+
+    private func release(handOver: Bool) {
+        pthread_mutex_lock(mutex)
+        precondition(locked && holdsIt(pthread_self()), "GIL.release() by a thread that does not hold it")
+        // Asked to drop, it goes to a waiter even around a short call (CPython's
+        // FORCE_SWITCHING applies to every drop while the request is set).
+        if (handOver || dropRequested.load(ordering: .relaxed)) && !waiters.isEmpty {
+            self.handOver()
+        } else {
+            if let h = holder { counters.held[holderKey.name, default: 0] &+= monotonicNanos() &- h.since }
+            locked = false
+            holder = nil
+            // Around a short system call nobody is woken: the caller takes the lock back in a
+            // few microseconds, and a waiter woken for nothing would only start its interval
+            // over. A waiter whose interval ends meanwhile takes it.
+            if handOver { pthread_cond_signal(cond) }
+        }
         pthread_mutex_unlock(mutex)
+    }
+
+    /// Gives the lock to the longest waiter (with `mutex` held, the caller holding it).
+    private func handOver() {
+        if dropRequested.load(ordering: .relaxed) { counters.forcedDrops &+= 1 }
+        if let h = holder { counters.held[holderKey.name, default: 0] &+= monotonicNanos() &- h.since }
+        let next = waiters.removeFirst()
+        countWait(next)
+        take(next)
+        pthread_cond_broadcast(cond)
+    }
+
+    /// Makes `w` the holder (with `mutex` held).
+    private func take(_ w: Waiter) {
+        locked = true
+        holder = (w.thread, w.work.isEmpty ? w.name : "\(w.name) (\(w.work))", monotonicNanos())
+        holderKey = (w.name, w.work)
+        switchNumber &+= 1
+        dropRequested.store(false, ordering: .relaxed)
+    }
+
+    private func holdsIt(_ thread: pthread_t) -> Bool {
+        holder.map { pthread_equal($0.thread, thread) != 0 } ?? false
+    }
+
+    private func countWait(_ w: Waiter) {
+        let waited = monotonicNanos() &- w.since
+        var c = counters.waited[w.name, default: (0, 0, 0)]
+        c.count &+= 1
+        c.nanos &+= waited
+        c.longest = max(c.longest, waited)
+        counters.waited[w.name] = c
     }
 
     /// The holder's cheap check (CPython's eval breaker): if another thread asked for the
@@ -141,18 +191,21 @@ public final class GIL: @unchecked Sendable {
     @inline(never)
     private func yieldOnRequest() {
         pthread_mutex_lock(mutex)
-        let mine = locked && holder.map { pthread_equal($0.thread, pthread_self()) != 0 } ?? false
+        defer { pthread_mutex_unlock(mutex) }
+        let me = pthread_self()
+        guard locked && holdsIt(me) && dropRequested.load(ordering: .relaxed) && !waiters.isEmpty else { return }
+        // Hand over and queue again in one go: a holder preempted right after handing over
+        // is still in line (otherwise the lock could go round without it).
         let key = holderKey
-        pthread_mutex_unlock(mutex)
-        guard mine else { return }
-        release()
-        acquire(as: key.name, for: key.work)
+        handOver()
+        takeTurn(Waiter(thread: me, name: key.name, work: key.work, since: monotonicNanos()))
     }
 
-    /// Runs a blocking call without the lock (CPython's Py_BEGIN/END_ALLOW_THREADS), then
-    /// takes it back as `name`. The caller must hold it.
+    /// Runs a short system call without the lock (CPython's Py_BEGIN/END_ALLOW_THREADS),
+    /// then takes it back as `name`: straight away if no waiter has taken it meanwhile.
+    /// The caller must hold it.
     public func releasing<T>(as name: String, _ body: () throws -> T) rethrows -> T {
-        release()
+        release(handOver: false)
         defer { acquire(as: name) }
         return try body()
     }
@@ -165,23 +218,30 @@ public final class GIL: @unchecked Sendable {
         return GILSnapshot(
             switchIntervalNanos: intervalNanos.load(ordering: .relaxed),
             holder: holder.map { .init(name: $0.name, nanos: now &- $0.since) },
-            waiters: waiters.map { .init(name: $0.name, nanos: now &- $0.since) },
+            waiters: waiters.map { .init(name: $0.shown, nanos: now &- $0.since) },
             dropRequested: dropRequested.load(ordering: .relaxed),
             switches: switchNumber,
             dropRequests: counters.dropRequests,
             forcedDrops: counters.forcedDrops,
-            waits: counters.waited.map { .init(name: $0.key, count: $0.value.count, nanos: $0.value.nanos, longestNanos: $0.value.longest) }
-                .sorted { $0.name < $1.name },
+            waits: Set(counters.waited.keys).union(counters.held.keys).sorted().map { name in
+                let w = counters.waited[name] ?? (0, 0, 0)
+                return .init(name: name, count: w.count, nanos: w.nanos, longestNanos: w.longest,
+                             heldNanos: counters.held[name] ?? 0)
+            },
             takenAt: now)
     }
 
-    /// Waits on `c` (with `mutex` held) at most `nanos`; true if the time ran out.
-    private func wait(_ c: UnsafeMutablePointer<pthread_cond_t>, nanos: UInt64) -> Bool {
+    /// Waits on `c` (with `mutex` held) until the monotonic `deadline` at most; true if
+    /// the time ran out.
+    private func wait(_ c: UnsafeMutablePointer<pthread_cond_t>, until deadline: UInt64) -> Bool {
+        let start = monotonicNanos()
+        guard start < deadline else { return true }
+        // The condition's clock is CLOCK_MONOTONIC; monotonicNanos may count cycles.
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
-        let total = UInt64(now.tv_nsec) + nanos
-        var deadline = timespec(tv_sec: now.tv_sec + Int(total / 1_000_000_000), tv_nsec: Int(total % 1_000_000_000))
-        return pthread_cond_timedwait(c, mutex, &deadline) == ETIMEDOUT
+        let total = UInt64(now.tv_nsec) + (deadline - start)
+        var ts = timespec(tv_sec: now.tv_sec + Int(total / 1_000_000_000), tv_nsec: Int(total % 1_000_000_000))
+        return pthread_cond_timedwait(c, mutex, &ts) == ETIMEDOUT || monotonicNanos() >= deadline
     }
 }
 
@@ -192,12 +252,15 @@ public struct GILSnapshot: Sendable, Encodable {
         public var name: String
         public var nanos: UInt64
     }
-    /// How often a thread (by name) had to wait for the lock, and for how long in total.
+    /// How long a thread (by name) held the lock, and how often and how long it had to wait
+    /// for it.
     public struct Waits: Sendable, Encodable {
         public var name: String
         public var count: UInt64
         public var nanos: UInt64
         public var longestNanos: UInt64
+        /// How long it held the lock in all (up to its latest release).
+        public var heldNanos: UInt64
     }
     public var switchIntervalNanos: UInt64
     public var holder: Party?
@@ -223,12 +286,14 @@ extension GILSnapshot {
             + "\(switches) switches, \(forcedDrops) on request"
     }
 
-    /// `loop waited 812 times, 4.06s in all (longest 5.3ms); pool-2: fib(1) waited 3 times, …`, or
-    /// nil if nobody has waited yet.
+    /// `loop held 360ms, waited 52 times (264ms in all, longest 5.2ms); pool-1 held …`, or nil
+    /// if nobody has held it yet.
     public var waitsSummary: String? {
         guard !waits.isEmpty else { return nil }
         return waits.map {
-            "\($0.name) waited \($0.count == 1 ? "once" : "\($0.count) times"), \(Self.text($0.nanos)) in all (longest \(Self.text($0.longestNanos)))"
+            let waited = $0.count == 0 ? "never waited"
+                : "waited \($0.count == 1 ? "once" : "\($0.count) times") (\(Self.text($0.nanos)) in all, longest \(Self.text($0.longestNanos)))"
+            return "\($0.name) held \(Self.text($0.heldNanos)), \(waited)"
         }.joined(separator: "; ")
     }
 

@@ -11,6 +11,8 @@
  * the tool also prints the rate while that request was in flight, the rate over the same
  * length of time just before it, and how long it took:
  *   long_ms: T, during_req/s: D, before_req/s: B
+ * With LOADGEN_NO_NEWLINE=1 in the environment, the ping-pong requests go out as the seed's
+ * perf2 sends them: "N" with no newline (the server reads one request per recv).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -62,7 +64,8 @@ int main(int argc, char **argv) {
     int ep = epoll_create1(0);
     conn_t *conns = calloc(nconn + 1, sizeof(conn_t));
     char req[32], long_req[32];
-    int req_len = snprintf(req, sizeof req, "%d\n", n);
+    const char *bare = getenv("LOADGEN_NO_NEWLINE");
+    int req_len = snprintf(req, sizeof req, (bare && *bare == '1') ? "%d" : "%d\n", n);
     int long_len = snprintf(long_req, sizeof long_req, "%d\n", long_n);
     size_t cap = 1 << 20, count = 0;
     uint64_t *lat = malloc(cap * sizeof(uint64_t));
