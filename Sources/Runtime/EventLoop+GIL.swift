@@ -24,6 +24,7 @@ extension EventLoop {
         let lock = gilLock ?? GIL()
         if let switchInterval { lock.switchInterval = switchInterval }
         gilLock = lock
+        gilActive = true
         gilUsers += 1
         return lock
     }
@@ -36,6 +37,7 @@ extension EventLoop {
         if gilUsers == 0 {
             releaseGIL()
             gilLock = nil
+            gilActive = false
         }
     }
 

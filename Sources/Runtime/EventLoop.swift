@@ -68,10 +68,15 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     @exclusivity(unchecked) var spawnedThisStep: [TaskID] = []
     /// While a poll step runs, every task moved to ready is also added to `stepWakes`.
     @exclusivity(unchecked) var collectingWakes = false
+    /// Whether the loop takes part in a GIL (`gilLock != nil`): the step's check reads this
+    /// one byte, which sits in padding so that the hot fields keep their places.
+    @exclusivity(unchecked) var gilActive = false
     @exclusivity(unchecked) var stepWakes: [Wake] = []
     /// While true, the next job enqueued on the loop thread is kept in `captured`
     /// instead of queued: resuming a continuation then runs its job in the same step.
     @exclusivity(unchecked) var capturing = false
+    /// Whether the loop thread holds the GIL now.
+    @exclusivity(unchecked) var loopHoldsGIL = false
     @exclusivity(unchecked) var captured: UnownedJob?
     var unownedSelf: UnownedTaskExecutor?
     // The poll (EventLoop+Poll.swift).
@@ -80,19 +85,17 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     var nextFutureID = 1
     /// Futures made by this loop whose completion has not been delivered yet.
     @exclusivity(unchecked) var pendingFutures = 0
-    /// What each future a task waits on stands for (`"fib(40)"`), while it waits.
-    @exclusivity(unchecked) var futureLabels: [FutureID: String] = [:]
-    // The GIL switch (EventLoop+GIL.swift): the lock, whether the loop thread holds it,
-    // and how many pools asked for it.
-    @exclusivity(unchecked) var gilLock: GIL?
-    @exclusivity(unchecked) var loopHoldsGIL = false
-    var gilUsers = 0
     @usableFromInline @exclusivity(unchecked) var observers: [any LoopObserver] = []
 
     /// How many finished tasks the table keeps (the oldest are forgotten first).
     public var historyLimit = 1000
     /// The poll timeout a step uses when none is given.
     public var defaultPollTimeout: Duration = .milliseconds(100)
+    /// What each future a task waits on stands for (`"fib(40)"`), while it waits.
+    @exclusivity(unchecked) var futureLabels: [FutureID: String] = [:]
+    // The GIL switch (EventLoop+GIL.swift): the lock, and how many pools asked for it.
+    @exclusivity(unchecked) var gilLock: GIL?
+    var gilUsers = 0
 
     // MARK: Cross-thread state
 
