@@ -8,7 +8,7 @@ import Runtime
 struct SpawnServer: ReplCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
-        abstract: "A fib server: spawn server [PORT] [--host H] [--pool P] [--wait W]. Port 0 picks a free port.")
+        abstract: "A fib server: spawn server [PORT] [--host H] [--pool P] [--wait W] [--gil]. Port 0 picks a free port.")
 
     @OptionGroup var server: FibServerArguments
 
