@@ -17,7 +17,7 @@ struct Expect: ReplCommand {
               TASK's replies from TASK2's first request out to its last reply in, against
               the same length of time just before ('during TASK2' shows both), e.g.
               expect task perf2 replies during long < 0.02 * before   (starved)
-              expect task perf2 replies during long >= 0.25 * before  (kept being served)
+              expect task perf2 replies during long >= 0.1 * before  (kept being served)
             expect queue ready|recv_wait|send_wait|future_wait|timers|HOST_QUEUE [OP] N
             expect queue QUEUE contains TASK
             expect output contains TEXT
