@@ -17,19 +17,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 corepl="$root/.build/release/corepl"
 gcc -O2 -o "$tmp/loadgen" "$here/load/loadgen.c"
 
-start_server() {  # command...; sets PID and PORT
-  "$@" > "$tmp/server.out" 2>&1 &
-  PID=$!
-  for _ in $(seq 1 100); do
-    if grep -q "listening on" "$tmp/server.out" 2>/dev/null; then break; fi
-    sleep 0.05
-  done
-  PORT=$(grep -o 'listening on [0-9.]*:[0-9]*' "$tmp/server.out" | grep -o '[0-9]*$')
-  [ -n "$PORT" ] || { echo "server did not start: $(cat "$tmp/server.out")" >&2; exit 1; }
-}
-stop_server() { pkill -KILL -P "$PID" 2>/dev/null || true; kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-field() { grep "^$1:" | awk '{print $2}'; }
+. "$here/lib.sh"
 
 declare -A ratios during before
 names=("corepl thread:4" "corepl thread:4 --gil" "seed python thread:4")

@@ -162,7 +162,7 @@ public final class GIL: @unchecked Sendable {
     /// Makes `w` the holder (with `mutex` held).
     private func take(_ w: Waiter) {
         locked = true
-        holder = (w.thread, w.work.isEmpty ? w.name : "\(w.name) (\(w.work))", monotonicNanos())
+        holder = (w.thread, w.shown, monotonicNanos())
         holderKey = (w.name, w.work)
         switchNumber &+= 1
         dropRequested.store(false, ordering: .relaxed)
