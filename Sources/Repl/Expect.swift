@@ -21,10 +21,16 @@ struct Expect: ReplCommand {
             expect queue ready|recv_wait|send_wait|future_wait|timers|HOST_QUEUE [OP] N
             expect queue QUEUE contains TASK
             expect output contains TEXT
+            expect gil WHO FIGURE OP NUMBER | OP [FACTOR *] [WHO2] FIGURE
+              the GIL's use since 'mark --gil' (or since it was made). WHO: loop, pool (every
+              pool thread together) or one thread (pool-1); FIGURE: held, waited (seconds),
+              waits (how many times it waited), e.g.
+              expect gil pool waited > 0.5 * held   (pool threads taking turns)
+              expect gil pool waited < 0.2 * held   (one pool thread, nobody to take turns with)
             """)
 
     @Argument(parsing: .captureForPassthrough, help: "What to check (see above).",
-              completion: .list(["task", "queue", "output", "contains", "waiting", "ready", "running", "done", "failed",
+              completion: .list(["task", "queue", "output", "gil", "held", "waited", "waits", "contains", "waiting", "ready", "running", "done", "failed",
                                  "cancelled", "finished", "recv_wait", "send_wait", "future_wait", "timers"]))
     var words: [String] = []
 
@@ -33,6 +39,7 @@ struct Expect: ReplCommand {
         switch w.first {
         case "task"?: try expectTask(Array(w.dropFirst()), session)
         case "queue"?: try expectQueue(Array(w.dropFirst()), session)
+        case "gil"?: try expectGIL(Array(w.dropFirst()), session)
         case "output"? where w.count >= 3 && w[1] == "contains":
             // The raw text after "output contains" (spacing and quotes survive).
             let text = Tokenizer.restText(of: Tokenizer.restText(of: session.current.rest))
@@ -147,6 +154,60 @@ struct Expect: ReplCommand {
         }
         if head.count == 1, let n = Double(head[0]) { return (n, []) }
         return (nil, head)
+    }
+
+    /// `expect gil WHO FIGURE OP NUMBER | OP [FACTOR *] [WHO2] FIGURE`.
+    private func expectGIL(_ w: [String], _ session: Session) throws {
+        let usage = "usage: expect gil WHO FIGURE OP NUMBER | OP [FACTOR *] [WHO2] FIGURE (WHO: loop, pool, pool-1…; FIGURE: held, waited, waits)"
+        guard w.count >= 4 else { throw ReplError(usage) }
+        guard let (gil, marked) = session.gilSinceMark() else {
+            throw ReplError("no GIL: no pool computes under one (start one with 'pool thread:4 --gil' or 'spawn server --gil')")
+        }
+        let value = try Expect.gilFigure(w[0], w[1], gil)
+        let rhs = try Expect.factored(Array(w.dropFirst(3)))
+        let limit: Double
+        var detail = ""
+        switch rhs.rest.count {
+        case 0 where rhs.factor != nil:
+            limit = rhs.factor!
+        case 1, 2:
+            let (who, figure) = rhs.rest.count == 2 ? (rhs.rest[0], rhs.rest[1]) : (w[0], rhs.rest[0])
+            let other = try Expect.gilFigure(who, figure, gil)
+            limit = (rhs.factor ?? 1) * other
+            detail = "; \(who) \(figure) \(Self.gilText(other, figure))"
+        default:
+            throw ReplError(usage)
+        }
+        guard try Expect.compare(value, w[2], limit) else {
+            throw ReplError("expected gil \(w.joined(separator: " ")), found \(Self.gilText(value, w[1]))\(detail) "
+                + "(\(marked ? "since mark --gil" : "since the GIL was made"))")
+        }
+    }
+
+    /// One figure of the GIL's use: seconds held or waited, or how many waits, by `who`
+    /// (`loop`, `pool` for every pool thread together, or one thread's name).
+    static func gilFigure(_ who: String, _ figure: String, _ gil: GILSnapshot) throws -> Double {
+        let parties: [GILSnapshot.Waits]
+        switch who {
+        case "pool": parties = gil.waits.filter { $0.name.hasPrefix("pool-") }
+        case "loop": parties = gil.waits.filter { $0.name == "loop" }
+        default:
+            parties = gil.waits.filter { $0.name == who }
+            guard !parties.isEmpty else {
+                let known = ["loop", "pool"] + gil.waits.map(\.name).filter { $0 != "loop" }
+                throw ReplError("no thread '\(who)' has used the GIL; use \(known.joined(separator: ", "))")
+            }
+        }
+        switch figure {
+        case "held": return Double(parties.reduce(0) { $0 + $1.heldNanos }) / 1e9
+        case "waited": return Double(parties.reduce(0) { $0 + $1.nanos }) / 1e9
+        case "waits": return Double(parties.reduce(0) { $0 + $1.count })
+        default: throw ReplError("no GIL figure '\(figure)'; use held, waited or waits")
+        }
+    }
+
+    private static func gilText(_ value: Double, _ figure: String) -> String {
+        figure == "waits" ? Views.fmt(value) : "\(Views.fmt(value)) s"
     }
 
     private func expectQueue(_ w: [String], _ session: Session) throws {

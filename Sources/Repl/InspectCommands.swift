@@ -52,7 +52,8 @@ struct Queues: ReplCommand {
         let snap = session.loop.snapshot()
         if json { return session.output.line(try JSONViews.encode(snap)) }
         let extra = session.extensions.flatMap { $0.queueRows(snap, in: session) }
-        session.output.line(Views.queues(snap, extraRows: extra))
+        let sinceMark = session.gilSinceMark().flatMap { $0.marked ? $0.snapshot.waitsSummary : nil }
+        session.output.line(Views.queues(snap, extraRows: extra, gilSinceMark: sinceMark))
     }
 }
 

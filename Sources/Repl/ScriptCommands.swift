@@ -16,12 +16,29 @@ struct Echo: ReplCommand {
 
 struct Mark: ReplCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Start a fresh window of a task's recorded figures (expect then checks only newer ones).")
+        abstract: "Start a fresh window of a task's recorded figures (expect then checks only newer ones).",
+        discussion: """
+            mark TASK    expect task TASK FIGURE.STAT … checks only figures recorded from now on
+            mark --gil   expect gil … counts the GIL's waits and holding from now on
+            """)
 
     @Argument(help: ArgumentHelp("The task.", valueName: "task"))
-    var task: TaskArgument
+    var task: TaskArgument?
+
+    @Flag(name: .customLong("gil"), help: "Start a fresh window of the GIL's counters instead.")
+    var gil = false
 
     mutating func run(in session: Session) throws {
+        if gil {
+            guard task == nil else { throw ReplError("usage: mark TASK | mark --gil") }
+            guard let lock = session.loop.gil else {
+                throw ReplError("no GIL: no pool computes under one (start one with 'pool thread:4 --gil' or 'spawn server --gil')")
+            }
+            session.gilMark = (ObjectIdentifier(lock), lock.snapshot())
+            session.output.line("gil: a fresh window of waits and holding")
+            return
+        }
+        guard let task else { throw ReplError("usage: mark TASK | mark --gil") }
         let info = try task.resolve(in: session)
         session.loop.clearFigures(of: info.id)
         session.output.line("task \(info.id.rawValue): a fresh window of figures")

@@ -69,6 +69,8 @@ public final class Session: @unchecked Sendable {
     var origin: LineOrigin = .interactive
     /// Names of the host's own wait queues (for `expect queue NAME` while empty).
     public var knownQueues: Set<String> = []
+    /// The GIL's counters at `mark --gil` (and which lock they were of), for `expect gil`.
+    var gilMark: (lock: ObjectIdentifier, snapshot: GILSnapshot)?
     /// The host's own state, one object per type (see `hostState(_:make:)`).
     private var hostObjects: [ObjectIdentifier: AnyObject] = [:]
     /// Set by `quit`.
@@ -358,6 +360,18 @@ public final class Session: @unchecked Sendable {
         breakpoints = Breakpoints()
         lastRun = nil
         background = nil
+        gilMark = nil
         return counts
+    }
+
+    /// The loop's GIL now, counted from `mark --gil` when that was of the same lock; nil
+    /// when no pool computes under a GIL.
+    func gilSinceMark() -> (snapshot: GILSnapshot, marked: Bool)? {
+        guard let lock = loop.gil else { return nil }
+        let now = lock.snapshot()
+        if let mark = gilMark, mark.lock == ObjectIdentifier(lock) {
+            return (now.since(mark.snapshot), true)
+        }
+        return (now, false)
     }
 }

@@ -114,7 +114,8 @@ enum Views {
     }
 
     /// The queues, by the seed's names.
-    static func queues(_ snap: LoopSnapshot, extraRows: [(name: String, value: String)] = []) -> String {
+    static func queues(_ snap: LoopSnapshot, extraRows: [(name: String, value: String)] = [],
+                       gilSinceMark: String? = nil) -> String {
         func list(_ items: [String]) -> String { items.isEmpty ? "—" : items.joined(separator: ", ") }
         var lines = [
             ("ready", list(snap.ready.map { shortTask($0, snap) } + (snap.foreignJobs > 0 ? ["\(snap.foreignJobs) foreign jobs"] : []))),
@@ -139,6 +140,7 @@ enum Views {
         if let gil = snap.gil {
             lines.append(("gil", gil.summary))
             if let waits = gil.waitsSummary { lines.append(("gil use", waits)) }
+            if let gilSinceMark { lines.append(("  since mark", gilSinceMark)) }
         }
         lines.append(("poller", snap.poller.rawValue))
         return lines.map { name, value in name.padding(13) + value }.joined(separator: "\n")

@@ -278,6 +278,30 @@ public struct GILSnapshot: Sendable, Encodable {
 }
 
 extension GILSnapshot {
+    /// What happened between `earlier` and this snapshot: switches, drops and every thread's
+    /// waits and holding counted from `earlier` on (the longest wait is the longest seen
+    /// overall, as the lock does not keep one per window). Holder and waiters stay as now.
+    /// Pass a snapshot of the same lock; a counter smaller than `earlier`'s counts from zero.
+    public func since(_ earlier: GILSnapshot) -> GILSnapshot {
+        func minus(_ a: UInt64, _ b: UInt64) -> UInt64 { a >= b ? a - b : a }
+        var result = self
+        result.switches = minus(switches, earlier.switches)
+        result.dropRequests = minus(dropRequests, earlier.dropRequests)
+        result.forcedDrops = minus(forcedDrops, earlier.forcedDrops)
+        let before = Dictionary(earlier.waits.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        result.waits = waits.map { w in
+            guard let b = before[w.name] else { return w }
+            var d = w
+            d.count = minus(w.count, b.count)
+            d.nanos = minus(w.nanos, b.nanos)
+            d.heldNanos = minus(w.heldNanos, b.heldNanos)
+            return d
+        }
+        return result
+    }
+}
+
+extension GILSnapshot {
     /// `held by pool-1: fib(40) for 120ms; waiting: loop for 3.1ms; switch interval 5ms, 1234 switches, 210 on request`
     public var summary: String {
         let held = holder.map { "held by \($0.name) for \(Self.text($0.nanos))" } ?? "free"

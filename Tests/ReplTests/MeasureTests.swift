@@ -99,6 +99,53 @@ import TestSupport
         #expect(s.loop.gil == nil, "the last GIL pool gone, the loop runs without one")
     }
 
+    @Test func expectGILCountsTurnsSinceAMark() throws {
+        let (s, out) = try makeSession()
+        defer { s.shutdown() }
+        #expect(!s.execute("expect gil pool waited < 1"))
+        #expect(out.err.last?.hasPrefix("error: no GIL: no pool computes under one") == true)
+        #expect(!s.execute("mark --gil"))
+        s.must("pool thread:2 --gil")
+        s.must("spawn server 0 --name g")
+        let gil = try #require(s.loop.gil)
+        // pool-1 holds the lock while pool-2 asks for it: pool-2 waits out pool-1's hold.
+        gil.acquire(as: "pool-1", for: "fib(40)")
+        let other = Thread { gil.acquire(as: "pool-2", for: "fib(41)"); gil.release() }
+        other.start()
+        while gil.snapshot().waiters.isEmpty { usleep(1_000) }
+        usleep(30_000)
+        gil.release()
+        while gil.snapshot().waits.first(where: { $0.name == "pool-2" })?.heldNanos ?? 0 == 0 { usleep(1_000) }
+        s.must("expect gil pool-2 waited >= 0.03")
+        s.must("expect gil pool-2 waits == 1")
+        s.must("expect gil pool-2 waited > 10 * held")
+        s.must("expect gil pool-1 held >= 0.03")
+        s.must("expect gil pool waited > 0.5 * pool held")
+        s.must("expect gil loop waited < 1")
+        #expect(!s.execute("expect gil pool-2 waited < 0.01"))
+        #expect(out.err.last?.hasPrefix("error: expected gil pool-2 waited < 0.01, found 0.0") == true)
+        #expect(out.err.last?.hasSuffix(" s (since the GIL was made)") == true)
+        #expect(!s.execute("expect gil pool-1 waited > 0.5 * held"))
+        #expect(out.err.last?.contains("; pool-1 held 0.0") == true)
+        // A fresh window counts from zero.
+        s.must("mark --gil")
+        #expect(out.out.last == "gil: a fresh window of waits and holding")
+        s.must("expect gil pool waits == 0")
+        s.must("expect gil pool held == 0")
+        #expect(!s.execute("expect gil pool-2 waits > 0"))
+        #expect(out.err.last == "error: expected gil pool-2 waits > 0, found 0 (since mark --gil)")
+        s.must("queues")
+        #expect(out.out.contains { $0.hasPrefix("  since mark loop held") || $0.hasPrefix("  since mark pool-1 held 0") })
+        // Bad input says what is known.
+        #expect(!s.execute("expect gil pool-9 held > 0"))
+        #expect(out.err.last?.hasPrefix("error: no thread 'pool-9' has used the GIL; use loop, pool, pool-1, pool-2") == true)
+        #expect(!s.execute("expect gil pool speed > 0"))
+        #expect(out.err.last == "error: no GIL figure 'speed'; use held, waited or waits")
+        #expect(!s.execute("expect gil pool held"))
+        #expect(!s.execute("mark g --gil"))
+        #expect(out.err.last == "error: usage: mark TASK | mark --gil")
+    }
+
     @Test func aBreakpointOnAFuturesLabel() throws {
         let (s, out) = try makeSession()
         defer { s.shutdown() }
