@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "Repl", targets: ["Repl"]),
+        .library(name: "Trace", targets: ["Trace"]),
         // The seed's demo service (also for fuzz/ and benchmarks/).
         .library(name: "FibService", targets: ["FibService"]),
         // The fib demo's commands, as a command pack a host can install too.
@@ -40,6 +41,11 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // Pictures of the loop over time, from an observer: Perfetto traces and timelines.
+        .target(
+            name: "Trace",
+            dependencies: ["Runtime", .product(name: "DequeModule", package: "swift-collections")]
+        ),
         // The seed's demo: the fib microservice, its pools, and the perf clients.
         .target(name: "FibService", dependencies: ["Runtime"]),
         // A process-pool worker: reads n, writes fib(n), one line each.
@@ -49,6 +55,7 @@ let package = Package(
             name: "Repl",
             dependencies: [
                 "Runtime",
+                "Trace",
                 "CEditline",
                 "CLinux",
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -70,6 +77,7 @@ let package = Package(
             name: "corepl",
             dependencies: [
                 "Repl",
+                "Trace",
                 "FibPack",
                 "FibService",
                 "Runtime",
@@ -99,7 +107,7 @@ let package = Package(
         .testTarget(name: "FibServiceTests", dependencies: ["FibService", "Runtime", "TestSupport", "corepl-worker"]),
         .testTarget(
             name: "ReplTests",
-            dependencies: ["Repl", "FibPack", "FibService", "Runtime", "TestSupport", "EmbedExample", "corepl", "corepl-worker", "corepl-embed"],
+            dependencies: ["Repl", "Trace", "FibPack", "FibService", "Runtime", "TestSupport", "EmbedExample", "corepl", "corepl-worker", "corepl-embed"],
             exclude: ["pty_session.py"]
         ),
     ],

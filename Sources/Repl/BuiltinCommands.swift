@@ -10,6 +10,8 @@ extension CommandRegistry {
             Entry(Show.self, aliases: ["where"], recordable: false),
             Entry(Queues.self, aliases: ["q"], recordable: false),
             Entry(During.self, recordable: false),
+            Entry(TimelineCommand.self, recordable: false),
+            Entry(TraceCommand.self, recordable: true),
             Entry(Step.self, aliases: ["s"], recordable: true),
             Entry(Run.self, aliases: ["r"], recordable: true),
             Entry(Continue.self, aliases: ["c"], recordable: true),

@@ -1,6 +1,8 @@
 // Where a session writes: results to one place (stdout), errors to another (stderr), and
 // every result line also into a bounded transcript that `expect output contains` reads.
 // Front ends choose the writers: a terminal prints above the prompt, a test captures.
+import Foundation
+import Glibc
 import Runtime
 import Synchronization
 
@@ -12,20 +14,37 @@ public final class ReplOutput: Sendable {
     private let writeOut: @Sendable (String) -> Void
     private let writeErr: @Sendable (String) -> Void
     private let transcript = Locked<[String]>([])
+    private let terminal: @Sendable () -> (columns: Int, color: Bool)?
 
     /// - Parameters:
     ///   - out: writes one result line (without its newline).
     ///   - err: writes one error line (without its newline).
-    public init(out: @escaping @Sendable (String) -> Void, err: @escaping @Sendable (String) -> Void) {
+    ///   - terminal: the width of the terminal the results go to, and whether it takes
+    ///     colour; nil (the default) when they do not go to a terminal.
+    public init(out: @escaping @Sendable (String) -> Void, err: @escaping @Sendable (String) -> Void,
+                terminal: @escaping @Sendable () -> (columns: Int, color: Bool)? = { nil }) {
         writeOut = out
         writeErr = err
+        self.terminal = terminal
     }
 
     /// Writes to file descriptors 1 and 2, a line per write(2) (line-buffered even when
     /// piped).
     public static func standard() -> ReplOutput {
-        ReplOutput(out: { writeLine($0, to: 1) }, err: { writeLine($0, to: 2) })
+        ReplOutput(out: { writeLine($0, to: 1) }, err: { writeLine($0, to: 2) }, terminal: {
+            guard isatty(1) != 0 else { return nil }
+            var size = winsize()
+            let columns = ioctl(1, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) : 80
+            let env = ProcessInfo.processInfo.environment
+            // https://no-color.org: any non-empty NO_COLOR turns colour off.
+            let color = (env["NO_COLOR"] ?? "").isEmpty && env["TERM"] != "dumb"
+            return (columns, color)
+        })
     }
+
+    /// How wide results may be and whether they may be coloured: the terminal's width and
+    /// colour unless `NO_COLOR` is set, or 80 columns plain when not on a terminal.
+    public var layout: (columns: Int, color: Bool) { terminal() ?? (80, false) }
 
     /// Keeps everything in memory (for embedding and tests); read it with `captured`.
     public static func capturing() -> (ReplOutput, CapturedOutput) {

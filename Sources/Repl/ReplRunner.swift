@@ -46,6 +46,10 @@ public struct ReplRunner: Sendable {
     public var echo = false
     /// Report every failing line and go on (the status is still 1).
     public var keepGoing = false
+    /// Record everything from the start and write it here as a Chrome trace (Perfetto)
+    /// after the scripts and commands (`corepl FILE --trace OUT.json`); at the prompt the
+    /// recording goes on and `trace save` writes it again.
+    public var traceFile: String?
 
     /// A runner that calls `configure` on each session it makes.
     public init(configure: @escaping @Sendable (Session) -> Void = { _ in }) {
@@ -70,7 +74,11 @@ public struct ReplRunner: Sendable {
             if files.isEmpty && commands == nil {
                 terminal.run()
             } else {
-                terminal.run(first: { @Sendable s in _ = Self.runScriptsAndCommands(s, files: files, commands: commands) })
+                let traceFile = self.traceFile
+                terminal.run(first: { @Sendable s in
+                    _ = Self.runScriptsAndCommands(s, files: files, commands: commands)
+                    _ = Self.writeTrace(s, to: traceFile)
+                })
             }
             return 0
         }
@@ -82,6 +90,7 @@ public struct ReplRunner: Sendable {
             if readInput && !session.quitRequested {
                 ok = LineReader.readStandardInput(into: session) && ok
             }
+            ok = Self.writeTrace(session, to: traceFile) && ok
             session.shutdown()
             return ok ? 0 : 1
         }
@@ -144,6 +153,20 @@ public struct ReplRunner: Sendable {
         session.echo = echo
         session.keepGoing = keepGoing
         configure(session)
+        if traceFile != nil { session.startTrace() }
+    }
+
+    /// Writes the recording `--trace` asked for (a failure is reported: false).
+    static func writeTrace(_ session: Session, to file: String?) -> Bool {
+        guard let file else { return true }
+        do {
+            let n = try session.saveTrace(to: file)
+            session.output.error("trace: wrote \(plural(n, "event")) to \(file) (open it in ui.perfetto.dev)")
+            return true
+        } catch {
+            session.report("--trace: \(error)")
+            return false
+        }
     }
 
     /// Runs an interactive session on standard input and output: the libedit prompt on a

@@ -2,6 +2,7 @@
 // are executed on the loop thread, between steps, so every view is a consistent snapshot.
 import ArgumentParser
 import Runtime
+import Trace
 import Synchronization
 
 /// A command failed; the text says why, for a person.
@@ -71,6 +72,9 @@ public final class Session: @unchecked Sendable {
     public var knownQueues: Set<String> = []
     /// The GIL's counters at `mark --gil` (and which lock they were of), for `expect gil`.
     var gilMark: (lock: ObjectIdentifier, snapshot: GILSnapshot)?
+    /// The recording for `trace` and `timeline`, once `trace record` made one (it stays
+    /// after `trace stop`).
+    public internal(set) var trace: TraceRecorder?
     /// The host's own state, one object per type (see `hostState(_:make:)`).
     private var hostObjects: [ObjectIdentifier: AnyObject] = [:]
     /// Set by `quit`.
@@ -361,6 +365,8 @@ public final class Session: @unchecked Sendable {
         lastRun = nil
         background = nil
         gilMark = nil
+        // The recording was of the old loop: it stops, and stays for save and timeline.
+        trace?.stop()
         return counts
     }
 

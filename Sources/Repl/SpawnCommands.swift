@@ -46,10 +46,14 @@ struct SpawnSleeper: ReplCommand {
     @Argument(help: ArgumentHelp("How long: 3, 500ms, 2s.", valueName: "duration"), transform: Parse.duration)
     var duration: Duration
 
+    @Option(help: "Name the task (scripts then refer to it by name).")
+    var name: String?
+
     mutating func run(in session: Session) throws {
+        try session.checkNewName(name)
         let d = duration
         let loop = session.loop
-        let h = loop.spawn(name: "sleeper \(DurationText.format(d))", kind: "sleeper") {
+        let h = loop.spawn(name: name ?? "sleeper \(DurationText.format(d))", kind: "sleeper") {
             try await loop.sleep(for: d)
         }
         session.announce(h)
@@ -64,11 +68,15 @@ struct SpawnCounter: ReplCommand {
     @Argument(help: "How many yields.")
     var count: Int
 
+    @Option(help: "Name the task (scripts then refer to it by name).")
+    var name: String?
+
     mutating func run(in session: Session) throws {
+        try session.checkNewName(name)
         guard count >= 0 && count <= 1_000_000_000 else { throw ReplError("counter takes N from 0 to 1000000000, got \(count)") }
         let loop = session.loop
         let n = count
-        let h = loop.spawn(name: "counter \(n)", kind: "counter") {
+        let h = loop.spawn(name: name ?? "counter \(n)", kind: "counter") {
             for i in 0..<n {
                 loop.setFact("count", String(i + 1))
                 try await loop.yield()

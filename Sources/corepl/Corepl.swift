@@ -47,8 +47,12 @@ struct ReplSession: ParsableCommand {
     @Flag(help: "Report every failing line and run the rest (the exit status is still 1).")
     var keepGoing = false
 
+    @Option(help: ArgumentHelp("Record the whole run and write it as a Chrome trace (open it in ui.perfetto.dev).", valueName: "out.json"))
+    var trace: String?
+
     func run() throws {
         var runner = ReplRunner { session in session.install(FibPack()) }
+        runner.traceFile = trace
         runner.echo = echo
         runner.keepGoing = keepGoing
         let status = try runner.run(files: files, commands: commands, interactive: interactive)

@@ -6,6 +6,7 @@ import FibService
 import Glibc
 import Repl
 import Runtime
+import Trace
 
 func fail(_ message: String) -> ExitCode {
     writeLine("corepl: \(message)", to: 2)
@@ -19,8 +20,13 @@ struct Serve: ParsableCommand {
 
     @OptionGroup var server: FibServerArguments
 
+    @Option(help: ArgumentHelp("Record the server's loop and write it as a Chrome trace when it stops (the last 100000 events; open it in ui.perfetto.dev).", valueName: "out.json"))
+    var trace: String?
+
     func run() throws {
         let loop = try EventLoop()
+        let recorder = trace.map { _ in TraceRecorder() }
+        recorder?.start(on: loop)
         let server: FibServerHandle
         do {
             server = try FibServer.spawn(on: loop, options: self.server.options(), output: .standardOutput)
@@ -35,6 +41,15 @@ struct Serve: ParsableCommand {
         loop.run(until: .deadline(monotonicNanos() &+ 3_000_000_000), pollTimeout: .milliseconds(10))
         server.pool.shutdown()
         withExtendedLifetime(trap) {}
+        if let recorder, let trace {
+            recorder.stop()
+            do {
+                try ChromeTrace.json(of: recorder).write(toFile: trace, atomically: true, encoding: .utf8)
+                writeLine("trace: wrote \(recorder.events.count) events to \(trace) (\(recorder.dropped) dropped)", to: 2)
+            } catch {
+                throw fail("cannot write \(trace): \(error.localizedDescription)")
+            }
+        }
         if case .noTasksLeft = outcome, case .failed(let e)? = loop.taskInfo(server.task.id)?.state {
             throw fail(e)
         }

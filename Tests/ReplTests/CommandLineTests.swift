@@ -30,6 +30,27 @@ func scriptFile(_ name: String, _ text: String) throws -> String {
 }
 
 @Suite(.serialized, .timeLimit(.minutes(5))) struct CommandLineTests {
+    @Test func traceRecordsAWholeScript() throws {
+        let f = try scriptFile("traced.repl", """
+            spawn server 0 --pool thread:2 --name server
+            spawn request @server 21 --name r
+            run until r done
+            """)
+        let out = tempFile("traced.json")
+        let r = try corepl([f, "--trace", out])
+        #expect(r.status == 0, "\(r.err)")
+        let trace = try ParsedTrace(file: out)
+        // One event per step, poll and piece of pool work: each is one complete event.
+        #expect(r.err == "trace: wrote \(trace.phase("X").count) events to \(out) (open it in ui.perfetto.dev)\n")
+        #expect(trace.phase("X").contains { $0["name"] as? String == "fib(21)" })
+        #expect(trace.phase("M").contains { ParsedTrace.args($0)["name"] as? String == "task 1: server (server)" })
+        // The trace is written even when the script fails (it shows how it got there).
+        let bad = try scriptFile("traced-bad.repl", "spawn counter 2\nrun until idle\nexpect task 1 failed\n")
+        let r2 = try corepl([bad, "--trace", out])
+        #expect(r2.status == 1)
+        #expect(try ParsedTrace(file: out).phase("X").map { $0["name"] as? String } == ["start → yield", "yield → yield", "yield → done"])
+    }
+
     @Test func aPassingScriptExitsZero() throws {
         let f = try scriptFile("ok.repl", """
             # a comment

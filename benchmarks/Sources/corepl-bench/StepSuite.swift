@@ -4,6 +4,7 @@ import DequeModule
 import Foundation
 import Glibc
 import Runtime
+import Trace
 
 /// A TaskExecutor over a Deque and nothing else: the floor our loop is measured against.
 /// yield() parks a continuation in the queue; a step resumes it and runs the job that
@@ -53,10 +54,15 @@ final class NullObserver: LoopObserver {
     func loop(_ loop: EventLoop, observed event: LoopEvent) { count &+= 1 }
 }
 
-/// ns per step for `tasks` tasks each yielding `yields` times on corepl's loop.
-func loopStep(tasks: Int, yields: Int, observer: Bool = false) throws -> Double {
+/// ns per step for `tasks` tasks each yielding `yields` times on corepl's loop; with
+/// `observer`, a no-op observer attached; with `recording`, a trace recorder (the `trace
+/// record` of the REPL: a ring of the last 100,000 events).
+func loopStep(tasks: Int, yields: Int, observer: Bool = false, recording: Bool = false) throws -> Double {
     let loop = try EventLoop()
     if observer { loop.addObserver(NullObserver()) }
+    let recorder = recording ? TraceRecorder() : nil
+    recorder?.start(on: loop)
+    defer { recorder?.stop() }
     for i in 0..<tasks {
         loop.spawn(name: "t\(i)") { for _ in 0..<yields { try await loop.yield() } }
     }
@@ -148,16 +154,17 @@ func runStepSuite() throws {
     let bareIdleBytes = childFigure("idle-bare")
     let runs = 21
     let pairYields = 300_000
-    var ours: [Double] = [], bare: [Double] = [], observed: [Double] = []
-    var ratio: [Double] = [], observerRatio: [Double] = []
+    var ours: [Double] = [], bare: [Double] = [], observed: [Double] = [], recorded: [Double] = []
+    var ratio: [Double] = [], observerRatio: [Double] = [], recordingRatio: [Double] = []
     _ = try loopStep(tasks: 2, yields: 100_000)
     _ = bareStep(tasks: 2, yields: 100_000)
     for _ in 0..<runs {
         let o = try loopStep(tasks: 2, yields: pairYields)
         let b = bareStep(tasks: 2, yields: pairYields)
         let w = try loopStep(tasks: 2, yields: pairYields, observer: true)
-        ours.append(o); bare.append(b); observed.append(w)
-        ratio.append(o / b); observerRatio.append(w / o)
+        let r = try loopStep(tasks: 2, yields: pairYields, recording: true)
+        ours.append(o); bare.append(b); observed.append(w); recorded.append(r)
+        ratio.append(o / b); observerRatio.append(w / o); recordingRatio.append(r / o)
     }
     let yieldStep = median(ours)
     figure("yield step", yieldStep, "ns")
@@ -165,6 +172,8 @@ func runStepSuite() throws {
     figure("yield step / bare", median(ratio), "x", digits: 2)
     figure("yield step with a no-op observer", median(observed), "ns")
     figure("no-op observer / none", median(observerRatio), "x", digits: 2)
+    figure("yield step recording a trace", median(recorded), "ns")
+    figure("trace recording / none", median(recordingRatio), "x", digits: 2)
 
     var many: [Double] = [], bareMany: [Double] = [], manyRatio: [Double] = []
     var scaleRatio: [Double] = [], bareScaleRatio: [Double] = []

@@ -1,0 +1,407 @@
+// The recorder behind every picture of the loop over time: an observer (Runtime's
+// LoopObserver) that keeps the last N things the loop did — task steps, polls, pool work —
+// with the flows between them (a wake to the step it caused, a submission to the work, the
+// work's completion to the wake). The trace file (ChromeTrace.swift), the terminal
+// timeline and the SVG (Timeline.swift) are drawn from it. Attached only while recording:
+// a loop nobody records pays nothing.
+import DequeModule
+import Runtime
+
+/// Records what a loop does, for pictures: a bounded ring of the last `limit` events.
+///
+/// Attach it with `start(on:)` and detach it with `stop()`; use it on the loop thread.
+public final class TraceRecorder: LoopObserver {
+    /// How many events a recording keeps unless told otherwise.
+    public static let defaultLimit = 100_000
+
+    /// The most events kept; older ones are dropped (and counted).
+    public let limit: Int
+    /// What was recorded, oldest first (at most `limit`).
+    public private(set) var events = Deque<TraceEvent>()
+    /// How many older events were dropped to stay within `limit`.
+    public private(set) var dropped = 0
+    /// When the recording began (monotonic nanoseconds): the trace's time zero.
+    public private(set) var origin: UInt64 = 0
+    /// Every task seen while recording (and those alive when it began), by id.
+    public private(set) var tasks: [TaskID: TaskTrack] = [:]
+    /// Pool workers seen, numbered from 1 in the order they first did work.
+    public private(set) var workers: [WorkerTrack] = []
+    /// Whether the recorder is attached to a loop.
+    public private(set) var isRecording = false
+
+    private weak var loop: EventLoop?
+    private var nextFlow: UInt64 = 0
+    private var partialStep: StepRecord?
+    private var partialPoll: PollRecord?
+    /// Wake flows waiting for the woken task's next step.
+    private var wakeFlows: [TaskID: [UInt64]] = [:]
+    /// Submission flows waiting for the work to start.
+    private var submitFlows: [FutureID: UInt64] = [:]
+    private var workStarts: [FutureID: (worker: Int, at: UInt64)] = [:]
+    /// Completion flows of finished work waiting for the future's wake.
+    private var doneFlows: [FutureID: Flow] = [:]
+    private var workerIndex: [String: Int] = [:]
+
+    /// A recorder that keeps the last `limit` events (at least 1).
+    public init(limit: Int = TraceRecorder.defaultLimit) {
+        self.limit = max(1, limit)
+    }
+
+    /// Starts recording `loop` (on its thread): forgets what was recorded before, takes
+    /// the names of the tasks alive now, and attaches itself as an observer.
+    public func start(on loop: EventLoop) {
+        if isRecording { stop() }
+        reset()
+        origin = monotonicNanos()
+        for t in loop.snapshot().tasks {
+            var track = TaskTrack(id: t.id, name: t.name, kind: t.kind, finished: t.state.isFinished)
+            switch t.state {
+            case .waiting(let w): track.stateAtStart = WaitRecord(w).kind
+            case .ready, .running: track.stateAtStart = "ready"
+            default: track.stateAtStart = nil
+            }
+            tasks[t.id] = track
+        }
+        self.loop = loop
+        loop.addObserver(self)
+        isRecording = true
+    }
+
+    /// Stops recording; what was recorded stays until the next `start`.
+    public func stop() {
+        guard isRecording else { return }
+        loop?.removeObserver(self)
+        loop = nil
+        isRecording = false
+        partialStep = nil
+        partialPoll = nil
+    }
+
+    private func reset() {
+        events.removeAll()
+        dropped = 0
+        tasks = [:]
+        workers = []
+        workerIndex = [:]
+        wakeFlows = [:]
+        submitFlows = [:]
+        workStarts = [:]
+        doneFlows = [:]
+        nextFlow = 0
+    }
+
+    /// The steps (task steps and polls) recorded, oldest first.
+    public var steps: [TraceEvent] { events.filter { $0.stepNumber != nil } }
+
+    // MARK: Observing
+
+    public func loop(_ loop: EventLoop, observed event: LoopEvent) {
+        switch event {
+        case .spawned(let id, let name, let kind, _):
+            var track = TaskTrack(id: id, name: name, kind: kind, finished: false)
+            // A task is ready from its spawn on (in the middle of a step, or after it).
+            track.stateAtStart = "ready"
+            track.bornAfterStep = partialStep == nil && partialPoll == nil ? loop.stepCount : loop.stepCount - 1
+            tasks[id] = track
+        case .stepBegan(let number, let task):
+            let now = monotonicNanos()
+            if let task {
+                partialStep = StepRecord(number: number, task: task, start: now, end: now,
+                                         flowsIn: wakeFlows.removeValue(forKey: task) ?? [])
+            } else {
+                partialPoll = PollRecord(number: number, start: now, end: now)
+            }
+        case .woke(let wake):
+            woke(wake)
+        case .pollEnded(let report):
+            partialPoll?.blockedNanos = report.waitedNanos
+        case .stepEnded(let step):
+            ended(step, loop)
+        case .exited(let id, _):
+            tasks[id]?.finished = true
+            wakeFlows[id] = nil
+        case .pool(let p):
+            pool(p)
+        case .waits, .pollBegan:
+            break
+        }
+    }
+
+    private func newFlow(_ kind: Flow.Kind, at: UInt64) -> Flow {
+        nextFlow += 1
+        return Flow(id: nextFlow, kind: kind, at: at)
+    }
+
+    private func woke(_ wake: Wake) {
+        let now = monotonicNanos()
+        let flow = newFlow(.wake, at: now)
+        // A wake binds to the step it happened in: a poll, or a task's step (a future
+        // completed or a task cancelled by a task). Between steps there is no slice to bind to.
+        if partialPoll != nil {
+            partialPoll!.wakes.append(PollRecord.Woken(task: wake.task, cause: wake.cause))
+            partialPoll!.flowsOut.append(flow)
+        } else if partialStep != nil {
+            partialStep!.flowsOut.append(flow)
+        } else {
+            return
+        }
+        wakeFlows[wake.task, default: []].append(flow.id)
+        if case .future(let future) = wake.cause, var done = doneFlows.removeValue(forKey: future) {
+            done.at = now
+            if partialPoll != nil { partialPoll!.flowsIn.append(done) } else { partialStep!.flowsIn.append(done) }
+        }
+    }
+
+    private func ended(_ step: StepEvent, _ loop: EventLoop) {
+        // A future's wait names the work (`future 3 (fib(30))`), as `queues` does.
+        func described(_ w: Wait) -> WaitRecord {
+            var r = WaitRecord(w)
+            if case .future(let id) = w.reason, let label = loop.futureLabel(id) { r.text = "future \(id.rawValue) (\(label))" }
+            return r
+        }
+        let now = monotonicNanos()
+        switch step.kind {
+        case .ran(let s):
+            var record = partialStep ?? StepRecord(number: step.number, task: s.task, start: now, end: now)
+            partialStep = nil
+            record.task = s.task
+            record.end = now
+            record.resumedFrom = s.resumedFrom.map(described)
+            record.resumedWithError = s.resumedWithError
+            record.spawned = s.spawned
+            switch s.outcome {
+            case .waits(let w): record.outcome = .waits(described(w))
+            case .exited(let exit): record.outcome = .exited(exit.description)
+            }
+            append(.step(record))
+        case .polled, .idle:
+            var record = partialPoll ?? PollRecord(number: step.number, start: now, end: now)
+            partialPoll = nil
+            record.end = now
+            if case .idle(let idle) = step.kind {
+                record.blockedNanos = idle.waitedNanos
+                record.note = idle.note
+            }
+            append(.poll(record))
+        }
+    }
+
+    private func pool(_ p: PoolEvent) {
+        switch p.kind {
+        case .submitted:
+            guard partialStep != nil else { return }
+            let flow = newFlow(.submit, at: p.at)
+            partialStep!.flowsOut.append(flow)
+            submitFlows[p.future] = flow.id
+        case .started(let worker):
+            workStarts[p.future] = (worker, p.at)
+        case .finished(let worker, let ok):
+            let started = workStarts.removeValue(forKey: p.future)
+            let key = "\(p.pool)/\(worker)"
+            let track: Int
+            if let known = workerIndex[key] {
+                track = known
+            } else {
+                workers.append(WorkerTrack(pool: p.pool, worker: worker))
+                track = workers.count
+                workerIndex[key] = track
+            }
+            let start = started?.at ?? p.at
+            let done = newFlow(.done, at: max(start, p.at))
+            // The work's completion ends at the future's wake (see `woke`). A future nobody
+            // awaits never wakes anyone: keep the table bounded.
+            if doneFlows.count >= 4_096 { doneFlows.removeAll() }
+            doneFlows[p.future] = done
+            append(.work(WorkRecord(
+                pool: p.pool, worker: worker, track: track, future: p.future, label: p.label,
+                start: start, end: max(start, p.at), ok: ok,
+                flowIn: submitFlows.removeValue(forKey: p.future).map { Flow(id: $0, kind: .submit, at: start) },
+                flowOut: done)))
+        }
+    }
+
+    private func append(_ event: TraceEvent) {
+        if events.count >= limit {
+            events.removeFirst()
+            dropped += 1
+        }
+        events.append(event)
+    }
+}
+
+/// A task as the trace names it.
+public struct TaskTrack: Sendable, Hashable {
+    public var id: TaskID
+    public var name: String
+    public var kind: String
+    /// Whether it had ended by the last event recorded.
+    public var finished: Bool
+    /// What it waited on when the recording began or it was spawned ("ready", a wait
+    /// kind, or nil when unknown).
+    public var stateAtStart: String?
+    /// It did not exist before this step (0: before the recording began).
+    public var bornAfterStep: UInt64 = 0
+
+    public init(id: TaskID, name: String, kind: String, finished: Bool) {
+        self.id = id
+        self.name = name
+        self.kind = kind
+        self.finished = finished
+    }
+}
+
+/// A pool worker's track: the pool's name and the worker's number in it.
+public struct WorkerTrack: Sendable, Hashable {
+    public var pool: String
+    public var worker: Int
+    public var name: String { "\(pool) worker \(worker)" }
+}
+
+/// One arrow between two recorded events: both ends carry the same id.
+public struct Flow: Sendable, Hashable {
+    public enum Kind: String, Sendable {
+        /// A wake (fd ready, future done, timer due, foreign resume) to the step it caused.
+        case wake
+        /// A task's submission to the pool work it asked for.
+        case submit
+        /// Pool work's completion to the wake of the task awaiting it.
+        case done
+    }
+    public var id: UInt64
+    public var kind: Kind
+    /// When this end happened (monotonic nanoseconds).
+    public var at: UInt64
+}
+
+/// A wait as recorded: its kind (for glyphs and colours) and its words.
+public struct WaitRecord: Sendable, Hashable {
+    /// recv, send, future, sleep, yield, join, external, or a host queue's name.
+    public var kind: String
+    /// e.g. `recv fd 7`, `future 3 (fib(30))`.
+    public var text: String
+    /// `FibServer.swift:135`, or empty.
+    public var location: String
+
+    public init(_ wait: Wait) {
+        switch wait.reason {
+        case .recv: kind = "recv"
+        case .send: kind = "send"
+        case .future: kind = "future"
+        case .sleep: kind = "sleep"
+        case .yield: kind = "yield"
+        case .join: kind = "join"
+        case .external: kind = "external"
+        case .custom(let queue, _): kind = queue
+        }
+        text = wait.description
+        location = wait.location.line > 0 ? wait.location.description : ""
+    }
+
+    public init(kind: String, text: String, location: String = "") {
+        self.kind = kind
+        self.text = text
+        self.location = location
+    }
+}
+
+/// One thing the loop did.
+public enum TraceEvent: Sendable {
+    case step(StepRecord)
+    case poll(PollRecord)
+    case work(WorkRecord)
+
+    /// The loop's step number, for steps and polls.
+    public var stepNumber: UInt64? {
+        switch self {
+        case .step(let s): return s.number
+        case .poll(let p): return p.number
+        case .work: return nil
+        }
+    }
+}
+
+/// A task run from a resumption to its next suspension.
+public struct StepRecord: Sendable {
+    public enum Outcome: Sendable, Hashable {
+        case waits(WaitRecord)
+        case exited(String)
+    }
+    public var number: UInt64
+    public var task: TaskID
+    /// Monotonic nanoseconds.
+    public var start: UInt64
+    public var end: UInt64
+    public var resumedFrom: WaitRecord?
+    public var resumedWithError: String?
+    public var outcome: Outcome = .exited("")
+    /// Tasks it spawned.
+    public var spawned: [TaskID] = []
+    /// Flows that end here: the wake that made the task ready.
+    public var flowsIn: [Flow] = []
+    /// Flows that start here: wakes it caused, work it submitted.
+    public var flowsOut: [Flow] = []
+
+    init(number: UInt64, task: TaskID, start: UInt64, end: UInt64, flowsIn: [UInt64] = []) {
+        self.number = number
+        self.task = task
+        self.start = start
+        self.end = end
+        self.flowsIn = flowsIn.map { Flow(id: $0, kind: .wake, at: start) }
+    }
+}
+
+/// One poll step (the seed's `select`), with what it woke.
+public struct PollRecord: Sendable {
+    public struct Woken: Sendable, Hashable {
+        public var task: TaskID
+        public var cause: WakeCause
+    }
+    public var number: UInt64
+    public var start: UInt64
+    public var end: UInt64
+    /// How long the poll call blocked.
+    public var blockedNanos: UInt64 = 0
+    public var wakes: [Woken] = []
+    /// Why an idle step did not poll, if it did not.
+    public var note: String?
+    /// Pool work completions whose futures this poll woke.
+    public var flowsIn: [Flow] = []
+    /// Its wakes.
+    public var flowsOut: [Flow] = []
+
+    /// The fds that woke, in order, once each.
+    public var fds: [Int32] {
+        var seen: [Int32] = []
+        for w in wakes {
+            switch w.cause {
+            case .readable(let fd), .writable(let fd), .closed(let fd):
+                if !seen.contains(fd) { seen.append(fd) }
+            default: break
+            }
+        }
+        return seen
+    }
+
+    init(number: UInt64, start: UInt64, end: UInt64) {
+        self.number = number
+        self.start = start
+        self.end = end
+    }
+}
+
+/// Pool work, from the worker picking it up to its result.
+public struct WorkRecord: Sendable {
+    public var pool: String
+    public var worker: Int
+    /// The worker's track (1-based index into `TraceRecorder.workers`).
+    public var track: Int
+    public var future: FutureID
+    public var label: String
+    public var start: UInt64
+    public var end: UInt64
+    public var ok: Bool
+    /// From the submitting step.
+    public var flowIn: Flow?
+    /// To the future's wake.
+    public var flowOut: Flow?
+}
