@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "Repl", targets: ["Repl"]),
         .library(name: "Trace", targets: ["Trace"]),
+        .library(name: "Insight", targets: ["Insight"]),
         // The seed's demo service (also for fuzz/ and benchmarks/).
         .library(name: "FibService", targets: ["FibService"]),
         // The fib demo's commands, as a command pack a host can install too.
@@ -20,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // libedit as a system library; the header holds static inline shims for its
@@ -46,6 +48,11 @@ let package = Package(
             name: "Trace",
             dependencies: ["Runtime", .product(name: "DequeModule", package: "swift-collections")]
         ),
+        // Being told what is wrong: a monitor of every step (lints, latency histograms, rates).
+        .target(
+            name: "Insight",
+            dependencies: ["Runtime", .product(name: "Histogram", package: "hdrhistogram-swift")]
+        ),
         // The seed's demo: the fib microservice, its pools, and the perf clients.
         .target(name: "FibService", dependencies: ["Runtime"]),
         // A process-pool worker: reads n, writes fib(n), one line each.
@@ -56,6 +63,7 @@ let package = Package(
             dependencies: [
                 "Runtime",
                 "Trace",
+                "Insight",
                 "CEditline",
                 "CLinux",
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -107,7 +115,7 @@ let package = Package(
         .testTarget(name: "FibServiceTests", dependencies: ["FibService", "Runtime", "TestSupport", "corepl-worker"]),
         .testTarget(
             name: "ReplTests",
-            dependencies: ["Repl", "Trace", "FibPack", "FibService", "Runtime", "TestSupport", "EmbedExample", "corepl", "corepl-worker", "corepl-embed"],
+            dependencies: ["Repl", "Trace", "Insight", "FibPack", "FibService", "Runtime", "TestSupport", "EmbedExample", "corepl", "corepl-worker", "corepl-embed"],
             exclude: ["pty_session.py"]
         ),
     ],

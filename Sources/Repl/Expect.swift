@@ -1,6 +1,7 @@
 // `expect …`: assertions that turn a session into a test. A failed expectation is a script
 // error that says what was expected and what was found.
 import ArgumentParser
+import Insight
 import Runtime
 
 struct Expect: ReplCommand {
@@ -21,6 +22,9 @@ struct Expect: ReplCommand {
             expect queue ready|recv_wait|send_wait|future_wait|timers|HOST_QUEUE [OP] N
             expect queue QUEUE contains TASK
             expect output contains TEXT
+            expect no lints                the monitor found nothing wrong (see 'lints')
+            expect lint KIND [TASK]        it found KIND (blocked-loop, late-wake, closed-fd,
+                                           orphan-future, never-yields, deadlock), about TASK
             expect gil WHO FIGURE OP NUMBER | OP [FACTOR *] [WHO2] FIGURE
               the GIL's use since 'mark --gil' (or since it was made). WHO: loop, pool (every
               pool thread together) or one thread (pool-1); FIGURE: held, waited (seconds),
@@ -30,7 +34,7 @@ struct Expect: ReplCommand {
             """)
 
     @Argument(parsing: .captureForPassthrough, help: "What to check (see above).",
-              completion: .list(["task", "queue", "output", "gil", "held", "waited", "waits", "contains", "waiting", "ready", "running", "done", "failed",
+              completion: .list(["task", "queue", "output", "gil", "lint", "lints", "no", "held", "waited", "waits", "contains", "waiting", "ready", "running", "done", "failed",
                                  "cancelled", "finished", "recv_wait", "send_wait", "future_wait", "timers"]))
     var words: [String] = []
 
@@ -40,6 +44,13 @@ struct Expect: ReplCommand {
         case "task"?: try expectTask(Array(w.dropFirst()), session)
         case "queue"?: try expectQueue(Array(w.dropFirst()), session)
         case "gil"?: try expectGIL(Array(w.dropFirst()), session)
+        case "no"? where w == ["no", "lints"]:
+            let lints = session.monitor.lints
+            guard lints.isEmpty else {
+                throw ReplError("expected no lints, found \(lints.count): \(lints.map(\.line).joined(separator: "; "))")
+            }
+        case "lint"?:
+            try expectLint(Array(w.dropFirst()), session)
         case "output"? where w.count >= 3 && w[1] == "contains":
             // The raw text after "output contains" (spacing and quotes survive).
             let text = Tokenizer.restText(of: Tokenizer.restText(of: session.current.rest))
@@ -47,7 +58,7 @@ struct Expect: ReplCommand {
                 throw ReplError("expected output containing '\(text)', found none; last lines: \(session.output.lastLines(3).map { "'\($0)'" }.joined(separator: ", "))")
             }
         default:
-            throw ReplError("usage: expect task … | expect queue … | expect output contains TEXT (see 'help expect')")
+            throw ReplError("usage: expect task … | expect queue … | expect output contains TEXT | expect no lints | expect lint KIND [TASK] | expect gil … (see 'help expect')")
         }
     }
 
@@ -154,6 +165,20 @@ struct Expect: ReplCommand {
         }
         if head.count == 1, let n = Double(head[0]) { return (n, []) }
         return (nil, head)
+    }
+
+    /// `expect lint KIND [TASK]`.
+    private func expectLint(_ w: [String], _ session: Session) throws {
+        guard (1...2).contains(w.count) else { throw ReplError("usage: expect lint KIND [TASK]") }
+        guard let kind = LintKind(rawValue: w[0]) else {
+            throw ReplError("no lint '\(w[0])'; use \(LintKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let task = try w.count == 2 ? session.task(w[1]).id : nil
+        let lints = session.monitor.lints
+        guard lints.contains(where: { $0.kind == kind && (task == nil || $0.task == task) }) else {
+            let found = lints.isEmpty ? "none" : lints.map(\.line).joined(separator: "; ")
+            throw ReplError("expected lint \(kind.rawValue)\(task.map { " about task \($0.rawValue)" } ?? ""), found \(found)")
+        }
     }
 
     /// `expect gil WHO FIGURE OP NUMBER | OP [FACTOR *] [WHO2] FIGURE`.

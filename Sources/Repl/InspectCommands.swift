@@ -1,5 +1,6 @@
 // Commands that look without touching: tasks, show/where, queues; and clear.
 import ArgumentParser
+import Insight
 import Runtime
 
 struct Tasks: ReplCommand {
@@ -14,7 +15,12 @@ struct Tasks: ReplCommand {
         if json {
             session.output.line(try JSONViews.encode(snap.tasks))
         } else {
-            session.output.line(Views.tasks(snap))
+            var text = Views.tasks(snap)
+            let lints = session.monitor.lints
+            if !lints.isEmpty {
+                text += "\n" + lints.map { "lint: \($0.line)" }.joined(separator: "\n")
+            }
+            session.output.line(text)
         }
     }
 }
@@ -36,7 +42,8 @@ struct Show: ReplCommand {
         } else {
             let snap = session.loop.snapshot()
             let extra = session.extensions.flatMap { $0.showLines(for: info, snap, in: session) }
-            session.output.line(([Views.show(info, snap)] + extra).joined(separator: "\n"))
+            let lints = session.monitor.lints.filter { $0.task == info.id }.map { "  lint      \($0.line)" }
+            session.output.line(([Views.show(info, snap)] + extra + lints).joined(separator: "\n"))
         }
     }
 }

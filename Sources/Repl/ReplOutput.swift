@@ -31,15 +31,18 @@ public final class ReplOutput: Sendable {
     /// Writes to file descriptors 1 and 2, a line per write(2) (line-buffered even when
     /// piped).
     public static func standard() -> ReplOutput {
-        ReplOutput(out: { writeLine($0, to: 1) }, err: { writeLine($0, to: 2) }, terminal: {
-            guard isatty(1) != 0 else { return nil }
-            var size = winsize()
-            let columns = ioctl(1, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) : 80
-            let env = ProcessInfo.processInfo.environment
-            // https://no-color.org: any non-empty NO_COLOR turns colour off.
-            let color = (env["NO_COLOR"] ?? "").isEmpty && env["TERM"] != "dumb"
-            return (columns, color)
-        })
+        ReplOutput(out: { writeLine($0, to: 1) }, err: { writeLine($0, to: 2) }, terminal: { terminalLayout(of: 1) })
+    }
+
+    /// The width of the terminal on `fd` and whether it takes colour (not when `NO_COLOR`
+    /// is set, https://no-color.org, or `TERM=dumb`); nil if `fd` is not a terminal.
+    public static func terminalLayout(of fd: Int32) -> (columns: Int, color: Bool)? {
+        guard isatty(fd) != 0 else { return nil }
+        var size = winsize()
+        let columns = ioctl(fd, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) : 80
+        let env = ProcessInfo.processInfo.environment
+        let color = (env["NO_COLOR"] ?? "").isEmpty && env["TERM"] != "dumb"
+        return (columns, color)
     }
 
     /// How wide results may be and whether they may be coloured: the terminal's width and

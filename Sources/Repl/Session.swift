@@ -1,6 +1,7 @@
 // A REPL session: one event loop, the commands that drive it, and what they print. Lines
 // are executed on the loop thread, between steps, so every view is a consistent snapshot.
 import ArgumentParser
+import Insight
 import Runtime
 import Trace
 import Synchronization
@@ -75,6 +76,13 @@ public final class Session: @unchecked Sendable {
     /// The recording for `trace` and `timeline`, once `trace record` made one (it stays
     /// after `trace stop`).
     public internal(set) var trace: TraceRecorder?
+    /// Watches every step for `lints`, `stats` and `top` (attached to the loop from the
+    /// start; a host that wants its loop unwatched calls `monitor.stop()`).
+    public let monitor = LoopMonitor()
+    /// When the monitor began watching the current loop (monotonic nanoseconds).
+    var monitorStarted: UInt64 = 0
+    /// `top`'s previous reading, for its rates.
+    var topReading: TopReading?
     /// The host's own state, one object per type (see `hostState(_:make:)`).
     private var hostObjects: [ObjectIdentifier: AnyObject] = [:]
     /// Set by `quit`.
@@ -98,6 +106,16 @@ public final class Session: @unchecked Sendable {
         self.loop = loop
         self.loopForOtherThreads = Locked(loop)
         self.registry = CommandRegistry.builtIn
+        watch(loop)
+    }
+
+    /// Attaches the monitor to `loop` and prints each new lint once, as a warning.
+    private func watch(_ loop: EventLoop) {
+        let output = self.output
+        monitor.onLint = { lint in output.line("warning: \(lint.line)") }
+        monitor.start(on: loop)
+        monitorStarted = monotonicNanos()
+        topReading = nil
     }
 
     // MARK: Executing lines
@@ -343,6 +361,8 @@ public final class Session: @unchecked Sendable {
     ///   (e.g. `"stopped 2 pools"`).
     @discardableResult
     public func shutdown() -> (tasks: Int, stopped: [String]) {
+        // What the cancellations cause (work nobody awaits any more) is no news.
+        monitor.stop()
         let live = loop.snapshot().tasks.filter { !$0.state.isFinished }
         for t in live { loop.cancel(t.id) }
         // Bounded: a task suspended outside the runtime (external) cannot be cancelled out.
@@ -367,6 +387,9 @@ public final class Session: @unchecked Sendable {
         gilMark = nil
         // The recording was of the old loop: it stops, and stays for save and timeline.
         trace?.stop()
+        monitor.clearLints()
+        monitor.resetStats()
+        watch(loop)
         return counts
     }
 

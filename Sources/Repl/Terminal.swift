@@ -31,7 +31,9 @@ public final class Terminal {
         var fds: [Int32] = [-1, -1]
         guard corepl_pipe2(&fds, O_CLOEXEC) == 0 else { throw ReplError("pipe: \(errnoName(errno))") }
         let w = fds[1]
-        let output = ReplOutput(out: { writeLine($0, to: w) }, err: { writeLine($0, to: w) })
+        // The terminal thread copies the pipe to standard output.
+        let output = ReplOutput(out: { writeLine($0, to: w) }, err: { writeLine($0, to: w) },
+                                terminal: { ReplOutput.terminalLayout(of: 1) })
         return (output, fds[0])
     }
 

@@ -110,7 +110,8 @@ struct TimelineCommand: ReplCommand {
             woke (r fd readable, s writable, f future, z timer, x another thread, * several,
             . nothing). Coloured on a terminal unless NO_COLOR is set; wider charts come in
             pages. --svg FILE writes the same chart as an SVG; add --time for wall-clock time
-            on the x axis (a long step is a long bar).
+            on the x axis (a long step is a long bar). --during TASK draws TASK's life (from N
+            steps before its first, default 100, to its last).
             """)
 
     @Argument(help: ArgumentHelp("How many steps (default: as many as fit on one page).", valueName: "n"))
@@ -121,6 +122,9 @@ struct TimelineCommand: ReplCommand {
 
     @Flag(help: "With --svg: wall-clock time on the x axis instead of one column per step.")
     var time = false
+
+    @Option(help: ArgumentHelp("The steps of TASK's life, and N (default 100) before it.", valueName: "task"))
+    var during: TaskArgument?
 
     @Option(help: ArgumentHelp("With --svg: the chart's title.", valueName: "text"))
     var title: String?
@@ -133,8 +137,17 @@ struct TimelineCommand: ReplCommand {
         if time && svg == nil { throw ReplError("--time draws the SVG's x axis in wall-clock time: use it with --svg FILE") }
         if title != nil && svg == nil { throw ReplError("--title goes with --svg FILE") }
         let layout = session.output.layout
+        var ending: UInt64?
+        var spanCount: Int?
+        if let during {
+            let info = try during.resolve(in: session)
+            guard let span = Timeline.span(of: info.id, in: r, margin: count ?? 100) else {
+                throw ReplError("task \(info.id.rawValue) did not run while recording")
+            }
+            (spanCount, ending) = (span.count, span.end)
+        }
         if let svg {
-            let chart = Timeline(r, last: count ?? 200)
+            let chart = Timeline(r, last: spanCount ?? count ?? 200, endingAt: ending)
             guard !chart.columns.isEmpty else { throw ReplError("no steps recorded yet") }
             do {
                 try Session.makeParent(of: svg)
@@ -146,7 +159,7 @@ struct TimelineCommand: ReplCommand {
             return
         }
         let labelWidth = 24
-        let chart = Timeline(r, last: count ?? max(10, layout.columns - labelWidth - 1))
+        let chart = Timeline(r, last: spanCount ?? count ?? max(10, layout.columns - labelWidth - 1), endingAt: ending)
         session.output.line(chart.text(width: layout.columns, color: layout.color))
     }
 }

@@ -171,6 +171,12 @@ enum Views {
 
     /// A figure value: integers plainly, values from 100 up with one decimal, others with
     /// 4 decimals.
+    /// A rate: `12345`, `12.5`, `0`.
+    static func fmtRate(_ x: Double) -> String {
+        if x == 0 { return "0" }
+        return x >= 10 ? String(Int(x.rounded())) : String(format: "%.1f", x)
+    }
+
     static func fmt(_ x: Double) -> String {
         if x == x.rounded() && abs(x) < 1e15 { return String(Int(x)) }
         // Counts and rates (a median of two counts): one decimal is plenty.

@@ -163,6 +163,15 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         ready.append(.job(job, record))
     }
 
+    /// Fault injection (any thread): while true, the wake-ups other threads send are lost —
+    /// the seed's loop without its socketpair. A pool's result, or a job handed over, is
+    /// then found only at the next poll step, after the poll times out. For demonstrating
+    /// and testing a lost wake-up (the monitor's late-wake lint); never set it otherwise.
+    public var dropsWakeUps: Bool {
+        get { wakeChannel.drops.load(ordering: .relaxed) }
+        set { wakeChannel.drops.store(newValue, ordering: .relaxed) }
+    }
+
     // MARK: Observers
 
     /// Attaches an observer; it receives every event on the loop thread.

@@ -10,6 +10,8 @@ final class WakeChannel: Sendable {
     let fd: Int32
     /// True from a signal until the loop drains it: further signals skip the write.
     private let pending = Atomic<Bool>(false)
+    /// Fault injection: while set, signals are lost (see `EventLoop.dropsWakeUps`).
+    let drops = Atomic<Bool>(false)
 
     init() throws(SystemCallError) {
         fd = try Sys.call("eventfd") { eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC)) }
@@ -17,6 +19,7 @@ final class WakeChannel: Sendable {
 
     /// Wakes the loop (any thread).
     func signal() {
+        if drops.load(ordering: .relaxed) { return }
         if pending.exchange(true, ordering: .sequentiallyConsistent) { return }
         var one: UInt64 = 1
         withUnsafeBytes(of: &one) { buf in

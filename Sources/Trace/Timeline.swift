@@ -39,10 +39,14 @@ public struct Timeline: Sendable {
     /// How many steps the recording holds in all (the chart shows the last `columns.count`).
     public var recordedSteps: Int
 
-    /// The last `count` steps of `recorder`'s recording.
-    public init(_ recorder: TraceRecorder, last count: Int) {
-        let all = recorder.events.filter { $0.stepNumber != nil }
+    /// The last `count` steps of `recorder`'s recording, or, with `ending`, the last
+    /// `count` steps up to that step number.
+    public init(_ recorder: TraceRecorder, last count: Int, endingAt ending: UInt64? = nil) {
+        var all = Array(recorder.events.filter { $0.stepNumber != nil })
         recordedSteps = all.count
+        if let ending, let end = all.lastIndex(where: { $0.stepNumber! <= ending }) {
+            all = Array(all[...end])
+        }
         let window = all.suffix(max(0, count))
         let firstShown = window.first?.stepNumber ?? 0
 
@@ -108,7 +112,23 @@ public struct Timeline: Sendable {
         self.rows = cells.keys.sorted { $0.rawValue < $1.rawValue }.map { id in
             Row(task: recorder.tasks[id] ?? TaskTrack(id: id, name: "?", kind: "?", finished: false), cells: cells[id]!)
         }
-        self.recordedSteps = all.count
+    }
+
+    /// The steps of `task`'s life in the recording — from `margin` steps before its first
+    /// step to its last — as (count, last step number), for `init(_:last:endingAt:)`; nil if
+    /// it never ran while recording.
+    public static func span(of task: TaskID, in recorder: TraceRecorder, margin: Int) -> (count: Int, end: UInt64)? {
+        let steps = recorder.events.compactMap { e -> (UInt64, TaskID?)? in
+            switch e {
+            case .step(let s): return (s.number, s.task)
+            case .poll(let p): return (p.number, nil)
+            case .work: return nil
+            }
+        }
+        guard let first = steps.firstIndex(where: { $0.1 == task }),
+              let last = steps.lastIndex(where: { $0.1 == task }) else { return nil }
+        let start = max(0, first - margin)
+        return (last - start + 1, steps[last].0)
     }
 
     // MARK: Glyphs

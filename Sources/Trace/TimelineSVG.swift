@@ -81,12 +81,26 @@ extension Timeline {
                 s += "fill=\"\(Self.fill(kind))\"><title>\(Self.escape(kind == "ready" ? "ready" : "waits on \(kind)"))</title></rect>\n"
                 c = end + 1
             }
-            for (c, cell) in row.cells.enumerated() {
-                guard case .ran(let exited) = cell else { continue }
-                let (a, w) = x(c)
-                let col = columns[c]
-                s += "<rect x=\"\(Self.n(a))\" y=\"\(Self.n(y + 2))\" width=\"\(Self.n(w))\" height=\"\(Self.n(rowHeight - 4))\" "
-                s += "fill=\"#2e9e44\"><title>#\(col.number) ran \(Self.durationText(col.end - col.start))\(exited ? ", then ended" : "")</title></rect>\n"
+            // Steps: a bar each, or, by time, one bar for steps less than a pixel apart.
+            var ranCells: [(c: Int, exited: Bool)] = []
+            for (c, cell) in row.cells.enumerated() { if case .ran(let exited) = cell { ranCells.append((c, exited)) } }
+            var i = 0
+            while i < ranCells.count {
+                var j = i
+                while axis == .time, j + 1 < ranCells.count {
+                    let (a, w) = x(ranCells[j].c)
+                    guard x(ranCells[j + 1].c).0 - (a + w) < 1 else { break }
+                    j += 1
+                }
+                let (a, _) = x(ranCells[i].c)
+                let (b, wb) = x(ranCells[j].c)
+                let first = columns[ranCells[i].c], last = columns[ranCells[j].c]
+                let busy = ranCells[i...j].reduce(UInt64(0)) { $0 + (columns[$1.c].end - columns[$1.c].start) }
+                let what = i == j ? "#\(first.number) ran \(Self.durationText(busy))"
+                    : "#\(first.number)–#\(last.number): ran \(j - i + 1) steps, \(Self.durationText(busy)) in all"
+                s += "<rect x=\"\(Self.n(a))\" y=\"\(Self.n(y + 2))\" width=\"\(Self.n(max(b + wb - a, 0.6)))\" height=\"\(Self.n(rowHeight - 4))\" "
+                s += "fill=\"#2e9e44\"><title>\(what)\(ranCells[j].exited ? ", then ended" : "")</title></rect>\n"
+                i = j + 1
             }
             s += "</g>\n"
         }

@@ -1,0 +1,343 @@
+// The monitor: an observer of every step that keeps the figures `top` and `stats` show
+// (rates, histograms of step, wait and poll times, request latency) and looks for the
+// problems `lints` lists. Attached to a session's loop by the REPL; a loop it does not
+// watch pays nothing (Runtime/Observer.swift).
+import Histogram
+import Runtime
+
+/// Watches a loop: counters, latency histograms, and lints.
+///
+/// Use it on the loop thread. `start(on:)` attaches it; `stop()` detaches it.
+public final class LoopMonitor: LoopObserver {
+    /// Thresholds, and which lints are off.
+    public var settings = LintSettings()
+    /// Called once for each new lint (a kind and a task or future seen for the first time).
+    public var onLint: ((Lint) -> Void)?
+
+    /// Every lint found, in the order they were first found.
+    public var lints: [Lint] { lintOrder.compactMap { found[$0] } }
+
+    /// Counters since the monitor started (for rates: take two readings).
+    public private(set) var counters = Counters()
+    /// Histograms since the monitor started (or `resetStats()`).
+    public private(set) var stats = LoopStats()
+
+    public struct Counters: Sendable {
+        public var steps: UInt64 = 0
+        public var polls: UInt64 = 0
+        public var wakes: UInt64 = 0
+        /// Time tasks ran.
+        public var stepNanos: UInt64 = 0
+        /// Time poll steps took (most of it blocked in the poll call).
+        public var pollNanos: UInt64 = 0
+
+        public init() {}
+    }
+
+    private weak var loop: EventLoop?
+    private var found: [String: Lint] = [:]
+    private var lintOrder: [String] = []
+    private var kinds: [TaskID: (name: String, kind: String)] = [:]
+    private var waits: [TaskID: Wait] = [:]
+    private var yieldRuns: [TaskID: Int] = [:]
+    private var requestStart: [TaskID: UInt64] = [:]
+    private var pollStepStart: UInt64 = 0
+    /// Recent polls that blocked (start, end), to tell a late wake from a busy loop.
+    private var blocked: [(start: UInt64, end: UInt64)] = []
+    private var pollBlockStart: UInt64 = 0
+    /// In a poll step, before its poll call: what wakes now was already waiting when the
+    /// step began (nobody signalled the loop since).
+    private var beforePoll = false
+    private var runningTask: TaskID?
+    private var submitter: [FutureID: TaskID] = [:]
+    private var awaiter: [FutureID: TaskID] = [:]
+    private var completed: [FutureID: (at: UInt64, label: String)] = [:]
+    private var ended: Set<TaskID> = []
+
+    public init() {}
+
+    /// Attaches the monitor to `loop` (on its thread).
+    public func start(on loop: EventLoop) {
+        stop()
+        // Ids are the loop's own: nothing carries over from another loop.
+        kinds = [:]; waits = [:]; yieldRuns = [:]; requestStart = [:]; blocked = []
+        submitter = [:]; awaiter = [:]; completed = [:]; ended = []
+        runningTask = nil; beforePoll = false
+        self.loop = loop
+        for t in loop.snapshot().tasks {
+            kinds[t.id] = (t.name, t.kind)
+            if case .waiting(let w) = t.state { waits[t.id] = w }
+            if t.state.isFinished { ended.insert(t.id) }
+        }
+        loop.addObserver(self)
+    }
+
+    /// Detaches it.
+    public func stop() {
+        loop?.removeObserver(self)
+        loop = nil
+    }
+
+    /// Forgets every lint found so far.
+    public func clearLints() {
+        found = [:]
+        lintOrder = []
+    }
+
+    /// Starts the histograms afresh.
+    public func resetStats() { stats = LoopStats() }
+
+    /// A task's name and kind as the monitor knows them.
+    public func taskLabel(_ id: TaskID) -> String {
+        guard let k = kinds[id] else { return "task \(id.rawValue)" }
+        return "task \(id.rawValue) (\(k.name))"
+    }
+
+    // MARK: Observing
+
+    public func loop(_ loop: EventLoop, observed event: LoopEvent) {
+        switch event {
+        case .spawned(let id, let name, let kind, _):
+            kinds[id] = (name, kind)
+        case .stepBegan(_, let task):
+            runningTask = task
+            if task == nil {
+                pollStepStart = monotonicNanos()
+                beforePoll = true
+            }
+        case .waits(let id, let wait):
+            waited(id, wait)
+        case .woke(let wake):
+            woke(wake, loop)
+        case .pollBegan:
+            pollBlockStart = monotonicNanos()
+            beforePoll = false
+        case .pollEnded(let report):
+            noteBlocked(report.waitedNanos)
+        case .stepEnded(let step):
+            beforePoll = false
+            stepEnded(step, loop)
+        case .exited(let id, _):
+            exited(id)
+        case .pool(let p):
+            pool(p)
+        }
+    }
+
+    private func waited(_ id: TaskID, _ wait: Wait) {
+        waits[id] = wait
+        switch wait.reason {
+        case .recv:
+            if let start = requestStart.removeValue(forKey: id) {
+                stats.record(request: wait.since &- start, task: id)
+            }
+        case .future(let f):
+            awaiter[f] = id
+        default:
+            break
+        }
+    }
+
+    private func woke(_ wake: Wake, _ loop: EventLoop) {
+        counters.wakes &+= 1
+        let now = monotonicNanos()
+        let wait = waits[wake.task]
+        if let wait {
+            stats.record(wait: now &- wait.since, kind: Self.kindName(wait.reason), task: wake.task)
+        }
+        switch wake.cause {
+        case .readable where kinds[wake.task]?.kind == "handler":
+            requestStart[wake.task] = now
+        case .future(let f):
+            // Found at the start of a poll step, not through the wake-up channel: if the
+            // loop slept in poll since it completed, the signal was lost.
+            if beforePoll, let done = completed[f] {
+                lateWake(wake.task, since: done.at, now: now, what: "future \(f.rawValue) (\(done.label)) completed")
+            }
+            completed[f] = nil
+            submitter[f] = nil
+            awaiter[f] = nil
+        case .closed(let fd):
+            guard !settings.off.contains(.closedFD) else { break }
+            let at = wait.map { $0.location.line > 0 ? " at \($0.location)" : "" } ?? ""
+            report(.closedFD, key: "\(wake.task.rawValue)", task: wake.task,
+                   "\(taskLabel(wake.task)) was waiting on fd \(fd) (\(wait?.reason.description ?? "?"))\(at) when it was closed under it: cancel the task before closing its fd, or let it close the fd itself")
+        default:
+            break
+        }
+    }
+
+    /// A wake `now` of something that was ready at `since`: late if the loop slept in poll
+    /// for more than the threshold of that time (a busy loop is not late, only slow).
+    private func lateWake(_ task: TaskID, since: UInt64, now: UInt64, what: String) {
+        guard !settings.off.contains(.lateWake), now > since, now - since > settings.lateWakeNanos else { return }
+        var slept: UInt64 = 0
+        for b in blocked where b.end > since { slept += b.end - max(b.start, since) }
+        guard slept > settings.lateWakeNanos else { return }
+        let where_ = waits[task].map { $0.location.line > 0 ? " at \($0.location)" : "" } ?? ""
+        report(.lateWake, key: "\(task.rawValue)", task: task, worst: now - since,
+               "\(taskLabel(task)) ran \(Self.ms(now - since)) after \(what)\(where_), while the loop slept in poll for \(Self.ms(slept)) of it: a lost wake-up? whatever completes it must wake the loop (the wake-up channel)")
+    }
+
+    private func noteBlocked(_ nanos: UInt64) {
+        guard nanos > 0 else { return }
+        let end = pollBlockStart &+ nanos
+        blocked.append((pollBlockStart, end))
+        if blocked.count > 64 { blocked.removeFirst(blocked.count - 64) }
+        stats.record(poll: nanos)
+    }
+
+    private func stepEnded(_ step: StepEvent, _ loop: EventLoop) {
+        counters.steps &+= 1
+        runningTask = nil
+        switch step.kind {
+        case .ran(let s):
+            counters.stepNanos &+= s.busyNanos
+            stats.record(step: s.busyNanos, task: s.task)
+            // Where the step ran: from where it resumed to where it suspended again.
+            let from = s.resumedFrom.flatMap { $0.location.line > 0 ? "\($0.location)" : nil }
+            var to: String?
+            var yielded = false
+            switch s.outcome {
+            case .waits(let w):
+                if w.location.line > 0 { to = "\(w.location)" }
+                yielded = w.reason == .yield
+            case .exited:
+                to = nil
+            }
+            let location: String
+            switch (from, to) {
+            case let (f?, t?) where f != t: location = " between \(f) and \(t)"
+            case let (_, t?): location = " at \(t)"
+            case let (f?, nil): location = " after \(f)"
+            default: location = ""
+            }
+            if s.busyNanos > settings.slowStepNanos && !settings.off.contains(.blockedLoop) {
+                report(.blockedLoop, key: "\(s.task.rawValue)", task: s.task, worst: s.busyNanos,
+                       "\(taskLabel(s.task)) held the loop for \(Self.ms(s.busyNanos))\(location): run it in a pool and yield on the future")
+            }
+            if yielded {
+                let run = (yieldRuns[s.task] ?? 0) + 1
+                yieldRuns[s.task] = run
+                if run >= settings.neverYieldsSteps && !settings.off.contains(.neverYields) {
+                    report(.neverYields, key: "\(s.task.rawValue)", task: s.task, worst: UInt64(run),
+                           "\(taskLabel(s.task)) ran \(run) steps in a row without waiting on anything\(location): it spins; let it wait on what it needs (a socket, a future, a sleep)")
+                }
+            } else {
+                yieldRuns[s.task] = nil
+            }
+        case .polled:
+            counters.polls &+= 1
+            counters.pollNanos &+= monotonicNanos() &- pollStepStart
+        case .idle(let idle):
+            // An idle poll reports no pollEnded: its blocked time comes here.
+            noteBlocked(idle.waitedNanos)
+            counters.polls &+= 1
+            counters.pollNanos &+= monotonicNanos() &- pollStepStart
+            if idle.note == nil { checkDeadlock(loop) }
+        }
+    }
+
+    private func exited(_ id: TaskID) {
+        ended.insert(id)
+        waits[id] = nil
+        yieldRuns[id] = nil
+        requestStart[id] = nil
+    }
+
+    private func pool(_ p: PoolEvent) {
+        switch p.kind {
+        case .submitted:
+            if let t = runningTask { submitter[p.future] = t }
+            // Keep the tables bounded: futures nobody ever awaited nor finished pile up.
+            if submitter.count > 100_000 { submitter.removeAll() }
+        case .started:
+            break
+        case .finished:
+            if completed.count > 100_000 { completed.removeAll() }
+            completed[p.future] = (p.at, p.label)
+            if let waiter = awaiter[p.future], ended.contains(waiter) {
+                orphan(p.future, label: p.label, awaitedBy: waiter)
+            } else if awaiter[p.future] == nil, let s = submitter[p.future], ended.contains(s) {
+                orphan(p.future, label: p.label, submittedBy: s)
+            }
+        }
+    }
+
+    private func orphan(_ f: FutureID, label: String, submittedBy: TaskID? = nil, awaitedBy: TaskID? = nil) {
+        guard !settings.off.contains(.orphanFuture) else { return }
+        completed[f] = nil
+        let who = awaitedBy.map { "\(taskLabel($0)), which awaited it, had ended" }
+            ?? submittedBy.map { "\(taskLabel($0)) submitted it and ended without awaiting it" } ?? "nobody awaits it"
+        report(.orphanFuture, key: "\((awaitedBy ?? submittedBy)?.rawValue ?? 0)", task: awaitedBy ?? submittedBy,
+               "future \(f.rawValue) (\(label)) completed, but \(who): its work was wasted; cancel work with the task that wanted it")
+    }
+
+    private func checkDeadlock(_ loop: EventLoop) {
+        guard !settings.off.contains(.deadlock) else { return }
+        let snap = loop.snapshot()
+        let live = snap.tasks.filter { !$0.state.isFinished }
+        guard !live.isEmpty, snap.ready.isEmpty, snap.recvWait.isEmpty, snap.sendWait.isEmpty,
+              snap.timers.isEmpty, snap.external.isEmpty, snap.parked.isEmpty, snap.pendingFutures == 0 else { return }
+        // Everyone waits on a join or a future nothing will complete.
+        var why: [String] = []
+        let joins = Dictionary(snap.joins.map { ($0.task, $0.target) }, uniquingKeysWith: { a, _ in a })
+        var inCycle = Set<TaskID>()
+        for start in joins.keys.sorted(by: { $0.rawValue < $1.rawValue }) where !inCycle.contains(start) {
+            var path: [TaskID] = [start]
+            var next = joins[start]
+            while let n = next, !path.contains(n) { path.append(n); next = joins[n] }
+            if let n = next, let i = path.firstIndex(of: n) {
+                let cycle = Array(path[i...])
+                if cycle.contains(where: inCycle.contains) { continue }
+                inCycle.formUnion(cycle)
+                why.append("a cycle: " + (cycle + [cycle[0]]).map { "task \($0.rawValue)" }.joined(separator: " joins "))
+            }
+        }
+        for f in snap.futureWait where !inCycle.contains(f.task) {
+            why.append("task \(f.task.rawValue) waits on future \(f.future.rawValue), which nothing will complete")
+        }
+        let key = live.map { String($0.id.rawValue) }.joined(separator: ",")
+        report(.deadlock, key: key, task: nil,
+               "every task waits and nothing can wake any of them (\(live.count) \(live.count == 1 ? "task" : "tasks"))"
+                + (why.isEmpty ? "" : ": " + why.joined(separator: "; ")))
+    }
+
+    private func report(_ kind: LintKind, key: String, task: TaskID?, worst: UInt64 = 0, _ message: @autoclosure () -> String) {
+        let full = "\(kind.rawValue)/\(key)"
+        if var lint = found[full] {
+            lint.count += 1
+            if worst > lint.worst {
+                lint.worst = worst
+                lint.message = message()
+            }
+            found[full] = lint
+            return
+        }
+        let lint = Lint(kind: kind, task: task, message: message(), step: loop?.stepCount ?? 0, count: 1, worst: worst)
+        found[full] = lint
+        lintOrder.append(full)
+        onLint?(lint)
+    }
+
+    static func kindName(_ r: WaitReason) -> String {
+        switch r {
+        case .recv: return "recv"
+        case .send: return "send"
+        case .future: return "future"
+        case .sleep: return "sleep"
+        case .yield: return "yield"
+        case .join: return "join"
+        case .external: return "external"
+        case .custom(let queue, _): return queue
+        }
+    }
+
+    /// `412 ms`, `1.2 s`, `0.35 ms`.
+    static func ms(_ nanos: UInt64) -> String {
+        let ms = Double(nanos) / 1e6
+        if ms >= 1000 { return "\((ms / 100).rounded() / 10) s" }
+        if ms >= 10 { return "\(Int(ms.rounded())) ms" }
+        return "\((ms * 100).rounded() / 100) ms"
+    }
+}
