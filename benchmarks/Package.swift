@@ -16,6 +16,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Runtime", package: "corepl"),
                 .product(name: "Trace", package: "corepl"),
+                .product(name: "Insight", package: "corepl"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),

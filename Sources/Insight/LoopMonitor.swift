@@ -38,9 +38,27 @@ public final class LoopMonitor: LoopObserver {
     private var found: [String: Lint] = [:]
     private var lintOrder: [String] = []
     private var kinds: [TaskID: (name: String, kind: String)] = [:]
-    private var waits: [TaskID: Wait] = [:]
-    private var yieldRuns: [TaskID: Int] = [:]
-    private var requestStart: [TaskID: UInt64] = [:]
+    /// What the monitor keeps of each task, indexed by its id (ids are small and dense:
+    /// no hashing on the per-step path).
+    private var perTask = ContiguousArray<PerTask>()
+
+    struct PerTask {
+        /// When its current wait began, and where.
+        var waitSince: UInt64 = 0
+        var waitLocation: CodeLocation?
+        /// Steps in a row that only yielded.
+        var yieldRun = 0
+        /// A handler's request: when its bytes woke it (0: none in progress).
+        var requestStart: UInt64 = 0
+        var isHandler = false
+    }
+
+    @inline(__always)
+    private func slot(_ id: TaskID) -> Int {
+        let i = id.rawValue
+        if i >= perTask.count { perTask.append(contentsOf: repeatElement(PerTask(), count: i + 1 - perTask.count)) }
+        return i
+    }
     private var pollStepStart: UInt64 = 0
     /// Recent polls that blocked (start, end), to tell a late wake from a busy loop.
     private var blocked: [(start: UInt64, end: UInt64)] = []
@@ -60,13 +78,15 @@ public final class LoopMonitor: LoopObserver {
     public func start(on loop: EventLoop) {
         stop()
         // Ids are the loop's own: nothing carries over from another loop.
-        kinds = [:]; waits = [:]; yieldRuns = [:]; requestStart = [:]; blocked = []
+        kinds = [:]; perTask = []; blocked = []
         submitter = [:]; awaiter = [:]; completed = [:]; ended = []
         runningTask = nil; beforePoll = false
         self.loop = loop
         for t in loop.snapshot().tasks {
             kinds[t.id] = (t.name, t.kind)
-            if case .waiting(let w) = t.state { waits[t.id] = w }
+            let i = slot(t.id)
+            perTask[i].isHandler = t.kind == "handler"
+            if case .waiting(let w) = t.state { perTask[i].waitSince = w.since; perTask[i].waitLocation = w.location }
             if t.state.isFinished { ended.insert(t.id) }
         }
         loop.addObserver(self)
@@ -99,6 +119,7 @@ public final class LoopMonitor: LoopObserver {
         switch event {
         case .spawned(let id, let name, let kind, _):
             kinds[id] = (name, kind)
+            perTask[slot(id)] = PerTask(isHandler: kind == "handler")
         case .stepBegan(_, let task):
             runningTask = task
             if task == nil {
@@ -125,10 +146,14 @@ public final class LoopMonitor: LoopObserver {
     }
 
     private func waited(_ id: TaskID, _ wait: Wait) {
-        waits[id] = wait
+        let i = slot(id)
+        perTask[i].waitSince = wait.since
+        perTask[i].waitLocation = wait.location
         switch wait.reason {
         case .recv:
-            if let start = requestStart.removeValue(forKey: id) {
+            let start = perTask[i].requestStart
+            if start != 0 {
+                perTask[i].requestStart = 0
                 stats.record(request: wait.since &- start, task: id)
             }
         case .future(let f):
@@ -141,13 +166,13 @@ public final class LoopMonitor: LoopObserver {
     private func woke(_ wake: Wake, _ loop: EventLoop) {
         counters.wakes &+= 1
         let now = monotonicNanos()
-        let wait = waits[wake.task]
-        if let wait {
-            stats.record(wait: now &- wait.since, kind: Self.kindName(wait.reason), task: wake.task)
+        let i = slot(wake.task)
+        if perTask[i].waitSince != 0 {
+            stats.record(wait: now &- perTask[i].waitSince, kind: wake.from, task: wake.task)
         }
         switch wake.cause {
-        case .readable where kinds[wake.task]?.kind == "handler":
-            requestStart[wake.task] = now
+        case .readable where perTask[i].isHandler:
+            perTask[i].requestStart = now
         case .future(let f):
             // Found at the start of a poll step, not through the wake-up channel: if the
             // loop slept in poll since it completed, the signal was lost.
@@ -159,9 +184,9 @@ public final class LoopMonitor: LoopObserver {
             awaiter[f] = nil
         case .closed(let fd):
             guard !settings.off.contains(.closedFD) else { break }
-            let at = wait.map { $0.location.line > 0 ? " at \($0.location)" : "" } ?? ""
+            let at = perTask[i].waitLocation.map { $0.line > 0 ? " at \($0)" : "" } ?? ""
             report(.closedFD, key: "\(wake.task.rawValue)", task: wake.task,
-                   "\(taskLabel(wake.task)) was waiting on fd \(fd) (\(wait?.reason.description ?? "?"))\(at) when it was closed under it: cancel the task before closing its fd, or let it close the fd itself")
+                   "\(taskLabel(wake.task)) was waiting on fd \(fd) (\(wake.from.description))\(at) when it was closed under it: cancel the task before closing its fd, or let it close the fd itself")
         default:
             break
         }
@@ -174,7 +199,7 @@ public final class LoopMonitor: LoopObserver {
         var slept: UInt64 = 0
         for b in blocked where b.end > since { slept += b.end - max(b.start, since) }
         guard slept > settings.lateWakeNanos else { return }
-        let where_ = waits[task].map { $0.location.line > 0 ? " at \($0.location)" : "" } ?? ""
+        let where_ = slot(task) < perTask.count ? perTask[task.rawValue].waitLocation.map { $0.line > 0 ? " at \($0)" : "" } ?? "" : ""
         report(.lateWake, key: "\(task.rawValue)", task: task, worst: now - since,
                "\(taskLabel(task)) ran \(Self.ms(now - since)) after \(what)\(where_), while the loop slept in poll for \(Self.ms(slept)) of it: a lost wake-up? whatever completes it must wake the loop (the wake-up channel)")
     }
@@ -194,37 +219,36 @@ public final class LoopMonitor: LoopObserver {
         case .ran(let s):
             counters.stepNanos &+= s.busyNanos
             stats.record(step: s.busyNanos, task: s.task)
-            // Where the step ran: from where it resumed to where it suspended again.
-            let from = s.resumedFrom.flatMap { $0.location.line > 0 ? "\($0.location)" : nil }
-            var to: String?
             var yielded = false
-            switch s.outcome {
-            case .waits(let w):
-                if w.location.line > 0 { to = "\(w.location)" }
-                yielded = w.reason == .yield
-            case .exited:
-                to = nil
-            }
-            let location: String
-            switch (from, to) {
-            case let (f?, t?) where f != t: location = " between \(f) and \(t)"
-            case let (_, t?): location = " at \(t)"
-            case let (f?, nil): location = " after \(f)"
-            default: location = ""
+            if case .waits(let w) = s.outcome { yielded = w.reason == .yield }
+            // Where the step ran: from where it resumed to where it suspended again (text
+            // made only for a lint's message: formatting costs more than a step).
+            func location() -> String {
+                let from = s.resumedFrom.flatMap { $0.location.line > 0 ? "\($0.location)" : nil }
+                var to: String?
+                if case .waits(let w) = s.outcome, w.location.line > 0 { to = "\(w.location)" }
+                switch (from, to) {
+                case let (f?, t?) where f != t: return " between \(f) and \(t)"
+                case let (_, t?): return " at \(t)"
+                case let (f?, nil): return " after \(f)"
+                default: return ""
+                }
             }
             if s.busyNanos > settings.slowStepNanos && !settings.off.contains(.blockedLoop) {
                 report(.blockedLoop, key: "\(s.task.rawValue)", task: s.task, worst: s.busyNanos,
-                       "\(taskLabel(s.task)) held the loop for \(Self.ms(s.busyNanos))\(location): run it in a pool and yield on the future")
+                       "\(taskLabel(s.task)) held the loop for \(Self.ms(s.busyNanos))\(location()): run it in a pool and yield on the future")
             }
+            let i = slot(s.task)
             if yielded {
-                let run = (yieldRuns[s.task] ?? 0) + 1
-                yieldRuns[s.task] = run
-                if run >= settings.neverYieldsSteps && !settings.off.contains(.neverYields) {
+                perTask[i].yieldRun += 1
+                let run = perTask[i].yieldRun
+                // Reported at the threshold and at each multiple of it (not every step after).
+                if run % settings.neverYieldsSteps == 0 && !settings.off.contains(.neverYields) {
                     report(.neverYields, key: "\(s.task.rawValue)", task: s.task, worst: UInt64(run),
-                           "\(taskLabel(s.task)) ran \(run) steps in a row without waiting on anything\(location): it spins; let it wait on what it needs (a socket, a future, a sleep)")
+                           "\(taskLabel(s.task)) ran \(run) steps in a row without waiting on anything\(location()): it spins; let it wait on what it needs (a socket, a future, a sleep)")
                 }
             } else {
-                yieldRuns[s.task] = nil
+                perTask[i].yieldRun = 0
             }
         case .polled:
             counters.polls &+= 1
@@ -240,9 +264,7 @@ public final class LoopMonitor: LoopObserver {
 
     private func exited(_ id: TaskID) {
         ended.insert(id)
-        waits[id] = nil
-        yieldRuns[id] = nil
-        requestStart[id] = nil
+        perTask[slot(id)] = PerTask()
     }
 
     private func pool(_ p: PoolEvent) {
@@ -318,19 +340,6 @@ public final class LoopMonitor: LoopObserver {
         found[full] = lint
         lintOrder.append(full)
         onLint?(lint)
-    }
-
-    static func kindName(_ r: WaitReason) -> String {
-        switch r {
-        case .recv: return "recv"
-        case .send: return "send"
-        case .future: return "future"
-        case .sleep: return "sleep"
-        case .yield: return "yield"
-        case .join: return "join"
-        case .external: return "external"
-        case .custom(let queue, _): return queue
-        }
     }
 
     /// `412 ms`, `1.2 s`, `0.35 ms`.

@@ -53,27 +53,68 @@ public struct LoopStats: Sendable {
     /// Time each poll call blocked.
     public var poll = Nanos()
     /// Time tasks waited, by wait kind (recv, send, future, sleep, join, …).
-    public var wait: [String: Nanos] = [:]
+    public var wait: [String: Nanos] {
+        var all: [String: Nanos] = custom
+        for (i, h) in standard.enumerated() where h.count > 0 { all[Self.standardKinds[i]] = h }
+        return all
+    }
+    /// The runtime's own wait kinds, in an array (no hashing per wake); hosts' queues by name.
+    private var standard = [Nanos](repeating: Nanos(), count: 6)
+    private var custom: [String: Nanos] = [:]
+    static let standardKinds = ["recv", "send", "future", "sleep", "join", "external"]
     /// Handler tasks: from the request's bytes arriving (its recv woke) to the handler
     /// waiting for the next one (the reply sent).
     public var request = Nanos()
-    /// The same, per task.
-    public var tasks: [TaskID: TaskStats] = [:]
+    /// The same, per task (index: the task's id).
+    private var perTask = ContiguousArray<TaskStats?>()
+    private var tracked = 0
+
+    /// One task's figures, if it recorded any (and was among the first `taskLimit`).
+    public func task(_ id: TaskID) -> TaskStats? { id.rawValue < perTask.count ? perTask[id.rawValue] : nil }
 
     /// Per-task figures are kept for the first this many tasks that record any.
     public static let taskLimit = 1_000
 
     public struct TaskStats: Sendable {
         public var step = Nanos(compact: true)
-        public var wait: [String: Nanos] = [:]
         public var request = Nanos(compact: true)
+        /// Time it waited, by wait kind.
+        public var wait: [String: Nanos] {
+            var all = custom
+            for (i, h) in standard.enumerated() where h.count > 0 { all[LoopStats.standardKinds[i]] = h }
+            return all
+        }
+        var standard = [Nanos](repeating: Nanos(compact: true), count: 6)
+        var custom: [String: Nanos] = [:]
+
+        mutating func record(wait nanos: UInt64, kind: WaitReason) {
+            switch kind {
+            case .recv: standard[0].record(nanos)
+            case .send: standard[1].record(nanos)
+            case .future: standard[2].record(nanos)
+            case .sleep: standard[3].record(nanos)
+            case .join: standard[4].record(nanos)
+            case .external: standard[5].record(nanos)
+            case .yield: return
+            case .custom(let queue, _): custom[queue, default: Nanos(compact: true)].record(nanos)
+            }
+        }
     }
 
     public init() {}
 
     private mutating func withTask(_ task: TaskID, _ body: (inout TaskStats) -> Void) {
-        if tasks[task] == nil && tasks.count >= Self.taskLimit { return }
-        body(&tasks[task, default: TaskStats()])
+        let i = task.rawValue
+        if i >= perTask.count {
+            guard tracked < Self.taskLimit else { return }
+            perTask.append(contentsOf: repeatElement(nil, count: i + 1 - perTask.count))
+        }
+        if perTask[i] == nil {
+            guard tracked < Self.taskLimit else { return }
+            perTask[i] = TaskStats()
+            tracked += 1
+        }
+        body(&perTask[i]!)
     }
 
     mutating func record(step nanos: UInt64, task: TaskID) {
@@ -81,11 +122,19 @@ public struct LoopStats: Sendable {
         withTask(task) { $0.step.record(nanos) }
     }
 
-    mutating func record(wait nanos: UInt64, kind: String, task: TaskID) {
-        wait[kind, default: Nanos()].record(nanos)
-        withTask(task) { $0.wait[kind, default: Nanos(compact: true)].record(nanos) }
+    mutating func record(wait nanos: UInt64, kind: WaitReason, task: TaskID) {
+        switch kind {
+        case .recv: standard[0].record(nanos)
+        case .send: standard[1].record(nanos)
+        case .future: standard[2].record(nanos)
+        case .sleep: standard[3].record(nanos)
+        case .join: standard[4].record(nanos)
+        case .external: standard[5].record(nanos)
+        case .yield: return
+        case .custom(let queue, _): custom[queue, default: Nanos()].record(nanos)
+        }
+        withTask(task) { $0.record(wait: nanos, kind: kind) }
     }
-
 
     mutating func record(poll nanos: UInt64) {
         poll.record(nanos)

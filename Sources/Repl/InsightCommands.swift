@@ -127,7 +127,7 @@ struct StatsCommand: ReplCommand {
         let stats = monitor.stats
         if let task {
             let info = try task.resolve(in: session)
-            guard let t = stats.tasks[info.id] else {
+            guard let t = stats.task(info.id) else {
                 throw ReplError("no figures for task \(info.id.rawValue) yet (it has not run since the stats began, or it is past the first \(LoopStats.taskLimit) tasks)")
             }
             rows.append(("step", t.step.distribution))

@@ -155,9 +155,8 @@ public final class TraceRecorder: LoopObserver {
     private func ended(_ step: StepEvent, _ loop: EventLoop) {
         // A future's wait names the work (`future 3 (fib(30))`), as `queues` does.
         func described(_ w: Wait) -> WaitRecord {
-            var r = WaitRecord(w)
-            if case .future(let id) = w.reason, let label = loop.futureLabel(id) { r.text = "future \(id.rawValue) (\(label))" }
-            return r
+            if case .future(let id) = w.reason { return WaitRecord(w, futureLabel: loop.futureLabel(id)) }
+            return WaitRecord(w)
         }
         let now = monotonicNanos()
         switch step.kind {
@@ -273,35 +272,40 @@ public struct Flow: Sendable, Hashable {
     public var at: UInt64
 }
 
-/// A wait as recorded: its kind (for glyphs and colours) and its words.
+/// A wait as recorded: the runtime's own value (words are made only when a picture is
+/// drawn: formatting costs more than a step), and the work's label for a future.
 public struct WaitRecord: Sendable, Hashable {
+    public var wait: Wait
+    /// For a future: what the work is (`fib(30)`).
+    public var futureLabel: String?
+
+    public init(_ wait: Wait, futureLabel: String? = nil) {
+        self.wait = wait
+        self.futureLabel = futureLabel
+    }
+
     /// recv, send, future, sleep, yield, join, external, or a host queue's name.
-    public var kind: String
-    /// e.g. `recv fd 7`, `future 3 (fib(30))`.
-    public var text: String
-    /// `FibServer.swift:135`, or empty.
-    public var location: String
-
-    public init(_ wait: Wait) {
+    public var kind: String {
         switch wait.reason {
-        case .recv: kind = "recv"
-        case .send: kind = "send"
-        case .future: kind = "future"
-        case .sleep: kind = "sleep"
-        case .yield: kind = "yield"
-        case .join: kind = "join"
-        case .external: kind = "external"
-        case .custom(let queue, _): kind = queue
+        case .recv: return "recv"
+        case .send: return "send"
+        case .future: return "future"
+        case .sleep: return "sleep"
+        case .yield: return "yield"
+        case .join: return "join"
+        case .external: return "external"
+        case .custom(let queue, _): return queue
         }
-        text = wait.description
-        location = wait.location.line > 0 ? wait.location.description : ""
     }
 
-    public init(kind: String, text: String, location: String = "") {
-        self.kind = kind
-        self.text = text
-        self.location = location
+    /// e.g. `recv fd 7 (recv)`, `future 3 (fib(30))`.
+    public var text: String {
+        if case .future(let id) = wait.reason, let futureLabel { return "future \(id.rawValue) (\(futureLabel))" }
+        return wait.description
     }
+
+    /// `FibServer.swift:135`, or empty.
+    public var location: String { wait.location.line > 0 ? wait.location.description : "" }
 }
 
 /// One thing the loop did.

@@ -3,6 +3,7 @@
 import DequeModule
 import Foundation
 import Glibc
+import Insight
 import Runtime
 import Trace
 
@@ -56,10 +57,14 @@ final class NullObserver: LoopObserver {
 
 /// ns per step for `tasks` tasks each yielding `yields` times on corepl's loop; with
 /// `observer`, a no-op observer attached; with `recording`, a trace recorder (the `trace
-/// record` of the REPL: a ring of the last 100,000 events).
-func loopStep(tasks: Int, yields: Int, observer: Bool = false, recording: Bool = false) throws -> Double {
+/// record` of the REPL: a ring of the last 100,000 events); with `monitor`, the monitor a
+/// REPL session attaches (lints, stats, top).
+func loopStep(tasks: Int, yields: Int, observer: Bool = false, recording: Bool = false, monitor: Bool = false) throws -> Double {
     let loop = try EventLoop()
     if observer { loop.addObserver(NullObserver()) }
+    let watcher = monitor ? LoopMonitor() : nil
+    watcher?.start(on: loop)
+    defer { watcher?.stop() }
     let recorder = recording ? TraceRecorder() : nil
     recorder?.start(on: loop)
     defer { recorder?.stop() }
@@ -154,8 +159,8 @@ func runStepSuite() throws {
     let bareIdleBytes = childFigure("idle-bare")
     let runs = 21
     let pairYields = 300_000
-    var ours: [Double] = [], bare: [Double] = [], observed: [Double] = [], recorded: [Double] = []
-    var ratio: [Double] = [], observerRatio: [Double] = [], recordingRatio: [Double] = []
+    var ours: [Double] = [], bare: [Double] = [], observed: [Double] = [], recorded: [Double] = [], monitored: [Double] = []
+    var ratio: [Double] = [], observerRatio: [Double] = [], recordingRatio: [Double] = [], monitorRatio: [Double] = []
     _ = try loopStep(tasks: 2, yields: 100_000)
     _ = bareStep(tasks: 2, yields: 100_000)
     for _ in 0..<runs {
@@ -163,8 +168,9 @@ func runStepSuite() throws {
         let b = bareStep(tasks: 2, yields: pairYields)
         let w = try loopStep(tasks: 2, yields: pairYields, observer: true)
         let r = try loopStep(tasks: 2, yields: pairYields, recording: true)
-        ours.append(o); bare.append(b); observed.append(w); recorded.append(r)
-        ratio.append(o / b); observerRatio.append(w / o); recordingRatio.append(r / o)
+        let m = try loopStep(tasks: 2, yields: pairYields, monitor: true)
+        ours.append(o); bare.append(b); observed.append(w); recorded.append(r); monitored.append(m)
+        ratio.append(o / b); observerRatio.append(w / o); recordingRatio.append(r / o); monitorRatio.append(m / o)
     }
     let yieldStep = median(ours)
     figure("yield step", yieldStep, "ns")
@@ -174,6 +180,8 @@ func runStepSuite() throws {
     figure("no-op observer / none", median(observerRatio), "x", digits: 2)
     figure("yield step recording a trace", median(recorded), "ns")
     figure("trace recording / none", median(recordingRatio), "x", digits: 2)
+    figure("yield step with the monitor (lints, stats)", median(monitored), "ns")
+    figure("monitor / none", median(monitorRatio), "x", digits: 2)
 
     var many: [Double] = [], bareMany: [Double] = [], manyRatio: [Double] = []
     var scaleRatio: [Double] = [], bareScaleRatio: [Double] = []
