@@ -24,10 +24,10 @@ for c in 1 10; do
     for _ in $(seq 1 "$REPEAT"); do
       start_server "$corepl" serve 0 --pool "$pool"
       out=$("$tmp/loadgen" "$PORT" "$c" "$SECONDS_PER_RUN" 1); stop_server
-      a=$(echo "$out" | field 'req/s'); off+=("$a"); m=$(echo "$out" | field max_us); [ "$m" -gt "$maxoff" ] && maxoff=$m
+      a=$(echo "$out" | field 'req/s'); off+=("$a"); maxoff=$(echo "$out" | field max_us | awk -v m="$maxoff" '{ print ($1 > m) ? $1 : m }')
       start_server "$corepl" serve 0 --pool "$pool" --trace "$tmp/trace.json"
       out=$("$tmp/loadgen" "$PORT" "$c" "$SECONDS_PER_RUN" 1); stop_server
-      b=$(echo "$out" | field 'req/s'); on+=("$b"); m=$(echo "$out" | field max_us); [ "$m" -gt "$maxon" ] && maxon=$m
+      b=$(echo "$out" | field 'req/s'); on+=("$b"); maxon=$(echo "$out" | field max_us | awk -v m="$maxon" '{ print ($1 > m) ? $1 : m }')
       ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')")
     done
     echo "corepl $pool fib(1) C=$c: $(printf '%s\n' "${off[@]}" | median) req/s (max $maxoff us; runs: ${off[*]})"

@@ -49,6 +49,9 @@ struct TraceCommand: ReplCommand {
             }
             session.startTrace(limit: n)
             session.output.line("recording from step #\(session.loop.stepCount + 1): the last \(n) events are kept ('trace save FILE.json', 'timeline')")
+            if n >= 10_000 {
+                session.output.line("  (a ring of \(n * TraceRecorder.bytesPerEvent / 1_000_000) MB, allocated now; --limit N keeps fewer)")
+            }
         case "stop"?:
             guard let r = session.trace, r.isRecording else { throw ReplError("not recording") }
             r.stop()

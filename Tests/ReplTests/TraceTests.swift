@@ -68,7 +68,8 @@ func tempFile(_ name: String) -> String {
         let (s, out) = try fibSession()
         defer { s.shutdown() }
         s.must("trace record")
-        #expect(out.out.last == "recording from step #1: the last 100000 events are kept ('trace save FILE.json', 'timeline')")
+        #expect(out.out.suffix(2) == ["recording from step #1: the last 100000 events are kept ('trace save FILE.json', 'timeline')",
+                                      "  (a ring of \(100_000 * TraceRecorder.bytesPerEvent / 1_000_000) MB, allocated now; --limit N keeps fewer)"])
         s.must("spawn server 0 --pool thread:2 --name server")
         s.must("spawn request @server 20 22 --name client")
         s.must("run until client done")
