@@ -234,6 +234,9 @@ public final class LoopMonitor: LoopObserver {
                 default: return ""
                 }
             }
+            // Wall-clock time: a blocking call holds the loop as much as a computation does
+            // (CPU time would miss example 03's blocking wait on a future). A thread the OS
+            // sets aside for 50 ms on a very busy machine counts too.
             if s.busyNanos > settings.slowStepNanos && !settings.off.contains(.blockedLoop) {
                 report(.blockedLoop, key: "\(s.task.rawValue)", task: s.task, worst: s.busyNanos,
                        "\(taskLabel(s.task)) held the loop for \(Self.ms(s.busyNanos))\(location()): run it in a pool and yield on the future")

@@ -53,15 +53,8 @@ public struct LoopStats: Sendable {
     /// Time each poll call blocked.
     public var poll = Nanos()
     /// Time tasks waited, by wait kind (recv, send, future, sleep, join, …).
-    public var wait: [String: Nanos] {
-        var all: [String: Nanos] = custom
-        for (i, h) in standard.enumerated() where h.count > 0 { all[Self.standardKinds[i]] = h }
-        return all
-    }
-    /// The runtime's own wait kinds, in an array (no hashing per wake); hosts' queues by name.
-    private var standard = [Nanos](repeating: Nanos(), count: 6)
-    private var custom: [String: Nanos] = [:]
-    static let standardKinds = ["recv", "send", "future", "sleep", "join", "external"]
+    public var wait: [String: Nanos] { waits.byKind }
+    private var waits = WaitHistograms(compact: false)
     /// Handler tasks: from the request's bytes arriving (its recv woke) to the handler
     /// waiting for the next one (the reply sent).
     public var request = Nanos()
@@ -79,26 +72,8 @@ public struct LoopStats: Sendable {
         public var step = Nanos(compact: true)
         public var request = Nanos(compact: true)
         /// Time it waited, by wait kind.
-        public var wait: [String: Nanos] {
-            var all = custom
-            for (i, h) in standard.enumerated() where h.count > 0 { all[LoopStats.standardKinds[i]] = h }
-            return all
-        }
-        var standard = [Nanos](repeating: Nanos(compact: true), count: 6)
-        var custom: [String: Nanos] = [:]
-
-        mutating func record(wait nanos: UInt64, kind: WaitReason) {
-            switch kind {
-            case .recv: standard[0].record(nanos)
-            case .send: standard[1].record(nanos)
-            case .future: standard[2].record(nanos)
-            case .sleep: standard[3].record(nanos)
-            case .join: standard[4].record(nanos)
-            case .external: standard[5].record(nanos)
-            case .yield: return
-            case .custom(let queue, _): custom[queue, default: Nanos(compact: true)].record(nanos)
-            }
-        }
+        public var wait: [String: Nanos] { waits.byKind }
+        var waits = WaitHistograms(compact: true)
     }
 
     public init() {}
@@ -123,17 +98,9 @@ public struct LoopStats: Sendable {
     }
 
     mutating func record(wait nanos: UInt64, kind: WaitReason, task: TaskID) {
-        switch kind {
-        case .recv: standard[0].record(nanos)
-        case .send: standard[1].record(nanos)
-        case .future: standard[2].record(nanos)
-        case .sleep: standard[3].record(nanos)
-        case .join: standard[4].record(nanos)
-        case .external: standard[5].record(nanos)
-        case .yield: return
-        case .custom(let queue, _): custom[queue, default: Nanos()].record(nanos)
-        }
-        withTask(task) { $0.record(wait: nanos, kind: kind) }
+        guard kind != .yield else { return }
+        waits.record(nanos, kind)
+        withTask(task) { $0.waits.record(nanos, kind) }
     }
 
     mutating func record(poll nanos: UInt64) {
@@ -143,5 +110,39 @@ public struct LoopStats: Sendable {
     mutating func record(request nanos: UInt64, task: TaskID) {
         request.record(nanos)
         withTask(task) { $0.request.record(nanos) }
+    }
+}
+
+/// Wait times by kind: the runtime's own kinds in an array (no hashing per wake), hosts'
+/// queues by name.
+struct WaitHistograms: Sendable {
+    static let kinds = ["recv", "send", "future", "sleep", "join", "external"]
+    private let compact: Bool
+    private var standard: [Nanos]
+    private var custom: [String: Nanos] = [:]
+
+    init(compact: Bool) {
+        self.compact = compact
+        standard = [Nanos](repeating: Nanos(compact: compact), count: Self.kinds.count)
+    }
+
+    mutating func record(_ nanos: UInt64, _ kind: WaitReason) {
+        switch kind {
+        case .recv: standard[0].record(nanos)
+        case .send: standard[1].record(nanos)
+        case .future: standard[2].record(nanos)
+        case .sleep: standard[3].record(nanos)
+        case .join: standard[4].record(nanos)
+        case .external: standard[5].record(nanos)
+        case .yield: return
+        case .custom(let queue, _): custom[queue, default: Nanos(compact: compact)].record(nanos)
+        }
+    }
+
+    /// Every kind that recorded something.
+    var byKind: [String: Nanos] {
+        var all = custom
+        for (i, h) in standard.enumerated() where h.count > 0 { all[Self.kinds[i]] = h }
+        return all
     }
 }

@@ -27,10 +27,10 @@ struct Expect: ReplCommand {
                                            orphan-future, never-yields, deadlock), about TASK
             expect gil WHO FIGURE OP NUMBER | OP [FACTOR *] [WHO2] FIGURE
               the GIL's use since 'mark --gil' (or since it was made). WHO: loop, pool (every
-              pool thread together) or one thread (pool-1); FIGURE: held, waited (seconds),
-              waits (how many times it waited), e.g.
-              expect gil pool waited > 0.5 * held   (pool threads taking turns)
-              expect gil pool waited < 0.2 * held   (one pool thread, nobody to take turns with)
+              pool thread together), all (every thread) or one thread (pool-1); FIGURE: held,
+              waited (seconds), waits (how many times it waited), e.g.
+              expect gil all waited > 0.2 * pool held    (threads queueing for the lock)
+              expect gil all waited < 0.05 * pool held   (one client: nobody to queue behind)
             """)
 
     @Argument(parsing: .captureForPassthrough, help: "What to check (see above).",
@@ -102,7 +102,7 @@ struct Expect: ReplCommand {
         case "waiting":
             if w.count == 3 {
                 guard case .waiting(let wait) = info.state else { holds = false; break }
-                holds = Expect.reasonName(wait.reason) == w[2]
+                holds = wait.reason.kind == w[2]
             } else {
                 holds = info.state.name == "waiting"
             }
@@ -183,7 +183,7 @@ struct Expect: ReplCommand {
 
     /// `expect gil WHO FIGURE OP NUMBER | OP [FACTOR *] [WHO2] FIGURE`.
     private func expectGIL(_ w: [String], _ session: Session) throws {
-        let usage = "usage: expect gil WHO FIGURE OP NUMBER | OP [FACTOR *] [WHO2] FIGURE (WHO: loop, pool, pool-1…; FIGURE: held, waited, waits)"
+        let usage = "usage: expect gil WHO FIGURE OP NUMBER | OP [FACTOR *] [WHO2] FIGURE (WHO: loop, pool, all, pool-1…; FIGURE: held, waited, waits)"
         guard w.count >= 4 else { throw ReplError(usage) }
         guard let (gil, marked) = session.gilSinceMark() else {
             throw ReplError("no GIL: no pool computes under one (start one with 'pool thread:4 --gil' or 'spawn server --gil')")
@@ -216,10 +216,11 @@ struct Expect: ReplCommand {
         switch who {
         case "pool": parties = gil.waits.filter { $0.name.hasPrefix("pool-") }
         case "loop": parties = gil.waits.filter { $0.name == "loop" }
+        case "all": parties = gil.waits
         default:
             parties = gil.waits.filter { $0.name == who }
             guard !parties.isEmpty else {
-                let known = ["loop", "pool"] + gil.waits.map(\.name).filter { $0 != "loop" }
+                let known = ["loop", "pool", "all"] + gil.waits.map(\.name).filter { $0 != "loop" }
                 throw ReplError("no thread '\(who)' has used the GIL; use \(known.joined(separator: ", "))")
             }
         }
@@ -267,19 +268,6 @@ struct Expect: ReplCommand {
         guard let n = Double(number) else { throw ReplError("'\(number)' is not a number") }
         guard try Expect.compare(Double(members.count), op, n) else {
             throw ReplError("expected \(w[0]) \(op == "==" ? "to hold" : op) \(number), found \(members.count) \(listed)")
-        }
-    }
-
-    static func reasonName(_ r: WaitReason) -> String {
-        switch r {
-        case .recv: return "recv"
-        case .send: return "send"
-        case .future: return "future"
-        case .sleep: return "sleep"
-        case .yield: return "yield"
-        case .join: return "join"
-        case .external: return "external"
-        case .custom(let queue, _): return queue
         }
     }
 

@@ -46,12 +46,14 @@ extension EventLoop {
     @inline(__always)
     func holdGILForStep() {
         guard let lock = gilLock else { return }
+        let before = monotonicNanos()
         if loopHoldsGIL {
             lock.checkpoint()
         } else {
             lock.acquire(as: "loop")
             loopHoldsGIL = true
         }
+        gilWaitInStep &+= monotonicNanos() &- before
     }
 
     /// Releases the GIL if the loop thread holds it (a run or step returning).
@@ -67,6 +69,10 @@ extension EventLoop {
     @inline(__always)
     public func allowingThreads<T>(_ body: () throws -> T) rethrows -> T {
         guard loopHoldsGIL, let lock = gilLock else { return try body() }
+        // The call and the wait to take the lock back: not the task's own busy time (the
+        // call itself is microseconds; the wait may be a switch interval or more).
+        let before = monotonicNanos()
+        defer { gilWaitInStep &+= monotonicNanos() &- before }
         return try lock.releasing(as: "loop", body)
     }
 

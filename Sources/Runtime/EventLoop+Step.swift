@@ -126,7 +126,12 @@ extension EventLoop {
         job.runSynchronously(on: unownedSelf.unsafelyUnwrapped)
         probeTask.store(0, ordering: .relaxed)
         let end = monotonicNanos()
-        let busy = end &- start
+        var busy = end &- start
+        if gilActive {
+            // Under a GIL, waiting for the lock is not the task's running time.
+            busy &-= min(gilWaitInStep, busy)
+            gilWaitInStep = 0
+        }
         currentRecord = nil
         record.steps &+= 1
         record.busyNanos &+= busy

@@ -77,6 +77,8 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     @exclusivity(unchecked) var capturing = false
     /// Whether the loop thread holds the GIL now.
     @exclusivity(unchecked) var loopHoldsGIL = false
+    /// Time the loop waited for the GIL during the current step (not the task's busy time).
+    @exclusivity(unchecked) var gilWaitInStep: UInt64 = 0
     @exclusivity(unchecked) var captured: UnownedJob?
     var unownedSelf: UnownedTaskExecutor?
     // The poll (EventLoop+Poll.swift).

@@ -98,6 +98,21 @@ public enum WaitReason: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The kind of wait in one word: recv, send, future, sleep, yield, join, external, or
+    /// the host queue's name.
+    public var kind: String {
+        switch self {
+        case .recv: return "recv"
+        case .send: return "send"
+        case .future: return "future"
+        case .sleep: return "sleep"
+        case .yield: return "yield"
+        case .join: return "join"
+        case .external: return "external"
+        case .custom(let queue, _): return queue
+        }
+    }
+
     /// The queue the reason puts a task in, by the seed's names.
     public var queueName: String {
         switch self {

@@ -63,7 +63,7 @@ public final class TraceRecorder: LoopObserver {
         for t in loop.snapshot().tasks {
             var track = TaskTrack(id: t.id, name: t.name, kind: t.kind, finished: t.state.isFinished)
             switch t.state {
-            case .waiting(let w): track.stateAtStart = WaitRecord(w).kind
+            case .waiting(let w): track.stateAtStart = w.reason.kind
             case .ready, .running: track.stateAtStart = "ready"
             default: track.stateAtStart = nil
             }
@@ -292,18 +292,7 @@ public struct WaitRecord: Sendable, Hashable {
     }
 
     /// recv, send, future, sleep, yield, join, external, or a host queue's name.
-    public var kind: String {
-        switch wait.reason {
-        case .recv: return "recv"
-        case .send: return "send"
-        case .future: return "future"
-        case .sleep: return "sleep"
-        case .yield: return "yield"
-        case .join: return "join"
-        case .external: return "external"
-        case .custom(let queue, _): return queue
-        }
-    }
+    public var kind: String { wait.reason.kind }
 
     /// e.g. `recv fd 7 (recv)`, `future 3 (fib(30))`.
     public var text: String {

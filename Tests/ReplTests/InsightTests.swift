@@ -9,60 +9,62 @@ import Testing
 import TestSupport
 
 @Suite(.serialized, .timeLimit(.minutes(2))) struct InsightTests {
-    func fibSession() throws -> (Session, CapturedOutput) {
-        let (output, captured) = ReplOutput.capturing()
-        let s = try Session(output: output)
-        s.install(FibPack())
-        return (s, captured)
-    }
-
     @Test func aLongInlineStepIsABlockedLoop() throws {
-        let (s, out) = try fibSession()
+        let (s, out) = try makeSession()
         defer { s.shutdown() }
-        s.must("lint slow-step 10ms")
+        // fib(34) on the loop: ~30 ms in release, ~100 ms here; the default threshold is 50 ms.
+        s.must("lint slow-step 20ms")
         s.must("spawn server 0 --pool inline --name server")
-        s.must("spawn request @server 32 --name client")
+        s.must("spawn request @server 34 --name client")
         s.must("run until client done")
         s.must("expect lint blocked-loop")
         let handler = try #require(s.loop.snapshot().tasks.first { $0.kind == "handler" })
         s.must("expect lint blocked-loop \(handler.id.rawValue)")
-        #expect(!s.execute("expect lint blocked-loop client"))
-        #expect(out.err.last?.hasPrefix("error: expected lint blocked-loop about task 2, found [blocked-loop] task 3") == true)
         let warning = try #require(out.out.first { $0.hasPrefix("warning: [blocked-loop] task \(handler.id.rawValue) (handler 127.0.0.1:") })
         #expect(warning.contains(" held the loop for "))
         #expect(warning.contains(" between FibServer.swift:"))
         #expect(warning.hasSuffix(": run it in a pool and yield on the future"))
-        #expect(out.out.filter { $0.hasPrefix("warning:") }.count == 1, "printed once")
+        #expect(out.out.filter { $0.hasPrefix("warning: [blocked-loop] task \(handler.id.rawValue) ") }.count == 1, "printed once")
         // tasks and show carry it too.
         s.must("tasks")
-        #expect(out.out.last?.hasPrefix("lint: [blocked-loop] task 3") == true)
+        #expect(out.out.contains { $0.hasPrefix("lint: [blocked-loop] task \(handler.id.rawValue) ") })
         s.must("show \(handler.id.rawValue)")
-        #expect(out.out.last?.hasPrefix("  lint      [blocked-loop] task 3") == true)
+        #expect(out.out.last?.hasPrefix("  lint      [blocked-loop] task \(handler.id.rawValue) ") == true)
         #expect(!s.execute("expect no lints"))
-        #expect(out.err.last?.hasPrefix("error: expected no lints, found 1: [blocked-loop] task 3") == true)
+        #expect(out.err.last?.hasPrefix("error: expected no lints, found ") == true)
+        // Off and cleared, nothing is found.
+        s.must("lint off blocked-loop")
         s.must("lint clear")
+        s.must("spawn request @server 34 --name again")
+        s.must("run until again done")
+        #expect(!s.execute("expect lint blocked-loop client"))
+        #expect(out.err.last == "error: expected lint blocked-loop about task 2, found none")
         s.must("expect no lints")
     }
 
     @Test func aLostWakeUpIsALateWake() throws {
-        let (s, _) = try fibSession()
+        let (s, _) = try makeSession()
         defer { s.shutdown() }
         // The first round's bug, on purpose: pool results reach the loop only when its poll
-        // times out (100 ms here), not when they are ready.
+        // times out (1 s here), not when they are ready.
         s.loop.dropsWakeUps = true
+        // A long poll timeout, and a fib long enough for the loop to be asleep in poll when
+        // it completes: the result then waits for the timeout.
+        s.pollTimeout = .seconds(1)
         s.must("spawn server 0 --pool thread:2 --name server")
-        s.must("spawn request @server 30 --name client")
+        s.must("spawn request @server 34 --name client")
         s.must("run until client done")
         s.loop.dropsWakeUps = false
         if !s.execute("expect lint late-wake") { Issue.record("lints: \(s.monitor.lints.map(\.line)), counters \(s.monitor.counters)") }
         let lint = try #require(s.monitor.lints.first { $0.kind == .lateWake })
-        #expect(lint.message.contains("after future 1 (fib(30)) completed"), "\(lint.message)")
+        #expect(lint.message.contains("after future 1 (fib(34)) completed"), "\(lint.message)")
         #expect(lint.message.contains("while the loop slept in poll for"))
         #expect(lint.message.contains("a lost wake-up?"))
 
         // With the wake-ups working, the same request is never late.
-        let (t, _) = try fibSession()
+        let (t, _) = try makeSession()
         defer { t.shutdown() }
+        t.pollTimeout = .seconds(1)
         t.must("spawn server 0 --pool thread:2 --name server")
         t.must("spawn request @server 10 10 10 --name client")
         t.must("run until client done")
@@ -70,7 +72,7 @@ import TestSupport
     }
 
     @Test func closingAnFdUnderAWaiter() throws {
-        let (s, _) = try fibSession()
+        let (s, _) = try makeSession()
         defer { s.shutdown() }
         var fds: [Int32] = [-1, -1]
         #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
@@ -87,7 +89,7 @@ import TestSupport
     }
 
     @Test func workWhoseTaskWasCancelledIsAnOrphanFuture() throws {
-        let (s, _) = try fibSession()
+        let (s, _) = try makeSession()
         defer { s.shutdown() }
         s.must("spawn server 0 --pool thread:2 --name server")
         s.must("spawn request @server 32 --name client")
@@ -105,7 +107,7 @@ import TestSupport
     }
 
     @Test func aTaskThatOnlyYieldsNeverYields() throws {
-        let (s, out) = try fibSession()
+        let (s, out) = try makeSession()
         defer { s.shutdown() }
         s.must("lint never-yields 50")
         s.must("spawn counter 100 --name spinner")
@@ -121,7 +123,7 @@ import TestSupport
     }
 
     @Test func tasksJoiningEachOtherDeadlock() throws {
-        let (s, out) = try fibSession()
+        let (s, out) = try makeSession()
         defer { s.shutdown() }
         let loop = s.loop
         let other = Box<TaskID?>(nil)
@@ -139,7 +141,7 @@ import TestSupport
     }
 
     @Test func statsCountWhatASteppedSessionDid() throws {
-        let (s, out) = try fibSession()
+        let (s, out) = try makeSession()
         defer { s.shutdown() }
         s.must("spawn counter 10 --name ten")
         s.must("spawn counter 5 --name five")
@@ -168,7 +170,7 @@ import TestSupport
     }
 
     @Test func topPrintsOneFrame() throws {
-        let (s, out) = try fibSession()
+        let (s, out) = try makeSession()
         defer { s.shutdown() }
         s.must("spawn counter 3 --name c")
         s.must("spawn sleeper 10s --name nap")
@@ -176,7 +178,8 @@ import TestSupport
         let seen = out.out.count
         s.must("top --once")
         // Clock readings masked: rates, shares and durations.
-        let frame = out.out[seen...].flatMap { $0.split(separator: "\n").map(String.init) }.map { line in
+        // (A machine busy enough to stall a step may add a lints line: not what this checks.)
+        let frame = out.out[seen...].flatMap { $0.split(separator: "\n").map(String.init) }.filter { !$0.hasPrefix("lints ") }.map { line in
             line.replacingOccurrences(of: #"[0-9]+(\.[0-9]+)?(ns|us|ms|s|%)?"#, with: "N", options: .regularExpression)
                 .replacingOccurrences(of: " +", with: " ", options: .regularExpression)
         }

@@ -122,6 +122,8 @@ import TestSupport
         s.must("expect gil pool-1 held >= 0.03")
         s.must("expect gil pool waited > 0.5 * pool held")
         s.must("expect gil loop waited < 1")
+        s.must("expect gil all waited >= 0.03")
+        s.must("expect gil all waited > 0.5 * pool held")
         #expect(!s.execute("expect gil pool-2 waited < 0.01"))
         #expect(out.err.last?.hasPrefix("error: expected gil pool-2 waited < 0.01, found 0.0") == true)
         #expect(out.err.last?.hasSuffix(" s (since the GIL was made)") == true)
@@ -138,7 +140,7 @@ import TestSupport
         #expect(out.out.contains { $0.hasPrefix("  since mark loop held") || $0.hasPrefix("  since mark pool-1 held 0") })
         // Bad input says what is known.
         #expect(!s.execute("expect gil pool-9 held > 0"))
-        #expect(out.err.last?.hasPrefix("error: no thread 'pool-9' has used the GIL; use loop, pool, pool-1, pool-2") == true)
+        #expect(out.err.last?.hasPrefix("error: no thread 'pool-9' has used the GIL; use loop, pool, all, pool-1, pool-2") == true)
         #expect(!s.execute("expect gil pool speed > 0"))
         #expect(out.err.last == "error: no GIL figure 'speed'; use held, waited or waits")
         #expect(!s.execute("expect gil pool held"))

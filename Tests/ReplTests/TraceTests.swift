@@ -57,15 +57,8 @@ func tempFile(_ name: String) -> String {
 }
 
 @Suite(.serialized, .timeLimit(.minutes(2))) struct TraceTests {
-    func fibSession() throws -> (Session, CapturedOutput) {
-        let (output, captured) = ReplOutput.capturing()
-        let s = try Session(output: output)
-        s.install(FibPack())
-        return (s, captured)
-    }
-
     @Test func theTraceOfAScriptedSessionHoldsTracksStepsPollsAndFlows() throws {
-        let (s, out) = try fibSession()
+        let (s, out) = try makeSession()
         defer { s.shutdown() }
         s.must("trace record")
         #expect(out.out.suffix(2) == ["recording from step #1: the last 100000 events are kept ('trace save FILE.json', 'timeline')",
@@ -121,7 +114,7 @@ func tempFile(_ name: String) -> String {
     }
 
     @Test func aRecordingKeepsTheLastNEventsAndSaysHowManyItDropped() throws {
-        let (s, out) = try fibSession()
+        let (s, out) = try makeSession()
         defer { s.shutdown() }
         s.must("trace record --limit 40")
         s.must("spawn counter 100")
@@ -143,7 +136,7 @@ func tempFile(_ name: String) -> String {
     }
 
     @Test func theTimelineOfASteppedSession() throws {
-        let (s, out) = try fibSession()
+        let (s, out) = try makeSession()
         defer { s.shutdown() }
         s.must("spawn counter 2 --name early")
         s.must("step")
@@ -170,7 +163,7 @@ func tempFile(_ name: String) -> String {
     }
 
     @Test func theSVGHasOneLanePerTask() throws {
-        let (s, out) = try fibSession()
+        let (s, out) = try makeSession()
         defer { s.shutdown() }
         s.must("trace record")
         s.must("spawn counter 3 --name a")
@@ -189,7 +182,7 @@ func tempFile(_ name: String) -> String {
     }
 
     @Test func badRequestsSayWhatToDo() throws {
-        let (s, out) = try fibSession()
+        let (s, out) = try makeSession()
         defer { s.shutdown() }
         #expect(!s.execute("timeline"))
         #expect(out.err.last == "error: nothing recorded: 'trace record' starts recording; then step or run, and 'timeline' draws it")
