@@ -180,8 +180,7 @@ public struct Timeline: Sendable {
     }
 
     /// The legend, one line.
-    public static let legend = "█ ran  · ready  r recv  s send  f future  z sleep  j join  x external  q host queue"
-        + "   poll row: what woke (. nothing, * several)"
+    public static let legend = "█ ran · ready r recv s send f future z sleep j join x external q queue; poll: what woke"
 
     // MARK: Terminal
 
