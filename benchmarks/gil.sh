@@ -13,11 +13,8 @@ LONG_N=${LONG_N:-40}
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
-(cd "$root" && swift build -c release --product corepl >&2)
-corepl="$root/.build/release/corepl"
-gcc -O2 -o "$tmp/loadgen" "$here/load/loadgen.c"
-
 . "$here/lib.sh"
+build_servers
 
 declare -A ratios during before
 names=("corepl thread:4" "corepl thread:4 --gil" "seed python thread:4")

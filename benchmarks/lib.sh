@@ -1,5 +1,13 @@
-# Shared by benchmarks/server.sh and benchmarks/gil.sh (sourced, after `tmp` is set):
-# starting and stopping a server under test, and reading loadgen's figures.
+# Shared by benchmarks/server.sh, gil.sh and trace.sh (sourced, after `here`, `root` and
+# `tmp` are set): building the servers, starting and stopping one, reading loadgen's figures.
+
+# build_servers: corepl and its process-pool worker (release) and the C load generator in
+# $tmp; sets corepl.
+build_servers() {
+  (cd "$root" && swift build -c release --product corepl >&2 && swift build -c release --product corepl-worker >&2)
+  corepl="$root/.build/release/corepl"
+  gcc -O2 -o "$tmp/loadgen" "$here/load/loadgen.c"
+}
 
 start_server() {  # command...; sets PID and PORT
   "$@" > "$tmp/server.out" 2>&1 &

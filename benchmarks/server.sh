@@ -10,11 +10,8 @@ REPEAT=${REPEAT:-3}
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
-(cd "$root" && swift build -c release --product corepl >&2 && swift build -c release --product corepl-worker >&2)
-corepl="$root/.build/release/corepl"
-gcc -O2 -o "$tmp/loadgen" "$here/load/loadgen.c"
-
 . "$here/lib.sh"
+build_servers
 
 # fib(n) that takes about a second here: time fib(34) in a worker and scale by phi.
 long_n=$(python3 - "$root/.build/release/corepl-worker" <<'PY'

@@ -12,11 +12,8 @@ REPEAT=${REPEAT:-5}
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
-(cd "$root" && swift build -c release --product corepl >&2 && swift build -c release --product corepl-worker >&2)
-corepl="$root/.build/release/corepl"
-gcc -O2 -o "$tmp/loadgen" "$here/load/loadgen.c"
-
 . "$here/lib.sh"
+build_servers
 
 for c in 1 10; do
   for pool in inline thread:4; do

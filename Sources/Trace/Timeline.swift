@@ -92,8 +92,7 @@ public struct Timeline: Sendable {
             case .work:
                 continue
             }
-            for (task, kind) in state where cells[task] == nil {
-                _ = kind
+            for task in state.keys where cells[task] == nil {
                 cells[task] = Array(repeating: .none, count: i)
             }
             if let (task, _) = ranNow, cells[task] == nil { cells[task] = Array(repeating: .none, count: i) }

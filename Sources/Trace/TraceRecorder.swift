@@ -97,9 +97,6 @@ public final class TraceRecorder: LoopObserver {
         nextFlow = 0
     }
 
-    /// The steps (task steps and polls) recorded, oldest first.
-    public var steps: [TraceEvent] { events.filter { $0.stepNumber != nil } }
-
     // MARK: Observing
 
     public func loop(_ loop: EventLoop, observed event: LoopEvent) {
