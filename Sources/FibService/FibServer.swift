@@ -60,6 +60,26 @@ public struct FibServerHandle: Sendable {
     public let options: FibServerOptions
 }
 
+/// A number and "\n" as bytes, without going through String.
+func replyLine(_ value: Int) -> [UInt8] {
+    if value < 0 { return Array("\(value)\n".utf8) }
+    var digits = 1
+    var rest = value / 10
+    while rest > 0 { digits += 1; rest /= 10 }
+    return [UInt8](unsafeUninitializedCapacity: digits + 1) { buffer, count in
+        var v = value
+        for i in stride(from: digits - 1, through: 0, by: -1) {
+            buffer[i] = UInt8(truncatingIfNeeded: 48 + v % 10)
+            v /= 10
+        }
+        buffer[digits] = 10
+        count = digits + 1
+    }
+}
+
+/// How much a handler receives at a time.
+let receiveSize = 4096
+
 /// How long a server waits before accepting again when it ran out of fds.
 let acceptBackoff: Duration = .milliseconds(100)
 
@@ -138,40 +158,48 @@ public enum FibServer {
         defer { client.close() }
         var framer = RequestFramer(ceiling: options.ceiling)
         while true {
-            guard let data = try? await client.recv(max: 4096) else { return }
+            guard let data = try? await client.recv(max: receiveSize) else { return }
             var endOfFile = data.isEmpty
             var items = framer.feed(data)
-            // An unterminated request counts only once nothing more is immediately there.
+            // An unterminated request counts only once nothing more is immediately there:
+            // a recv that did not fill the buffer took all the socket had (as the seed's
+            // recv(100) takes one request); after a full one, look again without waiting.
+            var last = data.count
             while framer.hasPartial && !endOfFile {
                 let more: [UInt8]?
-                do { more = try client.tryRecv(max: 4096) } catch { return }
+                if last < receiveSize {
+                    more = nil
+                } else {
+                    do { more = try client.tryRecv(max: receiveSize) } catch { return }
+                }
                 guard let more else {
                     if let item = framer.flushPartial() { items.append(item) }
                     break
                 }
+                last = more.count
                 if more.isEmpty { endOfFile = true } else { items += framer.feed(more) }
             }
             if endOfFile, let item = framer.flushPartial() { items.append(item) }
             for item in items {
-                let reply: String
+                let reply: [UInt8]
                 var close = false
                 switch item {
                 case .request(let n):
                     do {
-                        reply = String(try await pool.fib(n, on: loop, wait: options.wait))
+                        reply = replyLine(try await pool.fib(n, on: loop, wait: options.wait))
                     } catch is CancellationError {
                         throw CancellationError()
                     } catch {
-                        reply = "error: \(error)"
+                        reply = Array("error: \(error)\n".utf8)
                     }
                 case .bad(let reason):
-                    reply = "error: \(reason)"
+                    reply = Array("error: \(reason)\n".utf8)
                 case .fatal(let reason):
-                    reply = "error: \(reason)"
+                    reply = Array("error: \(reason)\n".utf8)
                     close = true
                 }
                 do {
-                    try await client.send(all: Array((reply + "\n").utf8))
+                    try await client.send(all: reply)
                 } catch is CancellationError {
                     throw CancellationError()
                 } catch {

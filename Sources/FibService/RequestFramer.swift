@@ -79,9 +79,26 @@ public struct RequestFramer: Sendable {
         if line.count > Self.maxLineBytes {
             return .bad("request longer than \(Self.maxLineBytes) bytes")
         }
+        if let n = Self.plainNumber(line) { return n <= ceiling ? .request(n) : Self.parse(String(n), ceiling: ceiling) }
         let text = String(decoding: line, as: UTF8.self).trimmingWhitespace()
         if text.isEmpty { return nil }
         return Self.parse(text, ceiling: ceiling)
+    }
+
+    /// The common case without building a string: up to 18 ASCII digits, optionally
+    /// followed by "\r". Anything else goes the long way (`parse`), which explains it.
+    @inline(__always)
+    static func plainNumber(_ line: [UInt8]) -> Int? {
+        var count = line.count
+        if count > 0 && line[count - 1] == 13 { count -= 1 }
+        guard count > 0 && count <= 18 else { return nil }
+        var n = 0
+        for i in 0..<count {
+            let d = line[i] &- 48
+            guard d < 10 else { return nil }
+            n = n &* 10 &+ Int(d)
+        }
+        return n
     }
 
     /// Validates one request's text.

@@ -171,7 +171,7 @@ public final class LoopMonitor: LoopObserver {
             stats.record(wait: now &- perTask[i].waitSince, kind: wake.from, task: wake.task)
         }
         switch wake.cause {
-        case .readable where perTask[i].isHandler:
+        case .readable where perTask[i].isHandler, .stillReady(_, writable: false) where perTask[i].isHandler:
             perTask[i].requestStart = now
         case .future(let f):
             // Found at the start of a poll step, not through the wake-up channel: if the

@@ -39,6 +39,7 @@ enum Views {
             switch s.outcome {
             case .waits(let w):
                 line += w.reason == .yield ? "yields (back to ready)" : "waits \(w.description)"
+                if let again = s.readyAgain { line += ", ready again: \(again)" }
                 if w.location.line > 0 { line += "   \(w.location)" }
             case .exited(let exit):
                 line += "\(exit)"

@@ -1,6 +1,8 @@
 // The seed's AsyncSocket: a non-blocking TCP socket whose operations suspend the running
 // task in recv_wait or send_wait first, exactly as the seed's `yield 'recv', self.sock`
-// does before each call. Every suspension records the caller's file and line.
+// does before each call. Every suspension records the caller's file and line. Under epoll
+// a wait on a socket the loop knows ready costs no poll (Readiness.swift); each call tells
+// the loop when it found the socket not ready.
 import CLinux
 import Glibc
 import SystemPackage
@@ -69,10 +71,13 @@ public final class AsyncSocket: @unchecked Sendable {
     public let localAddress: SocketAddress?
     /// The other end, for connected sockets.
     public let peerAddress: SocketAddress?
+    /// Tells this socket from an earlier one on the same fd number (the readiness cache).
+    let serial: UInt32
 
     init(loop: EventLoop, fd: Int32, local: SocketAddress?, peer: SocketAddress?) {
         self.loop = loop
         self.fd = fd
+        self.serial = nextSocketSerial()
         self.localAddress = local
         self.peerAddress = peer
     }
@@ -137,7 +142,8 @@ public final class AsyncSocket: @unchecked Sendable {
     public func accept(fileID: StaticString = #fileID, line: UInt = #line) async throws -> AsyncSocket {
         while true {
             try checkOpen("accept")
-            try await loop.readable(fd, label: "accept", fileID: fileID, line: line)
+            try await loop.socketWait(fd, serial: serial, write: false, label: "accept",
+                                      location: CodeLocation(fileID: fileID, line: line))
             var sa = sockaddr_in()
             var len = socklen_t(MemoryLayout<sockaddr_in>.size)
             let client = withUnsafeMutablePointer(to: &sa) {
@@ -151,6 +157,7 @@ public final class AsyncSocket: @unchecked Sendable {
             }
             let e = Glibc.errno
             // Spurious wake-ups and connections reset before accept: wait again.
+            if e == EAGAIN || e == EWOULDBLOCK { loop.notReady(fd, serial: serial, write: false) }
             if e == EAGAIN || e == EWOULDBLOCK || e == EINTR || e == ECONNABORTED || e == EPROTO { continue }
             throw SocketError(.system(Errno(rawValue: e)), operation: "accept", address: localAddress?.description)
         }
@@ -178,7 +185,8 @@ public final class AsyncSocket: @unchecked Sendable {
                 throw SocketError(.system(Errno(rawValue: e)), operation: "connect", address: address.description)
             }
             do {
-                try await loop.writable(fd, label: "connect", fileID: fileID, line: line)
+                try await loop.socketWait(fd, serial: socket.serial, write: true, label: "connect",
+                                          location: CodeLocation(fileID: fileID, line: line))
             } catch {
                 socket.close()
                 throw error
@@ -202,27 +210,37 @@ public final class AsyncSocket: @unchecked Sendable {
     public func recv(max: Int, fileID: StaticString = #fileID, line: UInt = #line) async throws -> [UInt8] {
         while true {
             try checkOpen("recv")
-            try await loop.readable(fd, label: "recv", fileID: fileID, line: line)
+            try await loop.socketWait(fd, serial: serial, write: false, label: "recv",
+                                      location: CodeLocation(fileID: fileID, line: line))
             if let bytes = try tryRecv(max: max) { return bytes }
         }
     }
 
     /// Receives up to `max` bytes without waiting: nil if that would block, empty at end
-    /// of file.
+    /// of file. Fewer than `max` bytes means the socket had no more just then (a stream
+    /// socket's recv takes all it has): the next recv waits for more.
     public func tryRecv(max: Int) throws(SocketError) -> [UInt8]? {
         try checkOpen("recv")
-        var buffer = [UInt8](repeating: 0, count: Swift.max(1, max))
-        let n: Int?
-        do throws(SystemCallError) {
-            n = try Sys.nonBlocking("recv") {
-                buffer.withUnsafeMutableBytes { b in loop.allowingThreads { Glibc.recv(fd, b.baseAddress, b.count, 0) } }
+        let want = Swift.max(1, max)
+        var failure: SystemCallError?
+        let bytes = loop.withReceiveBuffer(atLeast: want) { buffer -> [UInt8]? in
+            let n: Int?
+            do throws(SystemCallError) {
+                n = try Sys.nonBlocking("recv") {
+                    loop.allowingThreads { Glibc.recv(fd, buffer.baseAddress, want, 0) }
+                }
+            } catch {
+                failure = error
+                return nil
             }
-        } catch {
-            throw SocketError(error, address: peerAddress)
+            guard let n else { return nil }
+            return [UInt8](UnsafeRawBufferPointer(rebasing: buffer[..<n]))
         }
-        guard let n else { return nil }
-        buffer.removeSubrange(n...)
-        return buffer
+        if let failure { throw SocketError(failure, address: peerAddress) }
+        if let bytes, bytes.isEmpty || bytes.count == want { return bytes }
+        // Would block, or a short read: not readable until the poller says so again.
+        loop.notReady(fd, serial: serial, write: false)
+        return bytes
     }
 
     /// Sends every byte, waiting in send_wait before each attempt (as the seed does).
@@ -232,7 +250,8 @@ public final class AsyncSocket: @unchecked Sendable {
         var offset = 0
         while offset < data.count {
             try checkOpen("send")
-            try await loop.writable(fd, label: "send", fileID: fileID, line: line)
+            try await loop.socketWait(fd, serial: serial, write: true, label: "send",
+                                      location: CodeLocation(fileID: fileID, line: line))
             let sent: Int?
             do throws(SystemCallError) {
                 sent = try Sys.nonBlocking("send") {
@@ -244,6 +263,9 @@ public final class AsyncSocket: @unchecked Sendable {
                 throw SocketError(error, address: peerAddress)
             }
             offset += sent ?? 0
+            // Would block, or the buffer took only part: not writable until the poller
+            // says so again.
+            if offset < data.count { loop.notReady(fd, serial: serial, write: true) }
         }
     }
 

@@ -44,6 +44,7 @@ extension EventLoop {
                     drainInbox()
                     continue
                 }
+                if edgeTriggered { readiness.mark(event.fd, event) }
                 if event.readable, let r = queues.recv[event.fd] { wake(r, cause: .readable(fd: event.fd)) }
                 if event.writable, let r = queues.send[event.fd] { wake(r, cause: .writable(fd: event.fd)) }
             }
@@ -70,6 +71,8 @@ extension EventLoop {
     func syncInterest() throws(SystemCallError) {
         guard !queues.dirtyFDs.isEmpty else { return }
         for fd in queues.dirtyFDs {
+            // Registered edge-triggered, both directions, once: nothing to change.
+            if edgeTriggered && readiness.isRegistered(fd) { continue }
             try poller.update(fd: fd, read: queues.recv[fd] != nil, write: queues.send[fd] != nil)
         }
         queues.dirtyFDs.removeAll(keepingCapacity: true)
@@ -126,6 +129,8 @@ extension EventLoop {
         }
         poller.close()
         poller = fresh
+        edgeTriggered = fresh.isEdgeTriggered
+        readiness.reset()
         queues.dirtyFDs = Array(fds)
     }
 }

@@ -139,7 +139,11 @@ extension EventLoop {
             // Suspended outside the runtime's primitives; something else will resume it.
             waitsExternally(record, label: "", since: start)
         }
-        if describe { describeStep(number, record, from: from, resumeError: resumeError, busy: busy, report: report) }
+        if describe {
+            describeStep(number, record, from: from, resumeError: resumeError, busy: busy, report: report)
+        } else {
+            readyAgainInStep = nil
+        }
         return end
     }
 
@@ -168,9 +172,14 @@ extension EventLoop {
             spawned = spawnedThisStep
             spawnedThisStep.removeAll()
         }
-        endStep(StepEvent(number: number, kind: .ran(TaskStep(
+        var step = TaskStep(
             task: record.id, resumedFrom: from, resumedWithError: resumeError.map { "\($0)" },
-            outcome: outcome, busyNanos: busy, spawned: spawned))), report: report)
+            outcome: outcome, busyNanos: busy, spawned: spawned)
+        if let again = readyAgainInStep {
+            readyAgainInStep = nil
+            if record.phase == .ready { step.readyAgain = again }
+        }
+        endStep(StepEvent(number: number, kind: .ran(step)), report: report)
     }
 
     /// The resumed task's job went to another executor (e.g. an actor's): it runs there.

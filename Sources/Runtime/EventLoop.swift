@@ -83,6 +83,14 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     var unownedSelf: UnownedTaskExecutor?
     // The poll (EventLoop+Poll.swift).
     var poller: any Poller
+    /// Whether the poller is edge-triggered, and what it told of the loop's sockets.
+    @exclusivity(unchecked) var edgeTriggered = false
+    @exclusivity(unchecked) var readiness = ReadinessCache()
+    /// How the running task went back to ready from a socket wait in this step, for the
+    /// step's event.
+    var readyAgainInStep: WakeCause?
+    /// What sockets receive into (Readiness.swift).
+    var receiveBuffer: UnsafeMutableRawBufferPointer?
     @exclusivity(unchecked) var pollEvents: [PollEvent] = []
     var nextFutureID = 1
     /// Futures made by this loop whose completion has not been delivered yet.
@@ -121,10 +129,12 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
             wakeChannel.close()
             throw error
         }
+        edgeTriggered = poller.isEdgeTriggered
         unownedSelf = asUnownedTaskExecutor()
     }
 
     deinit {
+        receiveBuffer?.deallocate()
         poller.close()
         wakeChannel.close()
     }

@@ -17,6 +17,9 @@ struct PollEvent {
     var fd: Int32
     var readable: Bool
     var writable: Bool
+    /// The peer hung up or the socket failed (end of file or an error is waiting): it
+    /// stays readable whatever a read takes.
+    var hungUp = false
 }
 
 /// A poller backend (loop thread only).
@@ -28,9 +31,20 @@ protocol Poller: AnyObject {
     func update(fd: Int32, read: Bool, write: Bool) throws(SystemCallError)
     /// Waits up to `timeoutNanos` (nil: no limit) and appends ready fds to `events`.
     func poll(timeoutNanos: UInt64?, into events: inout [PollEvent]) throws(SystemCallError)
+    /// Whether `registerEdgeTriggered` is supported (the readiness cache is used).
+    var isEdgeTriggered: Bool { get }
+    /// Watches `fd` in both directions, edge-triggered, until `forget(fd:)`.
+    func registerEdgeTriggered(fd: Int32) throws(SystemCallError)
     /// The fd is about to be closed: drop it without a system call on it.
     func forget(fd: Int32)
     func close()
+}
+
+extension Poller {
+    var isEdgeTriggered: Bool { false }
+    func registerEdgeTriggered(fd: Int32) throws(SystemCallError) {
+        preconditionFailure("\(kind) is level-triggered")
+    }
 }
 
 func makePoller(_ kind: PollerKind, wakeFD: Int32) throws(SystemCallError) -> any Poller {

@@ -1,5 +1,7 @@
-// epoll, level-triggered. The interest of an fd is synced lazily before each poll, so a
-// task that waits on the same fd and direction again costs no epoll_ctl.
+// epoll. The loop's own sockets are registered once, edge-triggered, for both directions
+// (the readiness cache, Readiness.swift, remembers the edges); any other fd is
+// level-triggered, its interest synced lazily before each poll, so a task that waits on
+// the same fd and direction again costs no epoll_ctl.
 import CLinux
 import Glibc
 
@@ -19,6 +21,19 @@ final class EpollPoller: Poller {
     }
 
     func validate(fd: Int32) throws(LoopError) {}
+
+    var isEdgeTriggered: Bool { true }
+
+    func registerEdgeTriggered(fd: Int32) throws(SystemCallError) {
+        let want = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
+        var ev = epoll_event(events: want, data: epoll_data_t(fd: fd))
+        if epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1 {
+            // Registered level-triggered before (a poller switch while it was awaited).
+            guard errno == EEXIST else { throw SystemCallError("epoll_ctl", errno: .init(rawValue: errno)) }
+            _ = try Sys.call("epoll_ctl") { epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) }
+        }
+        registered[fd] = want
+    }
 
     func update(fd: Int32, read: Bool, write: Bool) throws(SystemCallError) {
         let want = (read ? EPOLLIN.rawValue | EPOLLRDHUP.rawValue : 0) | (write ? EPOLLOUT.rawValue : 0)
@@ -58,7 +73,8 @@ final class EpollPoller: Poller {
             events.append(PollEvent(
                 fd: e.data.fd,
                 readable: e.events & EPOLLIN.rawValue != 0 || bad,
-                writable: e.events & EPOLLOUT.rawValue != 0 || bad))
+                writable: e.events & EPOLLOUT.rawValue != 0 || bad,
+                hungUp: bad))
         }
         if Int(n) == buffer.count { buffer.append(contentsOf: repeatElement(epoll_event(), count: buffer.count)) }
     }

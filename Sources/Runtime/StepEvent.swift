@@ -48,6 +48,9 @@ public struct TaskStep: Sendable {
     public var busyNanos: UInt64
     /// Tasks it spawned during the step.
     public var spawned: [TaskID]
+    /// Set when it went into recv_wait or send_wait on a socket the loop knew ready (the
+    /// readiness cache): it went straight back to ready, with no poll, for this reason.
+    public var readyAgain: WakeCause? = nil
 
     /// Where a task stands at the end of its step.
     public enum Outcome: Sendable {
@@ -99,6 +102,9 @@ public enum WakeCause: Sendable, Hashable, CustomStringConvertible {
     case unparked
     /// The fd it waited on was closed.
     case closed(fd: Int32)
+    /// It waited on a socket the loop already knew ready (its readiness cache, under
+    /// epoll: no call since the last poll found it otherwise), so no poll was needed.
+    case stillReady(fd: Int32, writable: Bool)
 
     public var description: String {
         switch self {
@@ -111,6 +117,8 @@ public enum WakeCause: Sendable, Hashable, CustomStringConvertible {
         case .cancelled: return "cancelled"
         case .unparked: return "unparked"
         case .closed(let fd): return "fd \(fd) closed"
+        case .stillReady(let fd, let writable):
+            return "fd \(fd) still \(writable ? "writable" : "readable") (no poll needed)"
         }
     }
 }

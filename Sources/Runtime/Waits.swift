@@ -34,18 +34,23 @@ extension EventLoop {
     /// - Throws: `CancellationError` if the task is cancelled (before or while waiting);
     ///   what `WaitQueues.insert` throws; the error it is woken with (`wake(_:cause:error:)`).
     @inlinable @inline(__always)
-    func suspend(as reason: StoredWait.Reason, label: StaticString, location: CodeLocation) async throws {
+    func suspend(
+        as reason: StoredWait.Reason, label: StaticString, location: CodeLocation, stillReady: Bool = false
+    ) async throws {
         // Borrowed, not retained: the task table keeps the record alive.
         try runningRecord("a wait")._withUnsafeGuaranteedRef { record in
             if record.cancelRequested { throw CancellationError() }
             if case .yield = reason {
                 record.phase = .ready
                 ready.append(.resume(record))
-            } else {
+            } else if !stillReady {
                 try enqueueWaiting(record, reason)
             }
             record.stored = StoredWait(reason, label: label, location: location, since: stepStartedAt)
             if !observers.isEmpty { notifyWaits(record) }
+            // recv_wait / send_wait on a socket the readiness cache knows ready: through
+            // the wait and straight back to ready, without a poll.
+            if stillReady { wakeStillReady(record, reason) }
         }
         try await suspendRunningTask()
     }
@@ -57,6 +62,20 @@ extension EventLoop {
         if case .send(let fd) = reason { try poller.validate(fd: fd) }
         try queues.insert(record, for: reason)
         record.phase = .waiting
+    }
+
+    /// Moves the running task, which just entered recv_wait or send_wait on an fd known
+    /// ready, back to the end of the ready queue.
+    @usableFromInline
+    func wakeStillReady(_ record: TaskRecord, _ reason: StoredWait.Reason) {
+        let cause: WakeCause
+        switch reason {
+        case .recv(let fd): cause = .stillReady(fd: fd, writable: false)
+        case .send(let fd): cause = .stillReady(fd: fd, writable: true)
+        default: preconditionFailure("only socket waits are answered from the readiness cache")
+        }
+        makeReady(record, cause: cause)
+        readyAgainInStep = cause
     }
 
     /// Tells observers that the running task now waits (kept out of the inlined primitives).
@@ -133,6 +152,7 @@ extension EventLoop {
         if let r = queues.recv[fd] { wake(r, cause: .closed(fd: fd), error: error) }
         if let r = queues.send[fd] { wake(r, cause: .closed(fd: fd), error: error) }
         poller.forget(fd: fd)
+        readiness.forget(fd)
         _ = Glibc.close(fd)
     }
 

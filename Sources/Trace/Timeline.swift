@@ -166,8 +166,8 @@ public struct Timeline: Sendable {
 
     static func causeGlyph(_ cause: WakeCause) -> Character {
         switch cause {
-        case .readable: return "r"
-        case .writable: return "s"
+        case .readable, .stillReady(_, writable: false): return "r"
+        case .writable, .stillReady(_, writable: true): return "s"
         case .future: return "f"
         case .timer: return "z"
         case .joined: return "j"

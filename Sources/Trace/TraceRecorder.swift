@@ -371,7 +371,7 @@ public struct PollRecord: Sendable {
         var seen: [Int32] = []
         for w in wakes {
             switch w.cause {
-            case .readable(let fd), .writable(let fd), .closed(let fd):
+            case .readable(let fd), .writable(let fd), .closed(let fd), .stillReady(let fd, _):
                 if !seen.contains(fd) { seen.append(fd) }
             default: break
             }
