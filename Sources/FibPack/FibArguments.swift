@@ -60,6 +60,12 @@ public struct FibServerArguments: ParsableArguments {
     /// How handlers wait for the pool; nil: the default.
     public var wait: WaitMode?
 
+    @Option(help: ArgumentHelp(
+        "Compute fib(n) for n below N on the loop, the rest on the pool. Default: \(defaultInlineBelow) with the default pool (thread:4), 0 — every request to the pool, as in the seed — when --pool (or 'pool' in the REPL) names one.",
+        valueName: "N"))
+    /// Where small requests run; nil: the default.
+    public var inlineBelow: Int?
+
     @Option(help: "The largest n served.")
     public var ceiling: Int = 45
 
@@ -81,11 +87,19 @@ public struct FibServerArguments: ParsableArguments {
     ///
     /// - Throws: `FibServiceError` for a switch interval out of range, or the GIL switch
     ///   with a pool that is not a thread pool.
+    ///   `inlineBelow` falls back to `defaultInlineBelow` when no pool is named (`--pool`)
+    ///   and the default pool is the built-in one (`poolIsBuiltIn`), else to 0.
     public func options(defaultPool: PoolSpec = .default, defaultWait: WaitMode = .yield, defaultGIL: Bool = false,
-                        defaultSwitchInterval: Duration? = nil, name: String? = nil) throws -> FibServerOptions {
+                        defaultSwitchInterval: Duration? = nil, poolIsBuiltIn: Bool = true,
+                        name: String? = nil) throws -> FibServerOptions {
+        if let inlineBelow, inlineBelow < 0 {
+            throw FibServiceError("--inline-below must be 0 or more, got \(inlineBelow)")
+        }
+        let below = inlineBelow ?? (pool == nil && poolIsBuiltIn ? defaultInlineBelow : 0)
         let options = FibServerOptions(host: host, port: port, pool: pool ?? defaultPool, wait: wait ?? defaultWait,
                                        ceiling: ceiling, name: name, gil: gil ?? defaultGIL,
-                                       switchInterval: try ParseFib.checked(switchInterval ?? defaultSwitchInterval))
+                                       switchInterval: try ParseFib.checked(switchInterval ?? defaultSwitchInterval),
+                                       inlineBelow: below)
         try ParseFib.checkGIL(options.gil, options.pool)
         return options
     }

@@ -19,10 +19,11 @@ struct SpawnServer: ReplCommand {
         try session.checkNewName(name)
         let state = FibState.of(session)
         let options = try server.options(defaultPool: state.defaultPool, defaultWait: state.defaultWait,
-                                         defaultGIL: state.defaultGIL, defaultSwitchInterval: state.defaultSwitchInterval, name: name)
+                                         defaultGIL: state.defaultGIL, defaultSwitchInterval: state.defaultSwitchInterval,
+                                         poolIsBuiltIn: !state.poolChosen, name: name)
         let handle = try FibServer.spawn(on: session.loop, options: options, output: .discard)
         state.add(handle)
-        session.announce(handle.task, " (pool \(FibState.poolText(options.pool, handle.pool.gil)), wait \(options.wait))")
+        session.announce(handle.task, " (pool \(FibState.poolText(handle.pool, handle.pool.gil)), wait \(options.wait))")
     }
 }
 
@@ -128,9 +129,12 @@ struct PoolCommand: ReplCommand {
         try ParseFib.checkGIL(newGIL, newSpec)
         let interval = try ParseFib.checked(switchInterval) ?? state.defaultSwitchInterval
         (state.defaultPool, state.defaultGIL, state.defaultSwitchInterval) = (newSpec, newGIL, interval)
+        // A pool named here is a choice: its servers send every request to it, as the seed's.
+        if spec != nil { state.poolChosen = true }
         if let wait { state.defaultWait = wait }
         let gilText = newGIL ? " under the GIL (switch interval \(DurationText.format(interval ?? GIL.defaultSwitchInterval)))" : ""
-        session.output.line("new servers: pool \(state.defaultPool)\(gilText), wait \(state.defaultWait)")
+        let inline = state.poolChosen ? "" : ", inline below \(defaultInlineBelow)"
+        session.output.line("new servers: pool \(state.defaultPool)\(inline)\(gilText), wait \(state.defaultWait)")
     }
 }
 

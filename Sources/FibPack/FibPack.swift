@@ -37,6 +37,9 @@ public final class FibState: SessionExtension, @unchecked Sendable {
     public var defaultGIL = false
     /// The switch interval new GIL servers set when `spawn server` does not say.
     public var defaultSwitchInterval: Duration?
+    /// Whether `pool` named a pool: new servers then send every request to it (no
+    /// `--inline-below` unless they say so).
+    public var poolChosen = false
     /// The servers spawned in this session, by task.
     public internal(set) var servers: [TaskID: FibServerHandle] = [:]
 
@@ -67,8 +70,8 @@ public final class FibState: SessionExtension, @unchecked Sendable {
     }
 
     /// `thread:4`, or `thread:4 under the GIL`.
-    static func poolText(_ spec: PoolSpec, _ gil: GIL?) -> String {
-        gil == nil ? spec.description : "\(spec) under the GIL"
+    static func poolText(_ pool: FibPool, _ gil: GIL?) -> String {
+        gil == nil ? pool.description : "\(pool.description) under the GIL"
     }
 
     /// Stops every server's pool (worker processes are killed): `stopped 2 pools`.
@@ -81,7 +84,7 @@ public final class FibState: SessionExtension, @unchecked Sendable {
 
     static func load(_ pool: FibPool) -> String {
         let (queued, running) = pool.load
-        return "\(poolText(pool.spec, pool.gil)) (\(running) running, \(queued) queued)"
+        return "\(poolText(pool, pool.gil)) (\(running) running, \(queued) queued)"
     }
 
     func add(_ server: FibServerHandle) {

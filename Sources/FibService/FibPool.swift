@@ -73,6 +73,8 @@ public struct FibServiceError: Error, Sendable, Equatable, CustomStringConvertib
 /// The pool a server computes fib on.
 public final class FibPool: @unchecked Sendable {
     public let spec: PoolSpec
+    /// fib(n) for n below this runs on the loop thread (0: none).
+    public let inlineBelow: Int
     private let threads: ThreadPool?
     private let processes: ProcessPool?
     /// The loop whose GIL the thread pool computes under, until `shutdown`.
@@ -87,8 +89,12 @@ public final class FibPool: @unchecked Sendable {
     ///   - switchInterval: the GIL's switch interval (nil: as it is, 5 ms at first).
     /// - Throws: `PoolError.cannotStart` if worker processes cannot be started;
     ///   `FibServiceError` for a GIL asked of a pool that is not a thread pool.
-    public init(_ spec: PoolSpec, gilOf loop: EventLoop? = nil, switchInterval: Duration? = nil) throws {
+    ///   - inlineBelow: fib(n) for n below this is computed on the loop thread, not sent to
+    ///     the pool (0: everything goes to the pool).
+    public init(_ spec: PoolSpec, gilOf loop: EventLoop? = nil, switchInterval: Duration? = nil,
+                inlineBelow: Int = 0) throws {
         self.spec = spec
+        self.inlineBelow = max(0, inlineBelow)
         if loop != nil {
             guard case .thread = spec else { throw FibServiceError(FibPool.gilNeedsThreads) }
         }
@@ -115,6 +121,7 @@ public final class FibPool: @unchecked Sendable {
     /// on the loop thread right here; `block` blocks the loop thread on the future.
     public func fib(_ n: Int, on loop: EventLoop, wait: WaitMode,
                     fileID: StaticString = #fileID, line: UInt = #line) async throws -> Int {
+        if n < inlineBelow { return computeInline(n, on: loop) }
         let label = "fib(\(n))"
         let future: LoopFuture<Int>
         if let threads {
@@ -132,16 +139,25 @@ public final class FibPool: @unchecked Sendable {
             }
             guard let value = Int(text) else { throw PoolError.badReply(pool: spec.description, reply: text) }
             return value
-        } else if let gil = loop.gil {
-            // Inline under another pool's GIL: the loop thread holds it while it computes.
-            return FibService.fib(n, checking: gil)
         } else {
-            return FibService.fib(n)
+            return computeInline(n, on: loop)
         }
         switch wait {
         case .yield: return try await future.get(label: "pool", fileID: fileID, line: line)
         case .block: return try future.blockingResult().get()
         }
+    }
+
+    /// fib(n) on the loop thread; under a GIL (its own or another pool's) the loop holds
+    /// it while it computes.
+    private func computeInline(_ n: Int, on loop: EventLoop) -> Int {
+        if let gil = loop.gil { return FibService.fib(n, checking: gil) }
+        return FibService.fib(n)
+    }
+
+    /// `thread:4`, or `thread:4, inline below 20`.
+    public var description: String {
+        inlineBelow > 0 && spec != .inline ? "\(spec), inline below \(inlineBelow)" : spec.description
     }
 
     var threadsLoad: (queued: Int, running: Int)? { threads?.load }

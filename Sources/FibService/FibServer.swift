@@ -27,6 +27,10 @@ public struct FibServerOptions: Sendable {
     /// 0 picks a free port.
     public var port: UInt16 = 25000
     public var pool: PoolSpec = .default
+    /// fib(n) for n below this is computed on the loop, whatever the pool (0: every
+    /// request goes to the pool, as in the seed). `defaultInlineBelow` with the default
+    /// pool, where a thread hand-off costs far more than a small fib.
+    public var inlineBelow: Int = 0
     public var wait: WaitMode = .yield
     /// Requests above this n are refused.
     public var ceiling: Int = 45
@@ -40,8 +44,9 @@ public struct FibServerOptions: Sendable {
 
     public init(host: String = SocketAddress.loopback, port: UInt16 = 25000, pool: PoolSpec = .default,
                 wait: WaitMode = .yield, ceiling: Int = 45, name: String? = nil,
-                gil: Bool = false, switchInterval: Duration? = nil) {
+                gil: Bool = false, switchInterval: Duration? = nil, inlineBelow: Int = 0) {
         self.name = name
+        self.inlineBelow = inlineBelow
         self.gil = gil
         self.switchInterval = switchInterval
         self.host = host
@@ -80,6 +85,10 @@ func replyLine(_ value: Int) -> [UInt8] {
 /// How much a handler receives at a time.
 let receiveSize = 4096
 
+/// What the default configuration computes on the loop: fib(n) for n below 20 takes
+/// microseconds, less than handing it to a pool thread and back.
+public let defaultInlineBelow = 20
+
 /// How long a server waits before accepting again when it ran out of fds.
 let acceptBackoff: Duration = .milliseconds(100)
 
@@ -99,7 +108,8 @@ public enum FibServer {
         let address = listener.localAddress!
         let pool: FibPool
         do {
-            pool = try FibPool(options.pool, gilOf: options.gil ? loop : nil, switchInterval: options.switchInterval)
+            pool = try FibPool(options.pool, gilOf: options.gil ? loop : nil, switchInterval: options.switchInterval,
+                               inlineBelow: options.inlineBelow)
         } catch {
             listener.close()
             throw error
@@ -143,7 +153,7 @@ public enum FibServer {
             }
         }
         loop.setFact("address", address.description, for: task.id)
-        loop.setFact("pool", options.pool.description, for: task.id)
+        loop.setFact("pool", pool.description, for: task.id)
         loop.setFact("wait", options.wait.description, for: task.id)
         if let gil = pool.gil {
             loop.setFact("gil", "on (switch interval \(DurationText.format(gil.switchInterval)))", for: task.id)

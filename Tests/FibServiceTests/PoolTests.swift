@@ -31,6 +31,22 @@ final class PoolEvents: LoopObserver {
         loop.shutDownEverything()
     }
 
+    /// `inlineBelow` (the default configuration's 20): fib(n) below it runs on the loop,
+    /// the rest on the pool, and every answer is right; with 0 everything goes to the pool.
+    @Test(arguments: [(.thread(2), 20), (.thread(2), 0), (.process(1), 20)] as [(PoolSpec, Int)])
+    func smallRequestsRunOnTheLoopBelowTheThreshold(pool: PoolSpec, below: Int) throws {
+        let loop = try EventLoop()
+        let events = PoolEvents()
+        loop.addObserver(events)
+        let server = try FibServer.spawn(
+            on: loop, options: FibServerOptions(port: 0, pool: pool, inlineBelow: below), output: .discard)
+        #expect(server.pool.description == (below > 0 ? "\(pool), inline below \(below)" : "\(pool)"))
+        let t = loop.script(server.address, [.send("1\n19\n20\n25\n"), .readLine, .readLine, .readLine, .readLine])
+        #expect(t.lines == ["1", "4181", "6765", "75025"])
+        #expect(events.started.count == (below > 0 ? 2 : 4), "fib(20) and fib(25) on the pool; fib(1) and fib(19) too with 0")
+        loop.shutDownEverything()
+    }
+
     @Test func yieldWaitsInFutureWaitAndTheCompletionWakesTheLoop() throws {
         let loop = try EventLoop()
         let server = try loop.fibServer(pool: .thread(1), wait: .yield)

@@ -27,7 +27,7 @@ extension Session {
         defer { s.shutdown() }
         s.must("spawn server 0")
         #expect(out.out.last?.hasPrefix("task 1 server 127.0.0.1:") == true)
-        #expect(out.out.last?.hasSuffix("(pool thread:4, wait yield) → ready") == true)
+        #expect(out.out.last?.hasSuffix("(pool thread:4, inline below 20, wait yield) → ready") == true)
         #expect(s.loop.stepCount == 0, "the loop starts paused")
         s.must("spawn request @1 30")
         s.must("step 3")
@@ -61,6 +61,25 @@ extension Session {
         #expect(out.err.last == "error: task 1 (sleeper 1s) does not listen anywhere")
     }
 
+    /// Only the built-in default computes small requests on the loop: a pool named with
+    /// --pool or with `pool` sends every request to it, as in the seed, unless told.
+    @Test func onlyTheDefaultPoolComputesSmallRequestsOnTheLoop() throws {
+        let (s, out) = try makeSession()
+        defer { s.shutdown() }
+        s.must("spawn server 0 --pool thread:4")
+        #expect(out.out.last?.hasSuffix("(pool thread:4, wait yield) → ready") == true)
+        s.must("spawn server 0 --pool thread:2 --inline-below 10")
+        #expect(out.out.last?.hasSuffix("(pool thread:2, inline below 10, wait yield) → ready") == true)
+        s.must("spawn server 0 --inline-below 0")
+        #expect(out.out.last?.hasSuffix("(pool thread:4, wait yield) → ready") == true)
+        s.must("pool")
+        #expect(out.out.last == "new servers: pool thread:4, inline below 20, wait yield")
+        s.must("pool thread:4")
+        #expect(out.out.last == "new servers: pool thread:4, wait yield")
+        s.must("spawn server 0")
+        #expect(out.out.last?.hasSuffix("(pool thread:4, wait yield) → ready") == true)
+    }
+
     @Test func absurdInputIsRefusedNotObeyed() throws {
         let (s, out) = try makeSession()
         #expect(!s.execute("step 999999999999"))
@@ -68,6 +87,7 @@ extension Session {
         #expect(!s.execute("run 100h"))
         #expect(out.err.last == "error: '100h': longer than 24h")
         #expect(!s.execute("spawn counter -5"))
+        #expect(!s.execute("spawn server 0 --inline-below -1"))
         #expect(!s.execute("spawn server 70000"))
         #expect(!s.execute("spawn server 0 --pool thread:100000"))
         #expect(out.err.last == "error: pool size must be a number from 1 to 64, got '100000'")

@@ -160,7 +160,7 @@ def main():
 
     # A command and its output.
     s.type("spawn server 0\r")
-    m = s.wait_for(r"task 1 server 127\.0\.0\.1:(\d+) \(pool thread:4, wait yield\) → ready")
+    m = s.wait_for(r"task 1 server 127\.0\.0\.1:(\d+) \(pool thread:4, inline below 20, wait yield\) → ready")
     port = int(m.group(1))
     s.wait_for(r"\[paused #0\] >$")
     check(True, "a typed command shows its output", s)
