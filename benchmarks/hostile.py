@@ -282,7 +282,11 @@ def scenario_idle_10k():
         print(f"idle-10k: the hard fd limit is {hard}; need {want}")
         return verdict([f"hard fd limit {hard} < {want}"])
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), hard))
-    p, port = start_server("--pool", "thread:4", fd_limit=want)
+    # The default configuration (thread:4, fib(n) below 20 on the loop), as `corepl serve`.
+    p, port = start_server(fd_limit=want)
+    # The loaded connection's rate with no idle ones, on the same server, first.
+    alone = subprocess.run([LOADGEN, str(port), "1", "3", "1"], capture_output=True, text=True, timeout=60).stdout
+    alone = dict(line.split(": ") for line in alone.strip().splitlines())
     rss0 = rss_kib(p.pid)
     idle = []
     refused = 0
@@ -323,11 +327,15 @@ def scenario_idle_10k():
     print(f"idle-10k: 10000 connections in {connect_s:.1f} s, refused {refused}; server fds {accepted_fds}")
     print(f"idle-10k: server RSS {rss0} KiB idle, {rss1} KiB with 10000 connections: {(rss1 - rss0) * 1024 / 10_000:.0f} bytes per connection")
     print(f"idle-10k: fib(1) on one more connection: {figures.get('req/s')} req/s, p50 {figures.get('p50_us')} us, p99.9 {figures.get('p999_us')} us, max {figures.get('max_us')} us")
+    ratio = float(figures.get("req/s", 0)) / max(1.0, float(alone.get("req/s", 0)))
+    print(f"idle-10k: the same without the idle connections: {alone.get('req/s')} req/s, max {alone.get('max_us')} us; with / without: {ratio:.2f}")
     print(f"idle-10k: idle connections probed afterwards: {probe_ok}/10 answered")
     problems = []
     if refused: problems.append(f"{refused} refused")
     if accepted_fds < 10_000: problems.append(f"only {accepted_fds} fds in the server")
     if probe_ok != 10: problems.append("an idle connection was not served")
+    if ratio < 1 / 1.2: problems.append(f"the loaded connection ran at {ratio:.2f} of its rate without the idle ones (target: within 1.2x)")
+    if (rss1 - rss0) * 1024 / 10_000 > 5 * 1024: problems.append("over 5 KB of RSS per idle connection")
     if "max_us" not in figures: problems.append("the loaded connection failed")
     if status != 0: problems.append(f"exit status {status}")
     return verdict(problems)
