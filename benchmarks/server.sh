@@ -56,7 +56,7 @@ report() {
   echo "$name: $(printf '%s\n' "${rates[@]}" | median) req/s (p50 $(printf '%s\n' "${p50s[@]}" | median) us, p99 $(printf '%s\n' "${p99s[@]}" | median) us, p99.9 $(printf '%s\n' "${p999s[@]}" | median) us, max $worst us; runs: ${rates[*]})"
   if [ "$n" = 1 ] && [ "$over" -gt 0 ]; then
     outliers=$((outliers + 1))
-    echo "!!! LATENCY OUTLIER in '$name': $over fib(1) replies took over 100 ms (worst $worst us). A latency outlier is a bug until explained." | tee /dev/stderr
+    echo "!!! LATENCY OUTLIER in '$name': $over fib(1) replies took over 100 ms (worst $worst us). A latency outlier is a bug until explained."
   fi
 }
 
