@@ -108,6 +108,10 @@ struct PoolCommand: ReplCommand {
             CPython would: the loop holds it while it runs and releases it around poll and socket
             calls; a pool thread holds it while it computes fib and drops it every switch
             interval when another thread asks. 'pool --no-gil' turns it off.
+
+            The built-in default (thread:4) computes fib(n) for n below 20 on the loop and the
+            rest on the pool; a pool named here or with 'spawn server --pool' gets every
+            request, as in the seed, unless 'spawn server --inline-below N' says otherwise.
             """)
 
     @Argument(help: "inline, thread[:N] or process[:N].", completion: .list(PoolSpec.allValueStrings), transform: ParseFib.pool)
