@@ -16,7 +16,9 @@
 # Then: starvation (fib(1) req/s during a fib(36) / just before), fib(30) latency beside the
 # bare compute time, and 10,000 idle connections (benchmarks/hostile.py idle-10k).
 #
-# Environment: REPEAT (3), SECONDS (4), SMOKE=1 (one repetition of 1 s, fewer rows: ~20 s).
+# Environment: REPEAT (3), SECONDS_PER_RUN (4), SMOKE=1 (one repetition of 1 s, fewer rows:
+# under a minute); SERVERS, ONE_CORE, TWO_CORES (space-separated lists) and ROWS_ONLY=1 (no
+# starvation, fib(30) or idle sections) for narrower runs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -34,6 +36,10 @@ export LOADGEN_NO_NEWLINE=1
 one_core=(1 100 1000)
 two_cores=(10 100 1000)
 servers=(corepl-inline nio-inline corepl-default nio-pool corepl-process seed-python)
+# Narrower runs: SERVERS="corepl-inline nio-inline" ONE_CORE="1 100" TWO_CORES="" ROWS_ONLY=1
+[ -n "${SERVERS:-}" ] && read -r -a servers <<< "$SERVERS"
+[ -n "${ONE_CORE+x}" ] && read -r -a one_core <<< "$ONE_CORE"
+[ -n "${TWO_CORES+x}" ] && read -r -a two_cores <<< "$TWO_CORES"
 if [ "${SMOKE:-}" = 1 ]; then
   REPEAT=1; WINDOW=1; one_core=(1 100); two_cores=(100); servers=(corepl-inline nio-inline corepl-default nio-pool)
 fi
@@ -108,7 +114,7 @@ echo "| placement | C | server | req/s | spread | max ms | CPU us/req | ratio |"
 echo "|---|---|---|---|---|---|---|---|"
 for pin in one two; do
   if [ "$pin" = one ]; then cs=("${one_core[@]}"); else cs=("${two_cores[@]}"); fi
-  for c in "${cs[@]}"; do
+  for c in "${cs[@]+"${cs[@]}"}"; do
     for r in $(seq 1 "$REPEAT"); do
       # Each repetition starts one server further on, so no server always runs first.
       order=("${servers[@]:$(( (r - 1) % ${#servers[@]} ))}" "${servers[@]:0:$(( (r - 1) % ${#servers[@]} ))}")
@@ -122,7 +128,7 @@ for pin in one two; do
   done
 done
 
-[ "${SMOKE:-}" = 1 ] && exit 0
+[ "${SMOKE:-}" = 1 ] || [ "${ROWS_ONLY:-}" = 1 ] && exit 0
 
 echo
 # fib(36) lasts ~38 ms in Swift: its window holds ~1,000 requests and swings with thread
