@@ -79,14 +79,15 @@ public struct RequestFramer: Sendable {
         if line.count > Self.maxLineBytes {
             return .bad("request longer than \(Self.maxLineBytes) bytes")
         }
-        if let n = Self.plainNumber(line) { return n <= ceiling ? .request(n) : Self.parse(String(n), ceiling: ceiling) }
+        if let n = Self.plainNumber(line), n <= ceiling { return .request(n) }
         let text = String(decoding: line, as: UTF8.self).trimmingWhitespace()
         if text.isEmpty { return nil }
         return Self.parse(text, ceiling: ceiling)
     }
 
     /// The common case without building a string: up to 18 ASCII digits, optionally
-    /// followed by "\r". Anything else goes the long way (`parse`), which explains it.
+    /// followed by "\r". Anything else (and a number over the ceiling) goes the long way,
+    /// `parse`, which explains it.
     @inline(__always)
     static func plainNumber(_ line: [UInt8]) -> Int? {
         var count = line.count

@@ -222,21 +222,15 @@ public final class AsyncSocket: @unchecked Sendable {
     public func tryRecv(max: Int) throws(SocketError) -> [UInt8]? {
         try checkOpen("recv")
         let want = Swift.max(1, max)
-        var failure: SystemCallError?
-        let bytes = loop.withReceiveBuffer(atLeast: want) { buffer -> [UInt8]? in
-            let n: Int?
-            do throws(SystemCallError) {
-                n = try Sys.nonBlocking("recv") {
-                    loop.allowingThreads { Glibc.recv(fd, buffer.baseAddress, want, 0) }
-                }
-            } catch {
-                failure = error
-                return nil
+        let bytes: [UInt8]?
+        do throws(SystemCallError) {
+            bytes = try loop.withReceiveBuffer(atLeast: want) { buffer throws(SystemCallError) -> [UInt8]? in
+                let n = try Sys.nonBlocking("recv") { loop.allowingThreads { Glibc.recv(fd, buffer.baseAddress, want, 0) } }
+                return n.map { [UInt8](UnsafeRawBufferPointer(rebasing: buffer[..<$0])) }
             }
-            guard let n else { return nil }
-            return [UInt8](UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+        } catch {
+            throw SocketError(error, address: peerAddress)
         }
-        if let failure { throw SocketError(failure, address: peerAddress) }
         if let bytes, bytes.isEmpty || bytes.count == want { return bytes }
         // Would block, or a short read: not readable until the poller says so again.
         loop.notReady(fd, serial: serial, write: false)

@@ -44,7 +44,7 @@ extension EventLoop {
                     drainInbox()
                     continue
                 }
-                if edgeTriggered { readiness.mark(event.fd, event) }
+                if edgeTriggered { readiness.mark(event) }
                 if event.readable, let r = queues.recv[event.fd] { wake(r, cause: .readable(fd: event.fd)) }
                 if event.writable, let r = queues.send[event.fd] { wake(r, cause: .writable(fd: event.fd)) }
             }

@@ -48,8 +48,8 @@ struct ReadinessCache {
 
     /// An edge from the poller: `fd` may be read from / written to now.
     @inline(__always)
-    mutating func mark(_ fd: Int32, _ event: PollEvent) {
-        let i = Int(fd)
+    mutating func mark(_ event: PollEvent) {
+        let i = Int(event.fd)
         guard i < entries.count, entries[i].bits & Self.registered != 0 else { return }
         if event.readable { entries[i].bits |= Self.readable }
         if event.writable { entries[i].bits |= Self.writable }
@@ -126,16 +126,18 @@ extension EventLoop {
 extension EventLoop {
     /// Lends a scratch buffer of at least `size` bytes to receive into (loop thread only):
     /// one 64 KiB buffer for the loop's life, so a recv allocates only its result.
-    func withReceiveBuffer<T>(atLeast size: Int, _ body: (UnsafeMutableRawBufferPointer) -> T) -> T {
+    func withReceiveBuffer<T, E: Error>(
+        atLeast size: Int, _ body: (UnsafeMutableRawBufferPointer) throws(E) -> T
+    ) throws(E) -> T {
         if size > Self.receiveBufferSize {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
             defer { buffer.deallocate() }
-            return body(buffer)
+            return try body(buffer)
         }
         if receiveBuffer == nil {
             receiveBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.receiveBufferSize, alignment: 16)
         }
-        return body(receiveBuffer.unsafelyUnwrapped)
+        return try body(receiveBuffer.unsafelyUnwrapped)
     }
 
     static let receiveBufferSize = 65536
