@@ -18,7 +18,8 @@
 #
 # Environment: REPEAT (3), SECONDS_PER_RUN (4), SMOKE=1 (one repetition of 1 s, fewer rows:
 # under a minute); SERVERS, ONE_CORE, TWO_CORES (space-separated lists) and ROWS_ONLY=1 (no
-# starvation, fib(30) or idle sections) for narrower runs.
+# starvation, fib(30) or idle sections) for narrower runs. SERVERS may add c-epoll and
+# c-uring: the hand-written C floor (benchmarks/c-floor; liburing-dev), compared with NIO.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -40,6 +41,11 @@ servers=(corepl-inline nio-inline corepl-default nio-pool corepl-process seed-py
 [ -n "${SERVERS:-}" ] && read -r -a servers <<< "$SERVERS"
 [ -n "${ONE_CORE+x}" ] && read -r -a one_core <<< "$ONE_CORE"
 [ -n "${TWO_CORES+x}" ] && read -r -a two_cores <<< "$TWO_CORES"
+# The C floor (benchmarks/c-floor, needs liburing-dev): only when named in SERVERS.
+if [[ " ${servers[*]} " == *" c-"* ]]; then
+  gcc -O2 -o "$tmp/floor" "$here/c-floor/floor.c" -luring ||
+    { echo "benchmarks/c-floor needs liburing: apt-get install -y liburing-dev" >&2; exit 1; }
+fi
 if [ "${SMOKE:-}" = 1 ]; then
   REPEAT=1; WINDOW=1; one_core=(1 100); two_cores=(100); servers=(corepl-inline nio-inline corepl-default nio-pool)
 fi
@@ -50,13 +56,15 @@ server_command() {  # NAME: the command line of that server, in $cmd
     corepl-default) cmd=("$corepl" serve 0) ;;
     corepl-process) cmd=("$corepl" serve 0 --pool process:4) ;;
     nio-inline) cmd=("$nio" --port 0 --loops 1) ;;
+    c-epoll) cmd=("$tmp/floor" epoll) ;;
+    c-uring) cmd=("$tmp/floor" uring) ;;
     nio-pool) cmd=("$nio" --port 0 --loops 1 --pool-above 19) ;;
     seed-python) cmd=(python3 "$here/python/seed_server.py" 0 thread 4) ;;
   esac
 }
 peer_of() {
   case $1 in
-    corepl-inline|seed-python-inline) echo nio-inline ;;
+    corepl-inline|seed-python-inline|c-epoll|c-uring) echo nio-inline ;;
     corepl-default|corepl-process|seed-python) echo nio-pool ;;
     *) echo "" ;;
   esac
