@@ -69,13 +69,16 @@ extension EventLoop {
             }
             if table.liveCount == 0 && ready.isEmpty && pendingFutures == 0 { return .noTasksLeft }
             let event: StepEvent?
-            if let entry = ready.popFirst() {
+            if history != nil { historyBeforeStep() }
+            if let entry = popReady() {
                 clock = runTask(entry, startedAt: clock, report: report)
+                if history != nil { captureHistory(popped: entry) }
                 event = report ? takeLastEvent() : nil
             } else {
                 var t = timeout
                 if case .deadline(let d) = limit { t = min(t, d > clock ? d - clock : 0) }
                 event = pollStep(timeoutNanos: t)
+                if history != nil { captureHistory(popped: nil) }
                 clock = monotonicNanos()
             }
             guard let event else { continue }

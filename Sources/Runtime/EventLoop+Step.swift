@@ -11,11 +11,15 @@ extension EventLoop {
         assertOnLoopThread()
         precondition(current == nil, "EventLoop.step() called from inside a step")
         defer { releaseGIL() }
-        if let entry = ready.popFirst() {
+        if history != nil { historyBeforeStep() }
+        if let entry = popReady() {
             _ = runTask(entry, startedAt: monotonicNanos(), report: true)
+            if history != nil { captureHistory(popped: entry) }
             return takeLastEvent()
         }
-        return pollStep(timeoutNanos: (timeout ?? defaultPollTimeout).clampedNanoseconds)
+        let event = pollStep(timeoutNanos: (timeout ?? defaultPollTimeout).clampedNanoseconds)
+        if history != nil { captureHistory(popped: nil) }
+        return event
     }
 
     /// The step counter: how many steps this loop has performed.

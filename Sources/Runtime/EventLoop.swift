@@ -49,6 +49,12 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     // MARK: Loop-thread state
 
     @usableFromInline @exclusivity(unchecked) var ready = Deque<ReadyEntry>()
+    /// The scheduling policy (Policy.swift); `policyIsFIFO` is what a step reads.
+    @exclusivity(unchecked) var schedulingPolicy = SchedulingPolicy.fifo
+    @exclusivity(unchecked) var policyIsFIFO = true
+    @exclusivity(unchecked) var policyRandom = SplitMix64(state: 0)
+    /// The history of the loop's state, while it is kept (History.swift).
+    @exclusivity(unchecked) var history: LoopHistory?
     /// Every task (TaskTable.swift).
     @exclusivity(unchecked) var table = TaskTable()
     /// The wait queues and timers (WaitQueues.swift).

@@ -109,8 +109,13 @@ public struct LoopSnapshot: Sendable, Encodable {
 extension EventLoop {
     /// A value copy of every queue and the task table.
     public func snapshot() -> LoopSnapshot {
+        snapshot(now: monotonicNanos())
+    }
+
+    /// A snapshot whose ages and waits are taken as of `now` (the history's tests compare
+    /// it with a rebuilt past step at that step's time).
+    func snapshot(now: UInt64) -> LoopSnapshot {
         assertOnLoopThread()
-        let now = monotonicNanos()
         var readyIDs: [TaskID] = []
         var foreign = 0
         for entry in ready {

@@ -53,6 +53,10 @@ final class TaskRecord: @unchecked Sendable {
     var hostQueue: (queue: String, detail: String) = ("", "")
 
     var figures: [String: [Double]] = [:]
+    /// How many values each series has dropped from its front (at its cap), and how many
+    /// times the figures were cleared: the history addresses values by both.
+    var figureDropped: [String: Int] = [:]
+    var figureEpoch = 0
     /// Time stamps, made on first use (client threads add to them directly).
     var stamps: Stamps?
     var facts: [String: String] = [:]
@@ -63,6 +67,14 @@ final class TaskRecord: @unchecked Sendable {
         self.kind = kind
         self.parent = parent
         self.createdAt = createdAt
+    }
+
+    /// The row without its figures (the history keeps those as spans).
+    func historyInfo(at now: UInt64) -> TaskInfo {
+        TaskInfo(
+            id: id, name: name, kind: kind, parent: parent, state: state, steps: steps,
+            busyNanos: busyNanos, createdAt: createdAt, endedAt: endedAt, figures: [:], facts: facts,
+            stampCounts: stamps?.counts ?? [:], takenAt: now)
     }
 
     /// The current (or last) suspension, as the public read-only view.

@@ -97,6 +97,13 @@ extension EventLoop {
         table.liveCount -= 1
         for j in queues.join[record.id] ?? [] { wake(j, cause: .joined(record.id)) }
         table.finishedOrder.append(record.id)
+        if history != nil {
+            while table.finishedOrder.count > historyLimit, let old = table.finishedOrder.first {
+                if let r = table[old] { historyArchiveFigures(of: r, leaving: true) }
+                table.finishedOrder.removeFirst()
+                table.byID[old] = nil
+            }
+        }
         table.trim(to: historyLimit)
         notify(.exited(record.id, exit))
     }
@@ -130,7 +137,10 @@ extension EventLoop {
     public func clearFinished() -> Int {
         assertOnLoopThread()
         let n = table.finishedOrder.count
-        for id in table.finishedOrder { table.byID[id] = nil }
+        for id in table.finishedOrder {
+            if history != nil, let r = table[id] { historyArchiveFigures(of: r, leaving: true) }
+            table.byID[id] = nil
+        }
         table.finishedOrder.removeAll()
         return n
     }
@@ -141,7 +151,11 @@ extension EventLoop {
         assertOnLoopThread()
         guard let record = (task.flatMap { table[$0] }) ?? current else { return }
         record.figures[name, default: []].append(value)
-        if record.figures[name]!.count > 100_000 { record.figures[name]!.removeFirst(10_000) }
+        if record.figures[name]!.count > 100_000 {
+            record.figures[name]!.removeFirst(10_000)
+            record.figureDropped[name, default: 0] += 10_000
+        }
+        if history != nil, record !== current { historyTouched(record) }
     }
 
     /// Sets a short fact about a task (the running one by default), e.g. the address a
@@ -150,13 +164,18 @@ extension EventLoop {
         assertOnLoopThread()
         guard let record = (task.flatMap { table[$0] }) ?? current else { return }
         record.facts[key] = value
+        if history != nil, record !== current { historyTouched(record) }
     }
 
     /// Clears every recorded figure and time stamp of a task (a fresh measuring window).
     public func clearFigures(of task: TaskID) {
         assertOnLoopThread()
-        table[task]?.figures.removeAll()
-        table[task]?.stamps?.removeAll()
+        guard let record = table[task] else { return }
+        if history != nil { historyArchiveFigures(of: record, leaving: false) }
+        record.figures.removeAll()
+        record.figureDropped.removeAll()
+        record.figureEpoch += 1
+        record.stamps?.removeAll()
     }
 
     /// The time stamps of a task (the running one by default), made on first use. A client
@@ -167,6 +186,7 @@ extension EventLoop {
         if let s = record.stamps { return s }
         let s = Stamps()
         record.stamps = s
+        if history != nil { historyStamped(record) }
         return s
     }
 

@@ -1,0 +1,442 @@
+// The loop's history of its observable state, for `step back` and `goto`
+// (docs/TIME-TRAVEL.md). Not a re-execution — a suspended continuation cannot be copied,
+// a real socket's past cannot be re-run — but a record of what every step changed: the
+// rows it touched, what it put in the ready queue, the loop's own figures; and, now and
+// then, a keyframe of every row. The state after step K is the keyframe at or before K
+// with every later step up to K applied; the queues are rebuilt from the rows.
+import DequeModule
+
+/// What the history holds (`EventLoop.historyStatus`).
+public struct HistoryStatus: Sendable, Equatable {
+    /// The oldest step whose state it can show.
+    public var oldestStep: UInt64
+    /// The newest step it recorded (the present, between steps).
+    public var newestStep: UInt64
+    /// How many steps it holds (at most about `limit`).
+    public var stepsKept: Int
+    /// The most steps it keeps; older ones are dropped a segment at a time.
+    public var limit: Int
+    /// How many keyframes (full copies of the task table) it holds.
+    public var keyframes: Int
+    /// An estimate of the memory it holds, in bytes.
+    public var estimatedBytes: Int
+}
+
+/// One task's row as the history keeps it: its `TaskInfo` without the figures, which are
+/// kept as spans of the task's series (a series only grows; copying it would cost a copy
+/// per value added).
+struct HistoryRow {
+    var info: TaskInfo
+    var spans: [FigureSpan]
+    var epoch: Int
+    var futureLabel: String?
+    var timerSequence: UInt64
+}
+
+/// Values `start..<end` of series `name`, counted from the series' first value ever.
+struct FigureSpan {
+    var name: String
+    var start: Int
+    var end: Int
+}
+
+/// What one step changed.
+struct HistoryStep {
+    var number: UInt64
+    var time: UInt64
+    /// The task the step ran (nil for a poll step or a job of no task).
+    var ran: TaskID?
+    /// The step ran a job of no task (taken out of the ready queue).
+    var poppedForeign: Bool
+    /// What entered the ready queue between the previous step and this one (commands:
+    /// a spawn, an unpark), before this step took its task out, in order.
+    var appendedBefore: [TaskID]
+    /// What entered the ready queue during the step, in order (id 0: a job of no task).
+    var appended: [TaskID]
+    var rows: [HistoryRow]
+    var removed: [TaskID]
+    var pendingFutures: Int
+    var poller: PollerKind
+    var gil: GILSnapshot?
+}
+
+/// The whole state after one step.
+struct HistoryFrame {
+    var number: UInt64
+    var time: UInt64
+    var rows: [TaskID: HistoryRow]
+    var readyOrder: Deque<TaskID>
+    var pendingFutures: Int
+    var poller: PollerKind
+    var gil: GILSnapshot?
+
+    mutating func apply(_ s: HistoryStep) {
+        number = s.number
+        time = s.time
+        pendingFutures = s.pendingFutures
+        poller = s.poller
+        gil = s.gil
+        readyOrder.append(contentsOf: s.appendedBefore)
+        if let ran = s.ran {
+            if let i = readyOrder.firstIndex(of: ran) { readyOrder.remove(at: i) }
+        } else if s.poppedForeign, let i = readyOrder.firstIndex(of: TaskID(0)) {
+            readyOrder.remove(at: i)
+        }
+        readyOrder.append(contentsOf: s.appended)
+        for row in s.rows { rows[row.info.id] = row }
+        for id in s.removed { rows[id] = nil }
+    }
+}
+
+struct HistorySegment {
+    var keyframe: HistoryFrame
+    var steps: [HistoryStep] = []
+}
+
+/// Figures handed to the history when they left their task (cleared, or the task left
+/// the table).
+struct ArchivedFigures {
+    var figures: [String: [Double]]
+    var dropped: [String: Int]
+    /// The step after which rows no longer refer to them.
+    var archivedAt: UInt64
+}
+
+struct ArchiveKey: Hashable {
+    var task: TaskID
+    var epoch: Int
+}
+
+/// The history itself (loop thread only).
+final class LoopHistory {
+    let limit: Int
+    var segments = Deque<HistorySegment>()
+    var stepsKept = 0
+    /// `ready.count` after the last capture.
+    var lastReadyCount = 0
+    /// What entered the ready queue between the last step and the one beginning, and
+    /// their rows.
+    var before: [TaskID] = []
+    var beforeRows: [HistoryRow] = []
+    /// Tasks changed outside their own steps since the last capture (a fact or figure set
+    /// for another task, figures cleared).
+    var touched: [TaskID] = []
+    /// Tasks that left the table since the last capture.
+    var removed: [TaskID] = []
+    /// Tasks whose time stamps other threads add to (their rows change between steps).
+    var stamped: Set<TaskID> = []
+    var archive: [ArchiveKey: ArchivedFigures] = [:]
+    /// Steps between keyframes: max(1,024, 4 × tasks) when the current segment began.
+    var keyframeEvery = 1024
+    var estimatedBytes = 0
+
+    init(limit: Int) {
+        self.limit = max(1, limit)
+    }
+
+    static let rowBytes = 320
+    static let stepBytes = 120
+}
+
+extension EventLoop {
+    // MARK: Turning it on and off
+
+    /// Starts keeping the history of the loop's state (at most `limit` steps, dropped a
+    /// segment at a time), from the current step: `snapshot(atStep:)` can show any step
+    /// from now on. Restarting forgets what was kept.
+    public func startHistory(limit: Int = 100_000) {
+        assertOnLoopThread()
+        let h = LoopHistory(limit: limit)
+        history = h
+        for record in table.byID.values where record.stamps != nil { h.stamped.insert(record.id) }
+        beginSegment(h)
+        h.lastReadyCount = ready.count
+    }
+
+    /// Stops keeping the history and forgets it.
+    public func stopHistory() {
+        assertOnLoopThread()
+        history = nil
+    }
+
+    /// What the history holds, or nil when it is off.
+    public var historyStatus: HistoryStatus? {
+        assertOnLoopThread()
+        guard let h = history, let first = h.segments.first, let last = h.segments.last else { return nil }
+        return HistoryStatus(
+            oldestStep: first.keyframe.number, newestStep: last.steps.last?.number ?? last.keyframe.number,
+            stepsKept: h.stepsKept, limit: h.limit, keyframes: h.segments.count, estimatedBytes: h.estimatedBytes)
+    }
+
+    /// The loop's state right after step `step` (its queues and task table, as `snapshot()`
+    /// would have shown them then, with ages and waits as of the step's end), or nil when
+    /// the history does not hold that step.
+    public func snapshot(atStep step: UInt64) -> LoopSnapshot? {
+        assertOnLoopThread()
+        guard let frame = historyFrame(at: step) else { return nil }
+        return snapshot(of: frame)
+    }
+
+    /// When step `step` ended (monotonic nanoseconds), if the history holds it.
+    public func historyTime(ofStep step: UInt64) -> UInt64? {
+        assertOnLoopThread()
+        return historyFrame(at: step)?.time
+    }
+
+    /// The task step `step` ran, if it ran one and the history holds it.
+    public func historyTask(ofStep step: UInt64) -> TaskID? {
+        assertOnLoopThread()
+        guard let h = history, let seg = h.segments.last(where: { $0.keyframe.number < step }) else { return nil }
+        return seg.steps.first { $0.number == step }?.ran
+    }
+
+    // MARK: Recording (loop thread, after every step)
+
+    /// Notes what entered the ready queue since the last step, before a step takes its
+    /// task out (a policy other than fifo may take one of those).
+    @inline(never)
+    func historyBeforeStep() {
+        guard let h = history, ready.count > h.lastReadyCount else { return }
+        let now = monotonicNanos()
+        for entry in ready.suffix(ready.count - h.lastReadyCount) {
+            switch entry {
+            case .resume(let r), .job(_, let r?):
+                let record = r.takeUnretainedValue()
+                h.before.append(record.id)
+                h.beforeRows.append(historyRow(record, at: now))
+            case .job(_, nil):
+                h.before.append(TaskID(0))
+            }
+        }
+        h.lastReadyCount = ready.count
+    }
+
+    /// Records what the step just taken changed; `popped` is the ready entry it ran (nil
+    /// for a poll step).
+    @inline(never)
+    func captureHistory(popped: ReadyEntry?) {
+        guard let h = history else { return }
+        var ran: TaskRecord?
+        var poppedForeign = false
+        switch popped {
+        case .resume(let r)?: ran = r.takeUnretainedValue()
+        case .job(_, let r?)?: ran = r.takeUnretainedValue()
+        case .job(_, nil)?: poppedForeign = true
+        case nil: break
+        }
+        let now = monotonicNanos()
+        let appendedCount = max(0, ready.count - (h.lastReadyCount - (popped == nil ? 0 : 1)))
+        var appended: [TaskID] = []
+        // Rows noted before the step first: a later copy of the same row wins.
+        var rows: [HistoryRow] = h.beforeRows
+        let noted = rows.count
+        if !h.beforeRows.isEmpty { h.beforeRows.removeAll() }
+        if appendedCount > 0 {
+            appended.reserveCapacity(appendedCount)
+            for entry in ready.suffix(appendedCount) {
+                switch entry {
+                case .resume(let r), .job(_, let r?):
+                    let record = r.takeUnretainedValue()
+                    appended.append(record.id)
+                    rows.append(historyRow(record, at: now))
+                case .job(_, nil):
+                    appended.append(TaskID(0))
+                }
+            }
+        }
+        // A task that ran and went back to ready is among the appended.
+        if let ran, ran.phase != .ready, table[ran.id] != nil { rows.append(historyRow(ran, at: now)) }
+        if !h.touched.isEmpty || !h.stamped.isEmpty {
+            var seen = Set(rows[noted...].map(\.info.id))
+            for id in h.touched + h.stamped where !seen.contains(id) {
+                guard let record = table[id] else { continue }
+                seen.insert(id)
+                rows.append(historyRow(record, at: now))
+            }
+            h.touched.removeAll()
+        }
+        let step = HistoryStep(
+            number: stepNumber, time: now, ran: ran?.id, poppedForeign: poppedForeign,
+            appendedBefore: h.before, appended: appended,
+            rows: rows, removed: h.removed, pendingFutures: pendingFutures, poller: poller.kind,
+            gil: gilLock?.snapshot())
+        if !h.removed.isEmpty { h.removed.removeAll() }
+        if !h.before.isEmpty { h.before.removeAll() }
+        h.lastReadyCount = ready.count
+        h.estimatedBytes += LoopHistory.stepBytes + rows.count * LoopHistory.rowBytes + (appended.count + step.appendedBefore.count) * 8
+        h.segments[h.segments.count - 1].steps.append(step)
+        h.stepsKept += 1
+        if h.segments[h.segments.count - 1].steps.count >= h.keyframeEvery { beginSegment(h) }
+        while h.segments.count > 1, h.stepsKept - h.segments[0].steps.count >= h.limit { dropOldestSegment(h) }
+    }
+
+    /// Starts a segment with a keyframe of the live state.
+    private func beginSegment(_ h: LoopHistory) {
+        let now = monotonicNanos()
+        var rows: [TaskID: HistoryRow] = [:]
+        rows.reserveCapacity(table.byID.count)
+        for record in table.byID.values { rows[record.id] = historyRow(record, at: now) }
+        var order = Deque<TaskID>()
+        for entry in ready {
+            switch entry {
+            case .resume(let r), .job(_, let r?): order.append(r.takeUnretainedValue().id)
+            case .job(_, nil): order.append(TaskID(0))
+            }
+        }
+        let frame = HistoryFrame(
+            number: stepNumber, time: now, rows: rows, readyOrder: order, pendingFutures: pendingFutures,
+            poller: poller.kind, gil: gilLock?.snapshot())
+        h.segments.append(HistorySegment(keyframe: frame))
+        h.keyframeEvery = max(1024, 4 * rows.count)
+        h.estimatedBytes += rows.count * LoopHistory.rowBytes + order.count * 8
+        // Rows refer to archived figures only until the keyframe after their archiving.
+        if !h.archive.isEmpty, let oldest = h.segments.first?.keyframe.number {
+            h.archive = h.archive.filter { $0.value.archivedAt > oldest }
+        }
+    }
+
+    private func dropOldestSegment(_ h: LoopHistory) {
+        let old = h.segments.removeFirst()
+        h.stepsKept -= old.steps.count
+        var bytes = old.keyframe.rows.count * LoopHistory.rowBytes + old.keyframe.readyOrder.count * 8
+        for s in old.steps { bytes += LoopHistory.stepBytes + s.rows.count * LoopHistory.rowBytes + s.appended.count * 8 }
+        h.estimatedBytes -= bytes
+        if !h.archive.isEmpty, let oldest = h.segments.first?.keyframe.number {
+            h.archive = h.archive.filter { $0.value.archivedAt > oldest }
+        }
+    }
+
+    private func historyRow(_ record: TaskRecord, at now: UInt64) -> HistoryRow {
+        var spans: [FigureSpan] = []
+        if !record.figures.isEmpty {
+            spans.reserveCapacity(record.figures.count)
+            for (name, values) in record.figures {
+                let start = record.figureDropped[name] ?? 0
+                spans.append(FigureSpan(name: name, start: start, end: start + values.count))
+            }
+        }
+        var label: String?
+        if record.phase == .waiting, case .future(let f)? = record.stored?.reason { label = futureLabel(f) }
+        return HistoryRow(
+            info: record.historyInfo(at: now), spans: spans, epoch: record.figureEpoch, futureLabel: label,
+            timerSequence: record.timerSequence)
+    }
+
+    // MARK: Hooks for changes outside a task's own step
+
+    /// A task's row changed outside its own step (a fact or figure set for it).
+    func historyTouched(_ record: TaskRecord) {
+        guard let h = history else { return }
+        h.touched.append(record.id)
+    }
+
+    /// A task's figures are about to be cleared (or the task forgotten): the history keeps
+    /// them for the rows that show them.
+    func historyArchiveFigures(of record: TaskRecord, leaving: Bool) {
+        guard let h = history else { return }
+        if !record.figures.isEmpty {
+            h.archive[ArchiveKey(task: record.id, epoch: record.figureEpoch)] = ArchivedFigures(
+                figures: record.figures, dropped: record.figureDropped, archivedAt: stepNumber)
+        }
+        if leaving {
+            h.removed.append(record.id)
+            h.stamped.remove(record.id)
+        } else {
+            h.touched.append(record.id)
+        }
+    }
+
+    /// Other threads add time stamps to this task: its row is captured at every step.
+    func historyStamped(_ record: TaskRecord) {
+        history?.stamped.insert(record.id)
+    }
+
+    // MARK: Rebuilding a step's state
+
+    private func historyFrame(at step: UInt64) -> HistoryFrame? {
+        guard let h = history, let first = h.segments.first, step >= first.keyframe.number else { return nil }
+        // The last segment whose keyframe is at or before `step`.
+        var lo = 0, hi = h.segments.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if h.segments[mid].keyframe.number <= step { lo = mid } else { hi = mid - 1 }
+        }
+        let seg = h.segments[lo]
+        if let last = seg.steps.last, step > last.number { return nil }
+        if seg.steps.isEmpty && step != seg.keyframe.number { return nil }
+        var frame = seg.keyframe
+        for s in seg.steps {
+            if s.number > step { break }
+            frame.apply(s)
+        }
+        return frame
+    }
+
+    private func snapshot(of frame: HistoryFrame) -> LoopSnapshot {
+        let now = frame.time
+        var recv: [LoopSnapshot.FDWait] = [], send: [LoopSnapshot.FDWait] = []
+        var futures: [LoopSnapshot.FutureWait] = [], joins: [LoopSnapshot.JoinWait] = []
+        var timers: [(LoopSnapshot.TimerWait, UInt64)] = []
+        var external: [TaskID] = [], parked: [LoopSnapshot.ParkedWait] = []
+        var tasks: [TaskInfo] = []
+        tasks.reserveCapacity(frame.rows.count)
+        for row in frame.rows.values {
+            var info = row.info
+            info.takenAt = now
+            info.figures = figures(of: row)
+            tasks.append(info)
+            guard case .waiting(let w) = info.state else { continue }
+            switch w.reason {
+            case .recv(let fd): recv.append(.init(fd: fd, task: info.id))
+            case .send(let fd): send.append(.init(fd: fd, task: info.id))
+            case .future(let f): futures.append(.init(future: f, task: info.id, label: row.futureLabel))
+            case .sleep(let until):
+                timers.append((.init(task: info.id, deadline: until, remainingNanos: until > now ? until - now : 0), row.timerSequence))
+            case .join(let target): joins.append(.init(task: info.id, target: target))
+            case .external: external.append(info.id)
+            case .custom(let queue, let detail): parked.append(.init(queue: queue, detail: detail, task: info.id))
+            case .yield: break
+            }
+        }
+        let readyIDs = frame.readyOrder.filter { $0.rawValue != 0 }
+        return LoopSnapshot(
+            step: frame.number,
+            ready: Array(readyIDs),
+            foreignJobs: frame.readyOrder.count - readyIDs.count,
+            recvWait: recv.sorted { $0.fd < $1.fd },
+            sendWait: send.sorted { $0.fd < $1.fd },
+            futureWait: futures.sorted { $0.future < $1.future },
+            timers: timers.sorted { ($0.0.deadline, $0.1) < ($1.0.deadline, $1.1) }.map(\.0),
+            joins: joins.sorted { $0.task < $1.task },
+            external: external.sorted(),
+            parked: parked.sorted { ($0.queue, $0.task) < ($1.queue, $1.task) },
+            poller: frame.poller,
+            pendingFutures: frame.pendingFutures,
+            tasks: tasks.sorted { $0.id < $1.id },
+            gil: frame.gil,
+            takenAt: now)
+    }
+
+    /// A row's figures: the spans of its task's live series, or of the series the history
+    /// was handed when they left the task.
+    private func figures(of row: HistoryRow) -> [String: [Double]] {
+        guard !row.spans.isEmpty else { return [:] }
+        let source: (figures: [String: [Double]], dropped: [String: Int])?
+        if let record = table[row.info.id], record.figureEpoch == row.epoch {
+            source = (record.figures, record.figureDropped)
+        } else if let archived = history?.archive[ArchiveKey(task: row.info.id, epoch: row.epoch)] {
+            source = (archived.figures, archived.dropped)
+        } else {
+            source = nil
+        }
+        var out: [String: [Double]] = [:]
+        for span in row.spans {
+            guard let values = source?.figures[span.name] else { out[span.name] = []; continue }
+            let dropped = source?.dropped[span.name] ?? 0
+            let lo = max(span.start, dropped) - dropped
+            let hi = min(max(span.end - dropped, lo), values.count)
+            out[span.name] = Array(values[lo..<hi])
+        }
+        return out
+    }
+}
