@@ -17,6 +17,9 @@ extension CommandRegistry {
             Entry(TimelineCommand.self, recordable: false),
             Entry(TraceCommand.self, recordable: true),
             Entry(Step.self, aliases: ["s"], recordable: true),
+            Entry(Goto.self, recordable: false),
+            Entry(HistoryCommand.self, recordable: false),
+            Entry(PolicyCommand.self, recordable: true),
             Entry(Run.self, aliases: ["r"], recordable: true),
             Entry(Continue.self, aliases: ["c"], recordable: true),
             Entry(Pause.self, recordable: false),
@@ -39,6 +42,7 @@ extension CommandRegistry {
         ])
         registry.register(taskKind: Entry(SpawnSleeper.self, recordable: true))
         registry.register(taskKind: Entry(SpawnCounter.self, recordable: true))
+        registry.register(taskKind: Entry(SpawnRace.self, recordable: true))
         return registry
     }()
 }

@@ -39,6 +39,18 @@ struct Expect: ReplCommand {
     var words: [String] = []
 
     mutating func run(in session: Session) throws {
+        do {
+            try check(in: session)
+        } catch let e as ReplError {
+            // Under a seeded policy, say how to get this very run again.
+            guard case .random(let seed) = session.loop.policy else { throw e }
+            var how = "policy random --seed \(seed)"
+            if case .script(let file, _) = session.origin { how = "corepl --seed \(seed) \(file)" }
+            throw ReplError("\(e.description)\n(under policy random --seed \(seed): reproduce with \(how))")
+        }
+    }
+
+    private func check(in session: Session) throws {
         let w = words
         switch w.first {
         case "task"?: try expectTask(Array(w.dropFirst()), session)
@@ -238,7 +250,7 @@ struct Expect: ReplCommand {
 
     private func expectQueue(_ w: [String], _ session: Session) throws {
         guard w.count >= 2 else { throw ReplError("usage: expect queue QUEUE [OP] N | expect queue QUEUE contains TASK") }
-        let snap = session.loop.snapshot()
+        let snap = session.viewSnapshot()
         let members: [TaskID]
         switch w[0] {
         case "ready": members = snap.ready

@@ -11,12 +11,12 @@ struct Tasks: ReplCommand {
     var json = false
 
     mutating func run(in session: Session) throws {
-        let snap = session.loop.snapshot()
+        let snap = session.viewSnapshot()
         if json {
             session.output.line(try JSONViews.encode(snap.tasks))
         } else {
             var text = Views.tasks(snap)
-            let lints = session.monitor.lints
+            let lints = session.isInThePast ? [] : session.monitor.lints
             if !lints.isEmpty {
                 text += "\n" + lints.map { "lint: \($0.line)" }.joined(separator: "\n")
             }
@@ -40,7 +40,8 @@ struct Show: ReplCommand {
         if json {
             session.output.line(try JSONViews.encode(info))
         } else {
-            let snap = session.loop.snapshot()
+            let snap = session.viewSnapshot()
+            if session.isInThePast { return session.output.line(Views.show(info, snap)) }
             let extra = session.extensions.flatMap { $0.showLines(for: info, snap, in: session) }
             let lints = session.monitor.lints.filter { $0.task == info.id }.map { "  lint      \($0.line)" }
             session.output.line(([Views.show(info, snap)] + extra + lints).joined(separator: "\n"))
@@ -56,9 +57,12 @@ struct Queues: ReplCommand {
     var json = false
 
     mutating func run(in session: Session) throws {
-        let snap = session.loop.snapshot()
+        let snap = session.viewSnapshot()
         if json { return session.output.line(try JSONViews.encode(snap)) }
-        let extra = session.extensions.flatMap { $0.queueRows(snap, in: session) }
+        if session.isInThePast { return session.output.line(Views.queues(snap)) }
+        var extra = session.extensions.flatMap { $0.queueRows(snap, in: session) }
+        let policy = session.loop.policy
+        if policy != .fifo { extra.insert(("policy", policy.description), at: 0) }
         let sinceMark = session.gilSinceMark().flatMap { $0.marked ? $0.snapshot.waitsSummary : nil }
         session.output.line(Views.queues(snap, extraRows: extra, gilSinceMark: sinceMark))
     }

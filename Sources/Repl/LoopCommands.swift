@@ -97,24 +97,45 @@ struct BackgroundRun: Sendable {
 
 struct Step: ReplCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Perform N scheduler steps (default 1), one line each.",
+        abstract: "Perform N scheduler steps (default 1), one line each; 'step back [N]' shows the loop N steps ago.",
         discussion: """
-            A step runs the head of the ready queue until its next suspension or, when \
-            nothing is ready, polls once (waiting at most the poll timeout) and moves woken \
-            tasks to ready. In inline and block modes one step lasts as long as the \
-            computation in it.
+            A step runs the head of the ready queue (the task the policy chooses: see \
+            'policy') until its next suspension or, when nothing is ready, polls once \
+            (waiting at most the poll timeout) and moves woken tasks to ready. In inline and \
+            block modes one step lasts as long as the computation in it.
+
+            'step back [N]' moves the views N steps into the past (from the history every \
+            session keeps; see 'history' and 'goto'): tasks, queues, show and expect then \
+            read that step's state. There 'step [N]' moves forward through the recorded \
+            steps up to the present; nothing runs until you are back in the present.
             """)
 
-    @Argument(help: "How many steps.")
-    var count: Int = 1
+    @Argument(help: ArgumentHelp("How many steps (default 1), or 'back [N]'.", valueName: "N | back [N]"),
+              completion: .list(["back"]))
+    var words: [String] = []
 
     @Option(help: ArgumentHelp("Longest a polling step waits when nothing is ready (e.g. 100ms).", valueName: "duration"),
             transform: Parse.duration)
     var timeout: Duration?
 
     mutating func run(in session: Session) throws {
+        var w = words
+        let back = w.first == "back"
+        if back { w.removeFirst() }
+        guard w.count <= 1 else { throw ReplError("usage: step [N] | step back [N]") }
+        let count: Int
+        if let text = w.first {
+            guard let n = Int(text) else { throw ReplError("step takes a count or 'back [N]', not '\(text)'") }
+            count = n
+        } else {
+            count = 1
+        }
         guard (1...Session.maxSteps).contains(count) else {
             throw ReplError("step takes a count from 1 to \(Session.maxSteps), got \(count)")
+        }
+        if back || session.isInThePast {
+            session.navigatedHistory = true
+            return try Step.travel(session, back: back, count: count)
         }
         let t = timeout ?? session.pollTimeout
         let names = session.names()

@@ -13,6 +13,10 @@ public final class LoopService: @unchecked Sendable {
     public struct Status: Sendable {
         public var running = false
         public var step: UInt64 = 0
+        /// The past step the views show (`step back`), if any.
+        public var past: UInt64?
+        /// The scheduling policy, when it is not the seed's fifo.
+        public var policy: String?
         public var quit = false
         /// Tasks, for completion: id, name, and whether it listens (has an address).
         public var tasks: [(id: Int, name: String, listens: Bool)] = []
@@ -138,6 +142,8 @@ public final class LoopService: @unchecked Sendable {
         statusBox.withLock {
             $0.running = s.isRunningInBackground
             $0.step = snap.step
+            $0.past = s.pastStep
+            $0.policy = s.loop.policy == .fifo ? nil : s.loop.policy.description
             $0.quit = s.quitRequested
             $0.tasks = tasks
         }

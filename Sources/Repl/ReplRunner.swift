@@ -50,6 +50,8 @@ public struct ReplRunner: Sendable {
     /// after the scripts and commands (`corepl FILE --trace OUT.json`); at the prompt the
     /// recording goes on and `trace save` writes it again.
     public var traceFile: String?
+    /// Run under `policy random --seed N` from the start (`corepl --seed N FILE`).
+    public var seed: UInt64?
 
     /// A runner that calls `configure` on each session it makes.
     public init(configure: @escaping @Sendable (Session) -> Void = { _ in }) {
@@ -152,6 +154,7 @@ public struct ReplRunner: Sendable {
     private func prepare(_ session: Session) {
         session.echo = echo
         session.keepGoing = keepGoing
+        if let seed { session.loop.policy = .random(seed: seed) }
         configure(session)
         if traceFile != nil { session.startTrace() }
     }
@@ -167,6 +170,35 @@ public struct ReplRunner: Sendable {
             session.report("--trace: \(error)")
             return false
         }
+    }
+
+    // MARK: Seed search
+
+    /// What one seed of a search did.
+    public struct SeedOutcome: Sendable {
+        public var seed: UInt64
+        /// The error lines of the run (empty when every command succeeded).
+        public var errors: [String]
+        public var failed: Bool { !errors.isEmpty }
+    }
+
+    /// Runs the script files once per seed, each in a fresh session under `policy random
+    /// --seed N` with its output captured (`corepl --seeds 1-100 FILE`), and returns what
+    /// each seed did.
+    public func searchSeeds(files: [String], seeds: ClosedRange<UInt64>, onEach: (SeedOutcome) -> Void = { _ in }) throws -> [SeedOutcome] {
+        var outcomes: [SeedOutcome] = []
+        for seed in seeds {
+            var runner = self
+            runner.seed = seed
+            runner.traceFile = nil
+            let result = try runner.captured(loop: nil) { session in
+                Self.runScriptsAndCommands(session, files: files, commands: nil)
+            }
+            let outcome = SeedOutcome(seed: seed, errors: result.status == 0 ? [] : (result.errors.isEmpty ? ["failed"] : result.errors))
+            onEach(outcome)
+            outcomes.append(outcome)
+        }
+        return outcomes
     }
 
     /// Runs an interactive session on standard input and output: the libedit prompt on a

@@ -85,6 +85,10 @@ public final class Session: @unchecked Sendable {
     var topReading: TopReading?
     /// The host's own state, one object per type (see `hostState(_:make:)`).
     private var hostObjects: [ObjectIdentifier: AnyObject] = [:]
+    /// The past step the views show (`step back`, `goto`); nil: the present.
+    public internal(set) var pastStep: UInt64?
+    /// Set by a command that only moved through the history (not written by `save`).
+    var navigatedHistory = false
     /// Set by `quit`.
     public internal(set) var quitRequested = false
     private let interruptFlag = Atomic<Bool>(false)
@@ -115,6 +119,8 @@ public final class Session: @unchecked Sendable {
         monitor.onLint = { lint in output.line("warning: \(lint.line)") }
         monitor.start(on: loop)
         monitorStarted = monotonicNanos()
+        pastStep = nil
+        loop.startHistory(limit: Session.defaultHistoryLimit)
         topReading = nil
     }
 
@@ -206,11 +212,13 @@ public final class Session: @unchecked Sendable {
         guard var replCommand = parsed as? any ReplCommand else {
             throw ReplError("'\(name)' needs a subcommand; see 'help \(entry.name)'")
         }
+        try refuseInThePast(entry, as: entry.name == found.name ? name : "\(name) \(entry.name)")
         current = command
         interruptFlag.store(false, ordering: .relaxed)
         loop.clearStopRequest()
+        navigatedHistory = false
         try replCommand.run(in: self)
-        if entry.recordable { recorded.append(command.text) }
+        if entry.recordable && !navigatedHistory { recorded.append(command.text) }
     }
 
     // MARK: For hosts and packs
@@ -326,7 +334,7 @@ public final class Session: @unchecked Sendable {
     /// Task `text` in the table: an id (`3`, `#3` or `@3`), a task's exact name, or a kind
     /// that names one live task (`request`).
     public func task(_ text: String) throws -> TaskInfo {
-        let snap = loop.snapshot()
+        let snap = viewSnapshot()
         let t = text.hasPrefix("#") || text.hasPrefix("@") ? String(text.dropFirst()) : text
         if let n = Int(t) {
             guard let info = snap.task(TaskID(n)) else { throw ReplError("no task \(n)") }

@@ -85,3 +85,71 @@ struct SpawnCounter: ReplCommand {
         session.announce(h)
     }
 }
+
+/// What the racers of one `spawn race` share (loop thread only).
+final class RaceBoard: @unchecked Sendable {
+    var claimed = false
+    var winners: [TaskID] = []
+}
+
+struct SpawnRace: ReplCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "race",
+        abstract: "An ordering bug to hunt: N racers go for one prize; a referee counts the winners.",
+        discussion: """
+            Racer i yields 2(i-1) times on its way, looks at the prize, and — the bug — \
+            yields once more before it takes it (check, then act, with a yield between). \
+            Under the seed's fifo order exactly one racer wins; other orders (policy lifo, \
+            policy random --seed N) can let two see the prize free. A racer that sees it free \
+            records saw_free 1 and claimed 0, then claimed 1 once it takes it (claimed.last: \
+            0 while it holds a stale look); the referee joins them all, then \
+            records winners (how many claimed) and the fact 'winners'. \
+            Try: corepl --seeds 1-40 examples/10-race.repl
+            """)
+
+    @Option(help: "How many racers (2 to 100).")
+    var racers: Int = 3
+
+    @Option(help: "Name the referee (its racers are 'NAME racer I').")
+    var name: String?
+
+    mutating func run(in session: Session) throws {
+        guard (2...100).contains(racers) else { throw ReplError("race takes --racers from 2 to 100, got \(racers)") }
+        let base = name ?? "race"
+        try session.checkNewName(base)
+        for i in 1...racers { try session.checkNewName("\(base) racer \(i)") }
+        let loop = session.loop
+        let board = RaceBoard()
+        var ids: [TaskID] = []
+        let n = racers
+        // The referee first, so that it is waiting on the racers before they run.
+        let referee = Shared<[TaskID]>([])
+        let ref = loop.spawn(name: base, kind: "race") {
+            for id in referee.value { _ = try await loop.join(id) }
+            loop.record(Double(board.winners.count), as: "winners")
+            loop.setFact("winners", board.winners.map { loop.taskName($0) ?? "task \($0.rawValue)" }.joined(separator: ", "))
+        }
+        session.announce(ref)
+        for i in 1...n {
+            let h = loop.spawn(name: "\(base) racer \(i)", kind: "racer") {
+                for _ in 0..<(2 * (i - 1)) { try await loop.yield() }
+                guard !board.claimed else { return }
+                loop.record(1, as: "saw_free")
+                loop.record(0, as: "claimed")
+                try await loop.yield()  // the bug: another racer may look now
+                board.claimed = true
+                board.winners.append(loop.currentTask!)
+                loop.record(1, as: "claimed")
+            }
+            ids.append(h.id)
+            session.announce(h)
+        }
+        referee.value = ids
+    }
+}
+
+/// A value the tasks of one command share (loop thread only).
+final class Shared<T>: @unchecked Sendable {
+    var value: T
+    init(_ value: T) { self.value = value }
+}

@@ -284,10 +284,14 @@ public final class Terminal {
         for (sig, _) in Self.forwardedSignals { corepl_unforward_signal(sig) }
     }
 
-    /// `[paused #12] > ` or `[running #20931] > `
+    /// `[paused #12] > `, `[running #20931] > `, `[past #9 of #12] > `,
+    /// `[paused #12, random --seed 7] > `
     func prompt() -> UnsafeMutablePointer<CChar>? {
         let status = service.status
-        let text = "[\(status.running ? "running" : "paused") #\(status.step)] > "
+        var where_ = "\(status.running ? "running" : "paused") #\(status.step)"
+        if let k = status.past { where_ = "past #\(k) of #\(status.step)" }
+        if let p = status.policy { where_ += ", \(p)" }
+        let text = "[\(where_)] > "
         promptText.map { free($0) }
         promptText = strdup(text)
         return promptText

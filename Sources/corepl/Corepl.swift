@@ -50,8 +50,52 @@ struct ReplSession: ParsableCommand {
     @Option(help: ArgumentHelp("Record the whole run and write it as a Chrome trace (open it in ui.perfetto.dev).", valueName: "out.json"))
     var trace: String?
 
+    @Option(help: ArgumentHelp("Run under 'policy random --seed N' from the start.", valueName: "N"))
+    var seed: UInt64?
+
+    @Option(help: ArgumentHelp("Run the scripts once per seed (A-B, or N), each in a fresh session under 'policy random', and list the seeds they fail with.", valueName: "A-B"))
+    var seeds: String?
+
+    func validate() throws {
+        if seeds != nil {
+            guard !files.isEmpty else { throw ValidationError("--seeds runs script files: corepl --seeds 1-100 FILE") }
+            guard seed == nil, commands == nil, !interactive, trace == nil else {
+                throw ValidationError("--seeds goes with script files only (not --seed, -c, -i or --trace)")
+            }
+            _ = try seedRange()
+        }
+    }
+
+    func seedRange() throws -> ClosedRange<UInt64> {
+        let parts = (seeds ?? "").split(separator: "-", omittingEmptySubsequences: false).map(String.init)
+        guard (1...2).contains(parts.count), let a = UInt64(parts[0]), let b = UInt64(parts.last!), a <= b, b - a < 1_000_000 else {
+            throw ValidationError("--seeds takes A-B (A <= B, fewer than a million) or N, not '\(seeds ?? "")'")
+        }
+        return a...b
+    }
+
     func run() throws {
         var runner = ReplRunner { session in session.install(FibPack()) }
+        if seeds != nil {
+            runner.echo = echo
+            runner.keepGoing = keepGoing
+            let range = try seedRange()
+            let outcomes = try runner.searchSeeds(files: files, seeds: range) { o in
+                guard o.failed else { return }
+                print("seed \(o.seed): \(o.errors[0])")
+                for line in o.errors.dropFirst() where line.hasPrefix("  ") || line.hasPrefix("(") { print("  \(line.trimmingCharacters(in: .whitespaces))") }
+            }
+            let failed = outcomes.filter(\.failed).map(\.seed)
+            let script = files.joined(separator: " ")
+            if failed.isEmpty {
+                print("all \(outcomes.count) seeds pass")
+                return
+            }
+            print("\(failed.count) of \(outcomes.count) seeds fail: \(failed.map(String.init).joined(separator: " ")); "
+                  + "'corepl --seed \(failed[0]) \(script)' runs the first again")
+            throw ExitCode(1)
+        }
+        runner.seed = seed
         runner.traceFile = trace
         runner.echo = echo
         runner.keepGoing = keepGoing

@@ -10,8 +10,8 @@ import TestSupport
         return names.filter { $0.hasSuffix(".repl") }.sorted().map { dir.appendingPathComponent($0).path }
     }()
 
-    @Test func thereAreNineExamples() {
-        #expect(Self.examples.count == 9, "\(Self.examples)")
+    @Test func thereAreElevenExamples() {
+        #expect(Self.examples.count == 11, "\(Self.examples)")
     }
 
     @Test(arguments: examples)

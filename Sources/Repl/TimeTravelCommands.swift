@@ -1,0 +1,211 @@
+// Time travel at the prompt (docs/TIME-TRAVEL.md): `policy` chooses how a step picks the
+// next task; the history the session keeps from its start lets `step back`, `goto` and
+// `step` move through past steps, where `tasks`, `queues`, `show` and `expect` read the
+// state of that step and anything that would change the loop is refused.
+import ArgumentParser
+import Runtime
+
+extension Session {
+    /// The most steps the history keeps by default.
+    public static let defaultHistoryLimit = 100_000
+
+    /// Commands that change nothing in the loop, though `save` records them: allowed in
+    /// the past (`step` moves through it there).
+    static let allowedInPast: Set<String> = ["step", "goto", "history", "echo", "watch", "break", "delete", "sleep"]
+
+    /// The state the views show: the step the session is at in the past, or the live loop.
+    public func viewSnapshot() -> LoopSnapshot {
+        if let k = pastStep, let snap = loop.snapshot(atStep: k) { return snap }
+        return loop.snapshot()
+    }
+
+    /// Whether the views show a past step.
+    public var isInThePast: Bool { pastStep != nil }
+
+    /// Refuses a command that would change the loop while the session is in the past.
+    func refuseInThePast(_ entry: CommandRegistry.Entry, as name: String) throws {
+        guard let k = pastStep, entry.recordable, !Self.allowedInPast.contains(entry.name) else { return }
+        let now = loop.stepCount
+        throw ReplError(
+            "at #\(k), \(plural(Int(now - k), "step")) in the past: '\(name)' would change the loop, and the past "
+                + "cannot be changed (real sockets and threads cannot be run again); 'goto now' returns to the present (#\(now))")
+    }
+
+    /// Moves the views to step `k` (the present when `k` is the newest step or later) and
+    /// prints where they are.
+    func travel(to k: UInt64) {
+        let now = loop.stepCount
+        if k >= now {
+            pastStep = nil
+            output.line("the present: #\(now)")
+            return
+        }
+        pastStep = k
+        output.line(describePast(k))
+    }
+
+    /// `#41 (3 steps back of #44): task 2 (writer) ran → waits send fd 8 (send)`
+    func describePast(_ k: UInt64) -> String {
+        let now = loop.stepCount
+        let head = "#\(k) (\(plural(Int(now - k), "step")) back of #\(now))"
+        guard k > 0 else { return "\(head): before the first step" }
+        guard let snap = loop.snapshot(atStep: k) else { return "\(head): not kept" }
+        guard let id = loop.historyTask(ofStep: k) else { return "\(head): a poll (or idle) step" }
+        guard let t = snap.task(id) else { return "\(head): task \(id.rawValue) ran" }
+        let after: String
+        switch t.state {
+        case .waiting: after = "waits " + Views.waitingOn(t)
+        case .ready: after = "back to ready"
+        default: after = t.state.name
+        }
+        return "\(head): task \(id.rawValue) (\(t.name)) ran → \(after)"
+    }
+
+    /// What the history holds, in a line.
+    func historyLine() -> String {
+        guard let s = loop.historyStatus else { return "history: off ('history on' keeps it from now on)" }
+        let mb = Double(s.estimatedBytes) / 1e6
+        return "history: #\(s.oldestStep)–#\(s.newestStep) kept (\(plural(s.stepsKept, "step")) of at most \(s.limit)), "
+            + "\(plural(s.keyframes, "keyframe")), about \(Views.round1(mb)) MB"
+    }
+}
+
+struct PolicyCommand: ReplCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policy",
+        abstract: "How a step chooses the ready task: fifo (the seed's, default), lifo, or random [--seed N].",
+        discussion: """
+            Only the choice of the task a step runs changes: the ready queue keeps its order, \
+            the waits and the poll are as before. 'random' draws from the whole ready queue \
+            with a seeded generator: one seed, one sequence of choices. Without --seed a seed \
+            is drawn from the clock and printed. With no argument: the policy now. \
+            'corepl --seed N FILE' runs a script under 'random --seed N'; \
+            'corepl --seeds 1-100 FILE' runs it once per seed and lists the seeds it fails with.
+            """)
+
+    @Argument(help: ArgumentHelp("fifo, lifo or random.", valueName: "policy"),
+              completion: .list(["fifo", "lifo", "random"]))
+    var kind: String?
+
+    @Option(help: "The seed of 'random' (0 to 2^64-1).")
+    var seed: UInt64?
+
+    mutating func run(in session: Session) throws {
+        guard let kind else { return session.output.line("policy \(session.loop.policy)") }
+        let policy: SchedulingPolicy
+        switch kind {
+        case "fifo", "lifo":
+            guard seed == nil else { throw ReplError("--seed goes with 'policy random'") }
+            policy = kind == "fifo" ? .fifo : .lifo
+        case "random":
+            let s = seed ?? (monotonicNanos() % 1_000_000)
+            policy = .random(seed: s)
+            if seed == nil {
+                session.loop.policy = policy
+                return session.output.line("policy random --seed \(s) (drawn from the clock; 'policy random --seed \(s)' repeats it)")
+            }
+        default:
+            throw ReplError("no policy '\(kind)'; use fifo, lifo or random [--seed N]")
+        }
+        session.loop.policy = policy
+        session.output.line("policy \(policy)")
+    }
+}
+
+struct HistoryCommand: ReplCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "The history of the loop's state that 'step back' and 'goto' show: history [on [--limit N] | off].",
+        discussion: """
+            Every session keeps it from its start (at most \(Session.defaultHistoryLimit) steps; \
+            the oldest go a keyframe's segment at a time). It records what each step changed \
+            (the rows it touched, what it put in the ready queue), not a way to run the past \
+            again. 'history off' forgets it and stops keeping it; 'history on' starts afresh.
+            """)
+
+    @Argument(help: ArgumentHelp("on or off; none: what it holds.", valueName: "on|off"),
+              completion: .list(["on", "off"]))
+    var mode: String?
+
+    @Option(help: "The most steps to keep (with 'on').")
+    var limit: Int?
+
+    mutating func run(in session: Session) throws {
+        switch mode {
+        case nil:
+            guard limit == nil else { throw ReplError("--limit goes with 'history on'") }
+        case "on"?:
+            let n = limit ?? Session.defaultHistoryLimit
+            guard (1...100_000_000).contains(n) else { throw ReplError("--limit takes 1 to 100000000 steps, got \(n)") }
+            session.pastStep = nil
+            session.loop.startHistory(limit: n)
+        case "off"?:
+            guard limit == nil else { throw ReplError("--limit goes with 'history on'") }
+            session.pastStep = nil
+            session.loop.stopHistory()
+        case let other?:
+            throw ReplError("history takes on or off, not '\(other)'")
+        }
+        session.output.line(session.historyLine())
+    }
+}
+
+struct Goto: ReplCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the loop as it was after step K ('goto now': the present).",
+        discussion: """
+            In the past, tasks, queues, show and expect read the state of that step (as \
+            --json too); 'step' moves forward one recorded step, 'step back' one back. \
+            Nothing that changes the loop runs there. Rows that packs add to the views \
+            (pools) and lints are of the present and are left out.
+            """)
+
+    @Argument(help: ArgumentHelp("K (a step number; '#K' quoted, as # begins a comment), or now.", valueName: "step"))
+    var target: String
+
+    mutating func run(in session: Session) throws {
+        if target == "now" || target == "present" {
+            return session.travel(to: session.loop.stepCount)
+        }
+        let digits = target.hasPrefix("#") ? String(target.dropFirst()) : target
+        guard let k = UInt64(digits) else { throw ReplError("goto takes a step number K or 'now', not '\(target)'") }
+        guard let status = session.loop.historyStatus else {
+            throw ReplError("no history is kept ('history on' keeps it from now on)")
+        }
+        guard k <= session.loop.stepCount else {
+            throw ReplError("#\(k) has not happened: the present is #\(session.loop.stepCount) ('step' or 'run' go on)")
+        }
+        guard k >= status.oldestStep else {
+            throw ReplError("#\(k) is older than the history keeps: it begins at #\(status.oldestStep)")
+        }
+        session.travel(to: k)
+    }
+}
+
+extension Step {
+    /// `step back [N]`, or `step [N]` while in the past: moves through recorded steps.
+    static func travel(_ session: Session, back: Bool, count: Int) throws {
+        let now = session.loop.stepCount
+        let at = session.pastStep ?? now
+        guard let status = session.loop.historyStatus else {
+            throw ReplError("no history is kept ('history on' keeps it from now on)")
+        }
+        if back {
+            guard at > status.oldestStep else {
+                throw ReplError("#\(at) is the oldest step the history keeps")
+            }
+            let k = at - min(UInt64(count), at - status.oldestStep)
+            session.travel(to: k)
+            return
+        }
+        for i in 0..<count {
+            let k = at + UInt64(i) + 1
+            if k >= now {
+                session.travel(to: now)
+                return
+            }
+            session.pastStep = k
+            session.output.line(session.describePast(k))
+        }
+    }
+}
