@@ -1,0 +1,205 @@
+// Time travel at the prompt: policies and seeds, `step back`, `goto`, and what the past
+// refuses. The past is compared with what the views printed at that step, in a session
+// with a real fib server, real sockets and a thread pool.
+import FibPack
+import Foundation
+@testable import Repl
+import Runtime
+import Testing
+import TestSupport
+
+@Suite(.timeLimit(.minutes(2))) struct TimeTravelTests {
+    /// The text after the last command's output began.
+    static func printed(_ out: CapturedOutput, from mark: Int) -> String {
+        out.out[mark...].joined(separator: "\n")
+    }
+
+    /// `tasks --json` and `queues --json` without the fields that are ages (a past view
+    /// takes them as of the end of its step, the live one as of when it printed).
+    static func timeless(_ json: String) -> String {
+        json.replacingOccurrences(of: #""(age_s|remaining_s)"\s*:\s*[0-9.e+-]+,?"#, with: "", options: .regularExpression)
+    }
+
+    @Test func stepBackShowsWhatTheViewsPrintedThenWithRealSockets() throws {
+        let (s, out) = try makeSession()
+        defer { s.shutdown() }
+        s.must("spawn server 0 --pool thread:2")
+        s.must("spawn request @1 25; spawn request @1 3")
+        var seen: [UInt64: (tasks: String, json: String, queues: String, show: String)] = [:]
+        while s.loop.liveTaskCount > 1 && s.loop.stepCount < 200 {
+            s.must("step")
+            var mark = out.out.count
+            s.must("tasks"); let tasks = Self.printed(out, from: mark)
+            mark = out.out.count
+            s.must("tasks --json; queues --json"); let json = Self.timeless(Self.printed(out, from: mark))
+            mark = out.out.count
+            s.must("queues"); let queues = Self.printed(out, from: mark)
+            mark = out.out.count
+            s.must("show 1 --json"); let show = Self.timeless(Self.printed(out, from: mark))
+            seen[s.loop.stepCount] = (tasks, json, queues, show)
+        }
+        let now = s.loop.stepCount
+        #expect(now > 12, "the requests went through the server and the pool")
+        #expect(s.loop.liveTaskCount == 1, "both requests done")
+        // Back through every step, one at a time, then forward again.
+        for k in stride(from: now - 1, through: 1, by: -1) {
+            s.must("step back")
+            #expect(s.pastStep == k)
+            #expect(out.out.last?.hasPrefix("#\(k) (\(now - k) step") == true, "\(out.out.last ?? "")")
+            try Self.compare(s, out, seen[k]!, step: k)
+        }
+        s.must("step back")
+        #expect(s.pastStep == 0)
+        #expect(!s.execute("step back"))
+        #expect(out.err.last == "error: #0 is the oldest step the history keeps")
+        s.must("step \(now - 1)")
+        #expect(s.pastStep == now - 1)
+        try Self.compare(s, out, seen[now - 1]!, step: now - 1)
+        s.must("step")
+        #expect(s.pastStep == nil)
+        #expect(out.out.last == "the present: #\(now)")
+        // goto, anywhere kept.
+        s.must("goto 5")
+        try Self.compare(s, out, seen[5]!, step: 5)
+        s.must("goto now")
+        #expect(!s.isInThePast)
+        #expect(!s.execute("goto \(now + 1)"))
+        #expect(out.err.last == "error: #\(now + 1) has not happened: the present is #\(now) ('step' or 'run' go on)")
+        #expect(!s.execute("goto x"))
+    }
+
+    static func compare(_ s: Session, _ out: CapturedOutput,
+                        _ then: (tasks: String, json: String, queues: String, show: String), step k: UInt64,
+                        sourceLocation: SourceLocation = #_sourceLocation) throws {
+        var mark = out.out.count
+        s.must("tasks")
+        #expect(printed(out, from: mark) == then.tasks, "tasks at #\(k)", sourceLocation: sourceLocation)
+        mark = out.out.count
+        s.must("tasks --json; queues --json")
+        #expect(timeless(printed(out, from: mark)) == then.json, "json at #\(k)", sourceLocation: sourceLocation)
+        mark = out.out.count
+        s.must("show 1 --json")
+        #expect(timeless(printed(out, from: mark)) == then.show, "show at #\(k)", sourceLocation: sourceLocation)
+        // The pack's pool rows and lints are of the present: left out in the past.
+        mark = out.out.count
+        s.must("queues")
+        let queues = printed(out, from: mark)
+        #expect(then.queues.hasPrefix(queues.components(separatedBy: "\npool work").first!), "queues at #\(k)", sourceLocation: sourceLocation)
+    }
+
+    @Test func thePastRefusesWhatWouldChangeTheLoop() throws {
+        let (s, out) = try makeSession()
+        defer { s.shutdown() }
+        s.must("spawn counter 3 --name c")
+        s.must("step 3")
+        s.must("step back 2")
+        #expect(s.pastStep == 1)
+        for line in ["spawn counter 1", "run 1s", "cancel c", "policy lifo", "pool thread:2", "reset", "clear"] {
+            #expect(!s.execute(line), "\(line)")
+            #expect(out.err.last?.hasPrefix("error: at #1, 2 steps in the past: '") == true, "\(out.err.last ?? "")")
+            #expect(out.err.last?.hasSuffix("'goto now' returns to the present (#3)") == true)
+        }
+        #expect(s.loop.stepCount == 3, "nothing ran")
+        s.must("tasks; queues; show c; expect task c ready; history; help step; echo fine")
+        // Moving through the past is not written by save.
+        let file = NSTemporaryDirectory() + "corepl-tt-\(getpid()).repl"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        s.must("goto now; save \(file)")
+        let saved = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(saved.contains("step 3"))
+        #expect(!saved.contains("step back"))
+        #expect(!saved.contains("goto"))
+    }
+
+    @Test func historyCanBeTurnedOffAndOnAndSaysWhatItHolds() throws {
+        let (s, out) = try makeSession()
+        defer { s.shutdown() }
+        s.must("spawn counter 5")
+        s.must("step 4")
+        s.must("history")
+        #expect(out.out.last?.hasPrefix("history: #0–#4 kept (4 steps of at most 100000), 1 keyframe, about ") == true, "\(out.out.last ?? "")")
+        s.must("history off")
+        #expect(out.out.last == "history: off ('history on' keeps it from now on)")
+        #expect(!s.execute("step back"))
+        #expect(out.err.last == "error: no history is kept ('history on' keeps it from now on)")
+        s.must("history on --limit 10")
+        s.must("step")
+        s.must("step back")
+        #expect(s.pastStep == 4)
+        #expect(!s.execute("history on --limit 0"))
+        #expect(!s.execute("history maybe"))
+        #expect(!s.execute("history --limit 5"))
+    }
+
+    @Test func policiesAreShownAndBadOnesRefused() throws {
+        let (s, out) = try makeSession()
+        defer { s.shutdown() }
+        s.must("policy")
+        #expect(out.out.last == "policy fifo")
+        s.must("policy random --seed 42")
+        #expect(s.loop.policy == .random(seed: 42))
+        s.must("queues")
+        #expect(out.out.contains("policy       random --seed 42"))
+        s.must("policy random")
+        #expect(out.out.last?.hasPrefix("policy random --seed ") == true)
+        #expect(out.out.last?.contains("(drawn from the clock; 'policy random --seed ") == true)
+        s.must("policy lifo")
+        #expect(s.loop.policy == .lifo)
+        #expect(!s.execute("policy lifo --seed 3"))
+        #expect(out.err.last == "error: --seed goes with 'policy random'")
+        #expect(!s.execute("policy fair"))
+        #expect(out.err.last == "error: no policy 'fair'; use fifo, lifo or random [--seed N]")
+        s.must("policy fifo")
+        s.must("queues")
+        #expect(!out.out.suffix(8).contains { $0.hasPrefix("policy   ") })
+    }
+
+    /// One seed, one run: the same output twice; other seeds, other interleavings.
+    @Test func oneSeedGivesByteIdenticalRunsAndSeedsDiffer() throws {
+        func run(_ seed: UInt64) throws -> [String] {
+            var runner = ReplRunner()
+            runner.seed = seed
+            let r = try runner.run(commands: """
+                spawn counter 3 --name a; spawn counter 3 --name b; spawn race --racers 3
+                watch on; run until race done; run until idle
+                """)
+            #expect(r.status == 0, "\(r.errors)")
+            // Locations and busy times aside (they name the source and the clock).
+            return r.output.map {
+                $0.replacingOccurrences(of: #"\s+\S+\.swift:\d+$"#, with: "", options: .regularExpression)
+                    .replacingOccurrences(of: #" in [0-9.]+ s"#, with: "", options: .regularExpression)
+            }
+        }
+        let a = try run(7)
+        #expect(try run(7) == a)
+        let others = try (8...11).map { try run($0) }
+        #expect(Set(others + [a]).count >= 4)
+        #expect(a.contains { $0.hasPrefix("#1 task ") })
+    }
+
+    @Test func aFailingExpectUnderASeedSaysHowToReproduceIt() throws {
+        let dir = NSTemporaryDirectory() + "corepl-seeds-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let script = dir + "/race.repl"
+        try "spawn race --racers 3\nrun until race done\nexpect task race winners.last == 1\n".write(toFile: script, atomically: true, encoding: .utf8)
+        let search = try runChild(try coreplPath(), ["--seeds", "1-12", script], timeout: .seconds(60))
+        #expect(search.status == 1)
+        let lines = search.out.split(separator: "\n").map(String.init)
+        let failing = lines.filter { $0.hasPrefix("seed ") }
+        #expect(!failing.isEmpty && failing.count < 12, "\(search.out)")
+        #expect(failing.first?.contains("race.repl:3: expected task 1 winners.last == 1, found 2") == true)
+        #expect(lines.contains { $0.contains("(under policy random --seed ") && $0.contains("reproduce with corepl --seed ") })
+        #expect(lines.last?.contains("seeds fail: ") == true)
+        // The first failing seed fails again, the same way, every time; fifo passes.
+        let seed = String(failing[0].dropFirst(5).prefix { $0 != ":" })
+        for _ in 0..<3 {
+            let again = try runChild(try coreplPath(), ["--seed", seed, script], timeout: .seconds(30))
+            #expect(again.status == 1)
+            #expect(again.err.contains("reproduce with corepl --seed \(seed) \(script)"))
+        }
+        #expect(try runChild(try coreplPath(), [script], timeout: .seconds(30)).status == 0)
+        let bad = try runChild(try coreplPath(), ["--seeds", "9-3", script], timeout: .seconds(30))
+        #expect(bad.status == 64)
+    }
+}
