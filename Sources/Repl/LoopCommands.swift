@@ -122,10 +122,11 @@ struct Step: ReplCommand {
         var w = words
         let back = w.first == "back"
         if back { w.removeFirst() }
-        guard w.count <= 1 else { throw ReplError("usage: step [N] | step back [N]") }
+        let usage = "usage: step [N] [--timeout DURATION] | step back [N]"
+        guard w.count <= 1 else { throw ReplError("step takes one count\n\(usage)") }
         let count: Int
         if let text = w.first {
-            guard let n = Int(text) else { throw ReplError("step takes a count or 'back [N]', not '\(text)'") }
+            guard let n = Int(text) else { throw ReplError("step takes a count or 'back [N]', not '\(text)'\n\(usage)") }
             count = n
         } else {
             count = 1

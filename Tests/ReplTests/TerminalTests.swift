@@ -44,6 +44,6 @@ import TestSupport
         #expect(Completer.complete("tasks --", registry: r, tasks: tasks).candidates == ["--json"])
         // A core session without the fib pack knows no fib kinds.
         let core = try Session(output: ReplOutput.capturing().0)
-        #expect(Completer.complete("spawn ", registry: core.registry, tasks: []).candidates == ["counter", "sleeper"])
+        #expect(Completer.complete("spawn ", registry: core.registry, tasks: []).candidates == ["counter", "race", "sleeper"])
     }
 }
