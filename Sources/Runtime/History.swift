@@ -40,7 +40,8 @@ struct FigureSpan {
     var end: Int
 }
 
-/// What one step changed.
+/// What one step changed. Its ids and rows live in its segment's flat arrays (a step
+/// allocates nothing of its own).
 struct HistoryStep {
     var number: UInt64
     var time: UInt64
@@ -48,12 +49,14 @@ struct HistoryStep {
     var ran: TaskID?
     /// The step ran a job of no task (taken out of the ready queue).
     var poppedForeign: Bool
-    /// What entered the ready queue between the previous step and this one (commands:
-    /// a spawn, an unpark), before this step took its task out, in order.
-    var appendedBefore: [TaskID]
-    /// What entered the ready queue during the step, in order (id 0: a job of no task).
-    var appended: [TaskID]
-    var rows: [HistoryRow]
+    /// In `ids`: what entered the ready queue between the previous step and this one
+    /// (commands: a spawn, an unpark), before this step took its task out, in order.
+    var appendedBefore: Range<Int>
+    /// In `ids`: what entered the ready queue during the step, in order (id 0: a job of no
+    /// task).
+    var appended: Range<Int>
+    /// In `rows`: the rows it changed (a later copy of a row wins).
+    var rows: Range<Int>
     var removed: [TaskID]
     var pendingFutures: Int
     var poller: PollerKind
@@ -70,20 +73,20 @@ struct HistoryFrame {
     var poller: PollerKind
     var gil: GILSnapshot?
 
-    mutating func apply(_ s: HistoryStep) {
+    mutating func apply(_ s: HistoryStep, of seg: HistorySegment) {
         number = s.number
         time = s.time
         pendingFutures = s.pendingFutures
         poller = s.poller
         gil = s.gil
-        readyOrder.append(contentsOf: s.appendedBefore)
+        readyOrder.append(contentsOf: seg.ids[s.appendedBefore])
         if let ran = s.ran {
             if let i = readyOrder.firstIndex(of: ran) { readyOrder.remove(at: i) }
         } else if s.poppedForeign, let i = readyOrder.firstIndex(of: TaskID(0)) {
             readyOrder.remove(at: i)
         }
-        readyOrder.append(contentsOf: s.appended)
-        for row in s.rows { rows[row.info.id] = row }
+        readyOrder.append(contentsOf: seg.ids[s.appended])
+        for row in seg.rows[s.rows] { rows[row.info.id] = row }
         for id in s.removed { rows[id] = nil }
     }
 }
@@ -91,6 +94,13 @@ struct HistoryFrame {
 struct HistorySegment {
     var keyframe: HistoryFrame
     var steps: [HistoryStep] = []
+    var ids: [TaskID] = []
+    var rows: [HistoryRow] = []
+
+    var estimatedBytes: Int {
+        keyframe.rows.count * LoopHistory.rowBytes + keyframe.readyOrder.count * 8
+            + steps.count * LoopHistory.stepBytes + rows.count * LoopHistory.rowBytes + ids.count * 8
+    }
 }
 
 /// Figures handed to the history when they left their task (cleared, or the task left
@@ -110,14 +120,16 @@ struct ArchiveKey: Hashable {
 /// The history itself (loop thread only).
 final class LoopHistory {
     let limit: Int
-    var segments = Deque<HistorySegment>()
+    /// Full segments, oldest first; `current` is the one being written.
+    var sealed = Deque<HistorySegment>()
+    var current: HistorySegment!
     var stepsKept = 0
     /// `ready.count` after the last capture.
     var lastReadyCount = 0
-    /// What entered the ready queue between the last step and the one beginning, and
-    /// their rows.
-    var before: [TaskID] = []
-    var beforeRows: [HistoryRow] = []
+    /// Where what entered the ready queue between the last step and the one beginning
+    /// starts in `current.ids` and `current.rows`.
+    var beforeIDs = 0
+    var beforeRows = 0
     /// Tasks changed outside their own steps since the last capture (a fact or figure set
     /// for another task, figures cleared).
     var touched: [TaskID] = []
@@ -128,14 +140,21 @@ final class LoopHistory {
     var archive: [ArchiveKey: ArchivedFigures] = [:]
     /// Steps between keyframes: max(1,024, 4 × tasks) when the current segment began.
     var keyframeEvery = 1024
-    var estimatedBytes = 0
+    /// The bytes of the sealed segments (the current one's are counted when asked).
+    var sealedBytes = 0
 
     init(limit: Int) {
         self.limit = max(1, limit)
     }
 
-    static let rowBytes = 320
-    static let stepBytes = 120
+    /// `MemoryLayout` sizes (what the arrays hold inline; strings and dictionaries a row
+    /// refers to are shared with the task table).
+    static let rowBytes = MemoryLayout<HistoryRow>.stride
+    static let stepBytes = MemoryLayout<HistoryStep>.stride
+
+    var segmentCount: Int { sealed.count + 1 }
+    var oldest: HistorySegment { sealed.first ?? current }
+    func segment(_ i: Int) -> HistorySegment { i < sealed.count ? sealed[i] : current }
 }
 
 extension EventLoop {
@@ -162,10 +181,12 @@ extension EventLoop {
     /// What the history holds, or nil when it is off.
     public var historyStatus: HistoryStatus? {
         assertOnLoopThread()
-        guard let h = history, let first = h.segments.first, let last = h.segments.last else { return nil }
+        guard let h = history else { return nil }
+        let last = h.current!
         return HistoryStatus(
-            oldestStep: first.keyframe.number, newestStep: last.steps.last?.number ?? last.keyframe.number,
-            stepsKept: h.stepsKept, limit: h.limit, keyframes: h.segments.count, estimatedBytes: h.estimatedBytes)
+            oldestStep: h.oldest.keyframe.number, newestStep: last.steps.last?.number ?? last.keyframe.number,
+            stepsKept: h.stepsKept, limit: h.limit, keyframes: h.segmentCount,
+            estimatedBytes: h.sealedBytes + last.estimatedBytes)
     }
 
     /// The loop's state right after step `step` (its queues and task table, as `snapshot()`
@@ -186,8 +207,13 @@ extension EventLoop {
     /// The task step `step` ran, if it ran one and the history holds it.
     public func historyTask(ofStep step: UInt64) -> TaskID? {
         assertOnLoopThread()
-        guard let h = history, let seg = h.segments.last(where: { $0.keyframe.number < step }) else { return nil }
-        return seg.steps.first { $0.number == step }?.ran
+        guard let h = history, step > h.oldest.keyframe.number else { return nil }
+        var i = h.segmentCount - 1
+        while i > 0 && h.segment(i).keyframe.number >= step { i -= 1 }
+        let seg = h.segment(i)
+        guard let first = seg.steps.first, step >= first.number else { return nil }
+        let k = Int(step - first.number)
+        return k < seg.steps.count ? seg.steps[k].ran : nil
     }
 
     // MARK: Recording (loop thread, after every step)
@@ -196,16 +222,19 @@ extension EventLoop {
     /// task out (a policy other than fifo may take one of those).
     @inline(never)
     func historyBeforeStep() {
-        guard let h = history, ready.count > h.lastReadyCount else { return }
+        guard let h = history else { return }
+        h.beforeIDs = h.current.ids.count
+        h.beforeRows = h.current.rows.count
+        guard ready.count > h.lastReadyCount else { return }
         let now = monotonicNanos()
         for entry in ready.suffix(ready.count - h.lastReadyCount) {
             switch entry {
             case .resume(let r), .job(_, let r?):
                 let record = r.takeUnretainedValue()
-                h.before.append(record.id)
-                h.beforeRows.append(historyRow(record, at: now))
+                h.current.ids.append(record.id)
+                h.current.rows.append(historyRow(record, at: now))
             case .job(_, nil):
-                h.before.append(TaskID(0))
+                h.current.ids.append(TaskID(0))
             }
         }
         h.lastReadyCount = ready.count
@@ -226,48 +255,45 @@ extension EventLoop {
         }
         let now = monotonicNanos()
         let appendedCount = max(0, ready.count - (h.lastReadyCount - (popped == nil ? 0 : 1)))
-        var appended: [TaskID] = []
-        // Rows noted before the step first: a later copy of the same row wins.
-        var rows: [HistoryRow] = h.beforeRows
-        let noted = rows.count
-        if !h.beforeRows.isEmpty { h.beforeRows.removeAll() }
+        let idsAfterBefore = h.current.ids.count
+        let rowsAfterBefore = h.current.rows.count
         if appendedCount > 0 {
-            appended.reserveCapacity(appendedCount)
             for entry in ready.suffix(appendedCount) {
                 switch entry {
                 case .resume(let r), .job(_, let r?):
                     let record = r.takeUnretainedValue()
-                    appended.append(record.id)
-                    rows.append(historyRow(record, at: now))
+                    h.current.ids.append(record.id)
+                    h.current.rows.append(historyRow(record, at: now))
                 case .job(_, nil):
-                    appended.append(TaskID(0))
+                    h.current.ids.append(TaskID(0))
                 }
             }
         }
         // A task that ran and went back to ready is among the appended.
-        if let ran, ran.phase != .ready, table[ran.id] != nil { rows.append(historyRow(ran, at: now)) }
+        if let ran, ran.phase != .ready, table[ran.id] != nil { h.current.rows.append(historyRow(ran, at: now)) }
         if !h.touched.isEmpty || !h.stamped.isEmpty {
-            var seen = Set(rows[noted...].map(\.info.id))
+            var seen = Set(h.current.rows[rowsAfterBefore...].map(\.info.id))
             for id in h.touched + h.stamped where !seen.contains(id) {
                 guard let record = table[id] else { continue }
                 seen.insert(id)
-                rows.append(historyRow(record, at: now))
+                h.current.rows.append(historyRow(record, at: now))
             }
             h.touched.removeAll()
         }
         let step = HistoryStep(
             number: stepNumber, time: now, ran: ran?.id, poppedForeign: poppedForeign,
-            appendedBefore: h.before, appended: appended,
-            rows: rows, removed: h.removed, pendingFutures: pendingFutures, poller: poller.kind,
-            gil: gilLock?.snapshot())
+            appendedBefore: h.beforeIDs..<idsAfterBefore, appended: idsAfterBefore..<h.current.ids.count,
+            rows: h.beforeRows..<h.current.rows.count, removed: h.removed, pendingFutures: pendingFutures,
+            poller: poller.kind, gil: gilLock?.snapshot())
         if !h.removed.isEmpty { h.removed.removeAll() }
-        if !h.before.isEmpty { h.before.removeAll() }
         h.lastReadyCount = ready.count
-        h.estimatedBytes += LoopHistory.stepBytes + rows.count * LoopHistory.rowBytes + (appended.count + step.appendedBefore.count) * 8
-        h.segments[h.segments.count - 1].steps.append(step)
+        h.current.steps.append(step)
         h.stepsKept += 1
-        if h.segments[h.segments.count - 1].steps.count >= h.keyframeEvery { beginSegment(h) }
-        while h.segments.count > 1, h.stepsKept - h.segments[0].steps.count >= h.limit { dropOldestSegment(h) }
+        // The next step's "before" starts here unless historyBeforeStep says otherwise.
+        h.beforeIDs = h.current.ids.count
+        h.beforeRows = h.current.rows.count
+        if h.current.steps.count >= h.keyframeEvery { beginSegment(h) }
+        while !h.sealed.isEmpty, h.stepsKept - h.sealed[0].steps.count >= h.limit { dropOldestSegment(h) }
     }
 
     /// Starts a segment with a keyframe of the live state.
@@ -286,24 +312,33 @@ extension EventLoop {
         let frame = HistoryFrame(
             number: stepNumber, time: now, rows: rows, readyOrder: order, pendingFutures: pendingFutures,
             poller: poller.kind, gil: gilLock?.snapshot())
-        h.segments.append(HistorySegment(keyframe: frame))
-        h.keyframeEvery = max(1024, 4 * rows.count)
-        h.estimatedBytes += rows.count * LoopHistory.rowBytes + order.count * 8
-        // Rows refer to archived figures only until the keyframe after their archiving.
-        if !h.archive.isEmpty, let oldest = h.segments.first?.keyframe.number {
-            h.archive = h.archive.filter { $0.value.archivedAt > oldest }
+        if let full = h.current {
+            h.sealedBytes += full.estimatedBytes
+            h.sealed.append(full)
         }
+        var next = HistorySegment(keyframe: frame)
+        h.keyframeEvery = max(1024, 4 * rows.count)
+        next.steps.reserveCapacity(h.keyframeEvery)
+        next.ids.reserveCapacity(h.keyframeEvery)
+        next.rows.reserveCapacity(h.keyframeEvery)
+        h.current = next
+        h.beforeIDs = 0
+        h.beforeRows = 0
+        pruneArchive(h)
     }
 
     private func dropOldestSegment(_ h: LoopHistory) {
-        let old = h.segments.removeFirst()
+        let old = h.sealed.removeFirst()
         h.stepsKept -= old.steps.count
-        var bytes = old.keyframe.rows.count * LoopHistory.rowBytes + old.keyframe.readyOrder.count * 8
-        for s in old.steps { bytes += LoopHistory.stepBytes + s.rows.count * LoopHistory.rowBytes + s.appended.count * 8 }
-        h.estimatedBytes -= bytes
-        if !h.archive.isEmpty, let oldest = h.segments.first?.keyframe.number {
-            h.archive = h.archive.filter { $0.value.archivedAt > oldest }
-        }
+        h.sealedBytes -= old.estimatedBytes
+        pruneArchive(h)
+    }
+
+    /// Rows refer to archived figures only until the keyframe after their archiving.
+    private func pruneArchive(_ h: LoopHistory) {
+        guard !h.archive.isEmpty else { return }
+        let oldest = h.oldest.keyframe.number
+        h.archive = h.archive.filter { $0.value.archivedAt > oldest }
     }
 
     private func historyRow(_ record: TaskRecord, at now: UInt64) -> HistoryRow {
@@ -354,20 +389,20 @@ extension EventLoop {
     // MARK: Rebuilding a step's state
 
     private func historyFrame(at step: UInt64) -> HistoryFrame? {
-        guard let h = history, let first = h.segments.first, step >= first.keyframe.number else { return nil }
+        guard let h = history, step >= h.oldest.keyframe.number else { return nil }
         // The last segment whose keyframe is at or before `step`.
-        var lo = 0, hi = h.segments.count - 1
+        var lo = 0, hi = h.segmentCount - 1
         while lo < hi {
             let mid = (lo + hi + 1) / 2
-            if h.segments[mid].keyframe.number <= step { lo = mid } else { hi = mid - 1 }
+            if h.segment(mid).keyframe.number <= step { lo = mid } else { hi = mid - 1 }
         }
-        let seg = h.segments[lo]
+        let seg = h.segment(lo)
         if let last = seg.steps.last, step > last.number { return nil }
         if seg.steps.isEmpty && step != seg.keyframe.number { return nil }
         var frame = seg.keyframe
         for s in seg.steps {
             if s.number > step { break }
-            frame.apply(s)
+            frame.apply(s, of: seg)
         }
         return frame
     }

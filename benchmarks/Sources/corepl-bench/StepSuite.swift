@@ -58,9 +58,12 @@ final class NullObserver: LoopObserver {
 /// ns per step for `tasks` tasks each yielding `yields` times on corepl's loop; with
 /// `observer`, a no-op observer attached; with `recording`, a trace recorder (the `trace
 /// record` of the REPL: a ring of the last 100,000 events); with `monitor`, the monitor a
-/// REPL session attaches (lints, stats, top).
-func loopStep(tasks: Int, yields: Int, observer: Bool = false, recording: Bool = false, monitor: Bool = false) throws -> Double {
+/// REPL session attaches (lints, stats, top); with `history`, the history of the loop's
+/// state a REPL session keeps (for `step back`).
+func loopStep(tasks: Int, yields: Int, observer: Bool = false, recording: Bool = false, monitor: Bool = false,
+              history: Bool = false) throws -> Double {
     let loop = try EventLoop()
+    if history { loop.startHistory() }
     if observer { loop.addObserver(NullObserver()) }
     let watcher = monitor ? LoopMonitor() : nil
     watcher?.start(on: loop)
@@ -76,6 +79,28 @@ func loopStep(tasks: Int, yields: Int, observer: Bool = false, recording: Bool =
     loop.run()
     let steps = loop.stepCount - before
     return Double(now() - start) / Double(steps)
+}
+
+/// Microseconds to rebuild the state of the step before the 100,000th (median of 21), and
+/// the history's estimated size then.
+func stepBack(tasks: Int) throws -> (Double, Int) {
+    let loop = try EventLoop()
+    loop.startHistory()
+    for i in 0..<tasks {
+        loop.spawn(name: "t\(i)") { while true { try await loop.yield() } }
+    }
+    loop.run(until: .steps(100_000))
+    var times: [Double] = []
+    for _ in 0..<21 {
+        let start = now()
+        let snap = loop.snapshot(atStep: loop.stepCount - 1)
+        times.append(Double(now() - start) / 1e3)
+        precondition(snap?.tasks.count == tasks)
+    }
+    let bytes = loop.historyStatus?.estimatedBytes ?? 0
+    for t in loop.snapshot().tasks { loop.cancel(t.id) }
+    loop.run(until: .idle)
+    return (median(times), bytes)
 }
 
 /// ns per step for the same work on the bare executor.
@@ -161,6 +186,7 @@ func runStepSuite() throws {
     let pairYields = 300_000
     var ours: [Double] = [], bare: [Double] = [], observed: [Double] = [], recorded: [Double] = [], monitored: [Double] = []
     var ratio: [Double] = [], observerRatio: [Double] = [], recordingRatio: [Double] = [], monitorRatio: [Double] = []
+    var kept: [Double] = [], historyRatio: [Double] = []
     _ = try loopStep(tasks: 2, yields: 100_000)
     _ = bareStep(tasks: 2, yields: 100_000)
     for _ in 0..<runs {
@@ -169,6 +195,8 @@ func runStepSuite() throws {
         let w = try loopStep(tasks: 2, yields: pairYields, observer: true)
         let r = try loopStep(tasks: 2, yields: pairYields, recording: true)
         let m = try loopStep(tasks: 2, yields: pairYields, monitor: true)
+        let h = try loopStep(tasks: 2, yields: pairYields, history: true)
+        kept.append(h); historyRatio.append(h / o)
         ours.append(o); bare.append(b); observed.append(w); recorded.append(r); monitored.append(m)
         ratio.append(o / b); observerRatio.append(w / o); recordingRatio.append(r / o); monitorRatio.append(m / o)
     }
@@ -182,6 +210,13 @@ func runStepSuite() throws {
     figure("trace recording / none", median(recordingRatio), "x", digits: 2)
     figure("yield step with the monitor (lints, stats)", median(monitored), "ns")
     figure("monitor / none", median(monitorRatio), "x", digits: 2)
+    figure("yield step keeping the history (step back)", median(kept), "ns")
+    figure("history / none", median(historyRatio), "x", digits: 2)
+    for tasks in [2, 1_000] {
+        let (back, bytes) = try stepBack(tasks: tasks)
+        figure("step back 1 at step 100000, \(tasks) tasks (rebuild the state)", back, "us", digits: 1)
+        figure("history of 100000 steps, \(tasks) tasks (estimated)", Double(bytes) / 1e6, "MB", digits: 1)
+    }
 
     var many: [Double] = [], bareMany: [Double] = [], manyRatio: [Double] = []
     var scaleRatio: [Double] = [], bareScaleRatio: [Double] = []
