@@ -154,7 +154,11 @@ public struct ReplRunner: Sendable {
     private func prepare(_ session: Session) {
         session.echo = echo
         session.keepGoing = keepGoing
-        if let seed { session.loop.policy = .random(seed: seed) }
+        if let seed {
+            // A run under random always says its seed.
+            session.loop.policy = .random(seed: seed)
+            session.output.line("policy random --seed \(seed)")
+        }
         configure(session)
         if traceFile != nil { session.startTrace() }
     }
