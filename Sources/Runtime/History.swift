@@ -273,9 +273,13 @@ extension EventLoop {
         if let ran, ran.phase != .ready, table[ran.id] != nil { h.current.rows.append(historyRow(ran, at: now)) }
         if !h.touched.isEmpty || !h.stamped.isEmpty {
             var seen = Set(h.current.rows[rowsAfterBefore...].map(\.info.id))
-            for id in h.touched + h.stamped where !seen.contains(id) {
+            for id in h.touched where !seen.contains(id) {
                 guard let record = table[id] else { continue }
                 seen.insert(id)
+                h.current.rows.append(historyRow(record, at: now))
+            }
+            for id in h.stamped where !seen.contains(id) {
+                guard let record = table[id] else { continue }
                 h.current.rows.append(historyRow(record, at: now))
             }
             h.touched.removeAll()

@@ -186,7 +186,9 @@ extension EventLoop {
         if let s = record.stamps { return s }
         let s = Stamps()
         record.stamps = s
-        if history != nil { historyStamped(record) }
+        // Stamps made for another task are for a thread to add to (a thread client): that
+        // row changes between steps. A task's own change only in its steps.
+        if history != nil, record !== current { historyStamped(record) }
         return s
     }
 
