@@ -121,7 +121,7 @@ public enum FibServer {
                     // would spin the loop: back off, as NIO's accept handler does, and
                     // serve again once fds free up.
                     if backingOffSince == nil {
-                        backingOffSince = monotonicNanos()
+                        backingOffSince = loop.now()
                         output.write("accept: \(error); retrying every \(DurationText.format(acceptBackoff))", nil)
                     }
                     retries += 1
@@ -130,7 +130,7 @@ public enum FibServer {
                     continue
                 }
                 if let since = backingOffSince {
-                    let waited = DurationText.format(.nanoseconds(Int64(monotonicNanos() &- since)))
+                    let waited = DurationText.format(.nanoseconds(Int64(loop.now() &- since)))
                     output.write("accept: accepting again after \(waited) (\(retries) retries)", nil)
                     loop.setFact("accept", "ok after backing off \(waited)")
                     backingOffSince = nil

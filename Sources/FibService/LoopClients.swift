@@ -52,19 +52,19 @@ public enum LoopClients {
     @discardableResult
     public static func perf1(on loop: EventLoop, to address: SocketAddress, n: Int = 30,
                              duration: Duration? = nil, name: String? = nil, output: LineSink) -> TaskHandle {
-        let deadline = duration.map { monotonicNanos() &+ $0.clampedNanoseconds }
+        let deadline = duration.map { loop.now() &+ $0.clampedNanoseconds }
         return loop.spawn(name: name ?? "perf1 \(address)", kind: "perf1") {
             let socket = try await AsyncSocket.connect(on: loop, to: address)
             defer { socket.close() }
             var reader = LineReader(socket)
             let id = loop.currentTask
             let stamps = loop.stamps()
-            while deadline.map({ monotonicNanos() < $0 }) ?? true {
-                let start = monotonicNanos()
+            while deadline.map({ loop.now() < $0 }) ?? true {
+                let start = loop.now()
                 try await socket.send(all: Array("\(n)\n".utf8))
                 stamps?.add(Stamp.sent)
                 guard let reply = try await reader.next() else { throw ClientError("the server closed the connection") }
-                let end = monotonicNanos()
+                let end = loop.now()
                 stamps?.add(Stamp.replied, at: end)
                 if reply.hasPrefix("error:") { throw ClientError("server replied '\(reply)'") }
                 let seconds = Double(end - start) / 1e9
@@ -80,7 +80,7 @@ public enum LoopClients {
     @discardableResult
     public static func perf2(on loop: EventLoop, to address: SocketAddress,
                              duration: Duration? = nil, name: String? = nil, output: LineSink) -> TaskHandle {
-        let deadline = duration.map { monotonicNanos() &+ $0.clampedNanoseconds }
+        let deadline = duration.map { loop.now() &+ $0.clampedNanoseconds }
         let counter = Counter()
         return loop.spawn(name: name ?? "perf2 \(address)", kind: "perf2") {
             let socket = try await AsyncSocket.connect(on: loop, to: address)
@@ -89,7 +89,7 @@ public enum LoopClients {
             let monitor = loop.spawn(name: "perf2 monitor", kind: "monitor") {
                 var second = 0
                 var ticks = 0
-                var nextTick = monotonicNanos() + 100_000_000
+                var nextTick = loop.now() + 100_000_000
                 func close(_ n: Int) {
                     loop.record(Double(n), as: Figure.reqsPer100ms, for: me)
                     second += n
@@ -101,11 +101,11 @@ public enum LoopClients {
                     }
                 }
                 while true {
-                    let now = monotonicNanos()
+                    let now = loop.now()
                     try await loop.sleep(for: .nanoseconds(Int64(nextTick > now ? nextTick - now : 0)))
                     // A loop blocked past several ticks served nobody in them: they count 0,
                     // and what arrived since counts in the last one.
-                    while monotonicNanos() >= nextTick + 100_000_000 {
+                    while loop.now() >= nextTick + 100_000_000 {
                         close(0)
                         nextTick += 100_000_000
                     }
@@ -116,7 +116,7 @@ public enum LoopClients {
             defer { loop.cancel(monitor.id) }
             var reader = LineReader(socket)
             let stamps = loop.stamps()
-            while deadline.map({ monotonicNanos() < $0 }) ?? true {
+            while deadline.map({ loop.now() < $0 }) ?? true {
                 try await socket.send(all: Array("1\n".utf8))
                 guard let reply = try await reader.next() else { throw ClientError("the server closed the connection") }
                 if reply != "1" { throw ClientError("server replied '\(reply)'") }
@@ -139,11 +139,11 @@ public enum LoopClients {
             let stamps = loop.stamps()
             var failures: [String] = []
             for n in ns {
-                let start = monotonicNanos()
+                let start = loop.now()
                 try await socket.send(all: Array("\(n)\n".utf8))
                 stamps?.add(Stamp.sent)
                 guard let reply = try await reader.next() else { throw ClientError("the server closed the connection") }
-                let end = monotonicNanos()
+                let end = loop.now()
                 stamps?.add(Stamp.replied, at: end)
                 let seconds = Double(end - start) / 1e9
                 loop.record(seconds, as: Figure.latency)

@@ -123,7 +123,7 @@ public final class LoopMonitor: LoopObserver {
         case .stepBegan(_, let task):
             runningTask = task
             if task == nil {
-                pollStepStart = monotonicNanos()
+                pollStepStart = loop.now()
                 beforePoll = true
             }
         case .waits(let id, let wait):
@@ -131,7 +131,7 @@ public final class LoopMonitor: LoopObserver {
         case .woke(let wake):
             woke(wake, loop)
         case .pollBegan:
-            pollBlockStart = monotonicNanos()
+            pollBlockStart = loop.now()
             beforePoll = false
         case .pollEnded(let report):
             noteBlocked(report.waitedNanos)
@@ -165,7 +165,7 @@ public final class LoopMonitor: LoopObserver {
 
     private func woke(_ wake: Wake, _ loop: EventLoop) {
         counters.wakes &+= 1
-        let now = monotonicNanos()
+        let now = loop.now()
         let i = slot(wake.task)
         if perTask[i].waitSince != 0 {
             stats.record(wait: now &- perTask[i].waitSince, kind: wake.from, task: wake.task)
@@ -176,7 +176,8 @@ public final class LoopMonitor: LoopObserver {
         case .future(let f):
             // Found at the start of a poll step, not through the wake-up channel: if the
             // loop slept in poll since it completed, the signal was lost.
-            if beforePoll, let done = completed[f] {
+            // (Pool threads stamp completions on the real clock: not comparable on a virtual one.)
+            if beforePoll, loop.clock == .real, let done = completed[f] {
                 lateWake(wake.task, since: done.at, now: now, what: "future \(f.rawValue) (\(done.label)) completed")
             }
             completed[f] = nil
@@ -255,12 +256,12 @@ public final class LoopMonitor: LoopObserver {
             }
         case .polled:
             counters.polls &+= 1
-            counters.pollNanos &+= monotonicNanos() &- pollStepStart
+            counters.pollNanos &+= loop.now() &- pollStepStart
         case .idle(let idle):
             // An idle poll reports no pollEnded: its blocked time comes here.
             noteBlocked(idle.waitedNanos)
             counters.polls &+= 1
-            counters.pollNanos &+= monotonicNanos() &- pollStepStart
+            counters.pollNanos &+= loop.now() &- pollStepStart
             if idle.note == nil { checkDeadlock(loop) }
         }
     }

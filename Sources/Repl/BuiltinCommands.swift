@@ -20,6 +20,7 @@ extension CommandRegistry {
             Entry(Goto.self, recordable: false),
             Entry(HistoryCommand.self, recordable: false),
             Entry(PolicyCommand.self, recordable: true),
+            Entry(ClockCommand.self, recordable: true),
             Entry(Run.self, aliases: ["r"], recordable: true),
             Entry(Continue.self, aliases: ["c"], recordable: true),
             Entry(Pause.self, recordable: false),

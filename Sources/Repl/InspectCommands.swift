@@ -63,6 +63,7 @@ struct Queues: ReplCommand {
         var extra = session.extensions.flatMap { $0.queueRows(snap, in: session) }
         let policy = session.loop.policy
         if policy != .fifo { extra.insert(("policy", policy.description), at: 0) }
+        if session.loop.clock == .virtual { extra.insert(("clock", "virtual"), at: 0) }
         let sinceMark = session.gilSinceMark().flatMap { $0.marked ? $0.snapshot.waitsSummary : nil }
         session.output.line(Views.queues(snap, extraRows: extra, gilSinceMark: sinceMark))
     }

@@ -26,7 +26,7 @@ extension Session {
     func limit(for request: RunRequest) -> EventLoop.RunLimit {
         switch request {
         case .forever: return .noTasks
-        case .duration(let d): return .deadline(monotonicNanos() &+ d.clampedNanoseconds)
+        case .duration(let d): return .deadline(loop.now() &+ d.clampedNanoseconds)
         case .idle: return .idle
         case .taskDone(let t): return .taskDone(t)
         }
@@ -36,7 +36,7 @@ extension Session {
     /// prints why it stopped.
     func freeRun(_ request: RunRequest) {
         lastRun = request
-        _ = drive(BackgroundRun(limit: limit(for: request), firstStep: loop.stepCount, started: monotonicNanos()), yieldWhen: nil)
+        _ = drive(BackgroundRun(limit: limit(for: request), firstStep: loop.stepCount, started: loop.now()), yieldWhen: nil)
     }
 
     /// Runs toward `run`'s limit. With `yieldWhen`, returns false (quietly) as soon as it
@@ -63,7 +63,7 @@ extension Session {
         let outcome = loop.run(until: run.limit, pollTimeout: pollTimeout, stopWhen: stopWhen, onStep: onStep)
         if yielded && hit == nil { return false }
         let steps = loop.stepCount - run.firstStep
-        let took = Views.round2(Double(monotonicNanos() - run.started) / 1e9)
+        let took = Views.round2(Double(loop.now() &- run.started) / 1e9)
         let summary = "\(plural(Int(steps), "step")) in \(took) s, now at #\(loop.stepCount)"
         switch outcome {
         case .idle:

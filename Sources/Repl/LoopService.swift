@@ -17,6 +17,8 @@ public final class LoopService: @unchecked Sendable {
         public var past: UInt64?
         /// The scheduling policy, when it is not the seed's fifo.
         public var policy: String?
+        /// Whether the loop reads its virtual clock.
+        public var virtualClock = false
         public var quit = false
         /// Tasks, for completion: id, name, and whether it listens (has an address).
         public var tasks: [(id: Int, name: String, listens: Bool)] = []
@@ -144,6 +146,7 @@ public final class LoopService: @unchecked Sendable {
             $0.step = snap.step
             $0.past = s.pastStep
             $0.policy = s.loop.policy == .fifo ? nil : s.loop.policy.description
+            $0.virtualClock = s.loop.clock == .virtual
             $0.quit = s.quitRequested
             $0.tasks = tasks
         }

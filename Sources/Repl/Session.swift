@@ -301,7 +301,7 @@ public final class Session: @unchecked Sendable {
             throw ReplError("'&' runs in the background only at the interactive prompt; in a script use a duration: run 2s")
         }
         lastRun = request
-        background = BackgroundRun(limit: limit(for: request), firstStep: loop.stepCount, started: monotonicNanos())
+        background = BackgroundRun(limit: limit(for: request), firstStep: loop.stepCount, started: loop.now())
         output.line("running in the background from #\(loop.stepCount); 'pause' stops it")
     }
 
@@ -374,7 +374,7 @@ public final class Session: @unchecked Sendable {
         let live = loop.snapshot().tasks.filter { !$0.state.isFinished }
         for t in live { loop.cancel(t.id) }
         // Bounded: a task suspended outside the runtime (external) cannot be cancelled out.
-        loop.run(until: .deadline(monotonicNanos() &+ 3_000_000_000), pollTimeout: .milliseconds(5))
+        loop.run(until: .deadline(loop.now() &+ 3_000_000_000), pollTimeout: .milliseconds(5))
         return (live.count, extensions.compactMap { $0.shutdown(self) })
     }
 

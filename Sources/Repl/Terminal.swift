@@ -291,6 +291,7 @@ public final class Terminal {
         var where_ = "\(status.running ? "running" : "paused") #\(status.step)"
         if let k = status.past { where_ = "past #\(k) of #\(status.step)" }
         if let p = status.policy { where_ += ", \(p)" }
+        if status.virtualClock { where_ += ", virtual clock" }
         let text = "[\(where_)] > "
         promptText.map { free($0) }
         promptText = strdup(text)

@@ -209,3 +209,59 @@ extension Step {
         }
     }
 }
+
+struct ClockCommand: ReplCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clock",
+        abstract: "The loop's clock: real (the default) or virtual [--step-cost DURATION].",
+        discussion: """
+            On the virtual clock every time the loop uses or shows — timers, sleep, \
+            'run 2s', busy time, ages, waits, perf clients' figures, traces — reads the \
+            loop's own clock. It advances by the step cost (default 10us) for every task \
+            step, and when the loop would otherwise wait with nothing in flight on other \
+            threads, it jumps straight to the next deadline (a sleeper's, or the end of \
+            'run 2s'). So 'run 10s' with sleepers takes no real time, and a session of \
+            tasks that only compute, yield, sleep and join shows the same times on every \
+            run. Pool work is not modelled yet: while a pool computes, the loop waits for \
+            it in real time and the virtual clock stands still. 'clock real' goes on from \
+            the virtual time reached.
+            """)
+
+    @Argument(help: ArgumentHelp("real or virtual; none: the clock now.", valueName: "real|virtual"),
+              completion: .list(["real", "virtual"]))
+    var kind: String?
+
+    @Option(help: ArgumentHelp("What a task step costs on the virtual clock (default 10us).", valueName: "duration"),
+            transform: Parse.duration)
+    var stepCost: Duration?
+
+    mutating func run(in session: Session) throws {
+        let loop = session.loop
+        switch kind {
+        case nil:
+            guard stepCost == nil else { throw ReplError("--step-cost goes with 'clock virtual'") }
+        case "real"?:
+            guard stepCost == nil else { throw ReplError("--step-cost goes with 'clock virtual'") }
+            loop.clock = .real
+        case "virtual"?:
+            if let stepCost {
+                guard stepCost >= .zero && stepCost <= .seconds(10) else {
+                    throw ReplError("--step-cost takes 0 to 10s, got \(DurationText.format(stepCost))")
+                }
+                loop.virtualStepCost = stepCost
+            }
+            loop.clock = .virtual
+        case let other?:
+            throw ReplError("no clock '\(other)'; use real or virtual")
+        }
+        session.output.line(Self.describe(loop))
+    }
+
+    static func describe(_ loop: EventLoop) -> String {
+        if loop.clock == .virtual {
+            return "clock virtual (a task step costs \(DurationText.format(loop.virtualStepCost)); idle waits jump ahead)"
+        }
+        let skipped = loop.clockSkippedNanos
+        return skipped > 1_000_000 ? "clock real (\(DurationText.format(.nanoseconds(Int64(skipped)))) ahead of the process's, from virtual time)" : "clock real"
+    }
+}

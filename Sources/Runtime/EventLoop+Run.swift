@@ -51,7 +51,7 @@ extension EventLoop {
         let report = stopWhen != nil || onStep != nil
         var stepsLeft = Int.max
         if case .steps(let n) = limit { stepsLeft = n }
-        var clock = monotonicNanos()
+        var clock = now()
         while true {
             if stopFlag.load(ordering: .relaxed), stopFlag.exchange(false, ordering: .relaxed) { return .stopRequested }
             switch limit {
@@ -76,10 +76,21 @@ extension EventLoop {
                 event = report ? takeLastEvent() : nil
             } else {
                 var t = timeout
-                if case .deadline(let d) = limit { t = min(t, d > clock ? d - clock : 0) }
+                if clockIsVirtual {
+                    // An idle poll on the virtual clock jumps as far as the next thing that
+                    // can happen: a sleeper's deadline, or the end of the run.
+                    var horizon = queues.nextTimerDeadline().map { $0 > clock ? $0 - clock : 0 }
+                    if case .deadline(let d) = limit {
+                        let left = d > clock ? d - clock : 0
+                        horizon = min(horizon ?? left, left)
+                    }
+                    if let horizon { t = horizon }
+                } else if case .deadline(let d) = limit {
+                    t = min(t, d > clock ? d - clock : 0)
+                }
                 event = pollStep(timeoutNanos: t)
                 if history != nil { captureHistory(popped: nil) }
-                clock = monotonicNanos()
+                clock = now()
             }
             guard let event else { continue }
             if let stopWhen, stopWhen(event) {

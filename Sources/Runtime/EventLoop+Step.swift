@@ -13,7 +13,7 @@ extension EventLoop {
         defer { releaseGIL() }
         if history != nil { historyBeforeStep() }
         if let entry = popReady() {
-            _ = runTask(entry, startedAt: monotonicNanos(), report: true)
+            _ = runTask(entry, startedAt: now(), report: true)
             if history != nil { captureHistory(popped: entry) }
             return takeLastEvent()
         }
@@ -129,7 +129,7 @@ extension EventLoop {
         probeTask.store(record.id.rawValue, ordering: .relaxed)
         job.runSynchronously(on: unownedSelf.unsafelyUnwrapped)
         probeTask.store(0, ordering: .relaxed)
-        let end = monotonicNanos()
+        let end = stepEnd(start)
         var busy = end &- start
         if gilActive {
             // Under a GIL, waiting for the lock is not the task's running time.
@@ -149,6 +149,15 @@ extension EventLoop {
             readyAgainInStep = nil
         }
         return end
+    }
+
+    /// The time a task step that began at `start` ends: now, or on the virtual clock the
+    /// step's fixed cost later (the clock advances by it).
+    @inline(__always)
+    private func stepEnd(_ start: UInt64) -> UInt64 {
+        guard clockIsVirtual else { return monotonicNanos() &+ clockOffset }
+        virtualNow = max(virtualNow, start &+ virtualStepNanos)
+        return virtualNow
     }
 
     /// Records that a task waits outside the runtime: whatever resumes it enqueues its
@@ -203,7 +212,7 @@ extension EventLoop {
     private func runOrphan(_ job: UnownedJob, startedAt start: UInt64, report: Bool) -> UInt64 {
         let number = beginStep(task: nil)
         job.runSynchronously(on: unownedSelf.unsafelyUnwrapped)
-        let end = monotonicNanos()
+        let end = stepEnd(start)
         if report || !observers.isEmpty {
             endStep(StepEvent(number: number, kind: .idle(IdleReport(
                 waitedNanos: 0, note: "ran a job of no task for \(end &- start) ns"))), report: report)

@@ -53,6 +53,11 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     @exclusivity(unchecked) var schedulingPolicy = SchedulingPolicy.fifo
     @exclusivity(unchecked) var policyIsFIFO = true
     @exclusivity(unchecked) var policyRandom = SplitMix64(state: 0)
+    /// The loop's clock (LoopClock.swift).
+    @usableFromInline @exclusivity(unchecked) var clockIsVirtual = false
+    @usableFromInline @exclusivity(unchecked) var virtualNow: UInt64 = 0
+    @usableFromInline @exclusivity(unchecked) var clockOffset: UInt64 = 0
+    @exclusivity(unchecked) var virtualStepNanos: UInt64 = 10_000
     /// The history of the loop's state, while it is kept (History.swift).
     @exclusivity(unchecked) var history: LoopHistory?
     /// Every task (TaskTable.swift).

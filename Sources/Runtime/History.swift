@@ -226,7 +226,7 @@ extension EventLoop {
         h.beforeIDs = h.current.ids.count
         h.beforeRows = h.current.rows.count
         guard ready.count > h.lastReadyCount else { return }
-        let now = monotonicNanos()
+        let now = now()
         for entry in ready.suffix(ready.count - h.lastReadyCount) {
             switch entry {
             case .resume(let r), .job(_, let r?):
@@ -253,7 +253,7 @@ extension EventLoop {
         case .job(_, nil)?: poppedForeign = true
         case nil: break
         }
-        let now = monotonicNanos()
+        let now = now()
         let appendedCount = max(0, ready.count - (h.lastReadyCount - (popped == nil ? 0 : 1)))
         let idsAfterBefore = h.current.ids.count
         let rowsAfterBefore = h.current.rows.count
@@ -302,7 +302,7 @@ extension EventLoop {
 
     /// Starts a segment with a keyframe of the live state.
     private func beginSegment(_ h: LoopHistory) {
-        let now = monotonicNanos()
+        let now = now()
         var rows: [TaskID: HistoryRow] = [:]
         rows.reserveCapacity(table.byID.count)
         for record in table.byID.values { rows[record.id] = historyRow(record, at: now) }

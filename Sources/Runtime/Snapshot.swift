@@ -109,7 +109,7 @@ public struct LoopSnapshot: Sendable, Encodable {
 extension EventLoop {
     /// A value copy of every queue and the task table.
     public func snapshot() -> LoopSnapshot {
-        snapshot(now: monotonicNanos())
+        snapshot(now: now())
     }
 
     /// A snapshot whose ages and waits are taken as of `now` (the history's tests compare

@@ -47,7 +47,7 @@ extension EventLoop {
         assertOnLoopThread()
         let id = TaskID(table.nextID)
         table.nextID += 1
-        let record = TaskRecord(id: id, name: name, kind: kind, parent: current?.id, createdAt: monotonicNanos())
+        let record = TaskRecord(id: id, name: name, kind: kind, parent: current?.id, createdAt: now())
         table.byID[id] = record
         table.liveCount += 1
         capturing = true
@@ -90,7 +90,7 @@ extension EventLoop {
     private func finish(_ record: TaskRecord, _ exit: TaskExit) {
         record.exit = exit
         record.phase = .finished
-        record.endedAt = monotonicNanos()
+        record.endedAt = now()
         record.continuation = nil
         if !table.byAddress.isEmpty, let p = record.jobPointer { table.byAddress[p] = nil }
         record.handle = nil
@@ -123,7 +123,7 @@ extension EventLoop {
     /// One row of the task table, if it has task `id`.
     public func taskInfo(_ id: TaskID) -> TaskInfo? {
         assertOnLoopThread()
-        return table[id]?.info(at: monotonicNanos())
+        return table[id]?.info(at: now())
     }
 
     /// The name of task `id`, if the table has it (cheaper than `taskInfo`).

@@ -167,7 +167,7 @@ extension EventLoop {
     /// Suspends the running task in the timers until `duration` has passed. The runtime
     /// keeps its own deadline heap, so sleeping tasks are visible and steppable.
     public func sleep(for duration: Duration, fileID: StaticString = #fileID, line: UInt = #line) async throws {
-        let (deadline, overflow) = monotonicNanos().addingReportingOverflow(duration.clampedNanoseconds)
+        let (deadline, overflow) = now().addingReportingOverflow(duration.clampedNanoseconds)
         try await suspend(
             as: .sleep(overflow ? .max : deadline), label: "", location: CodeLocation(fileID: fileID, line: line))
     }

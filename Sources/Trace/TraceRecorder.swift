@@ -59,7 +59,7 @@ public final class TraceRecorder: LoopObserver {
         // The whole ring at once: growing it later copies every event kept, and that copy
         // (tens of ms at 65,536 events) showed as the maximum latency of a recorded server.
         events.reserveCapacity(limit)
-        origin = monotonicNanos()
+        origin = loop.now()
         for t in loop.snapshot().tasks {
             var track = TaskTrack(id: t.id, name: t.name, kind: t.kind, finished: t.state.isFinished)
             switch t.state {
@@ -108,7 +108,7 @@ public final class TraceRecorder: LoopObserver {
             track.bornAfterStep = partialStep == nil && partialPoll == nil ? loop.stepCount : loop.stepCount - 1
             tasks[id] = track
         case .stepBegan(let number, let task):
-            let now = monotonicNanos()
+            let now = loop.now()
             if let task {
                 partialStep = StepRecord(number: number, task: task, start: now, end: now,
                                          flowsIn: wakeFlows.removeValue(forKey: task) ?? [])
@@ -116,7 +116,7 @@ public final class TraceRecorder: LoopObserver {
                 partialPoll = PollRecord(number: number, start: now, end: now)
             }
         case .woke(let wake):
-            woke(wake)
+            woke(wake, loop)
         case .pollEnded(let report):
             partialPoll?.blockedNanos = report.waitedNanos
         case .stepEnded(let step):
@@ -136,8 +136,8 @@ public final class TraceRecorder: LoopObserver {
         return Flow(id: nextFlow, kind: kind, at: at)
     }
 
-    private func woke(_ wake: Wake) {
-        let now = monotonicNanos()
+    private func woke(_ wake: Wake, _ loop: EventLoop) {
+        let now = loop.now()
         let flow = newFlow(.wake, at: now)
         // A wake binds to the step it happened in: a poll, or a task's step (a future
         // completed or a task cancelled by a task). Between steps there is no slice to bind to.
@@ -162,7 +162,7 @@ public final class TraceRecorder: LoopObserver {
             if case .future(let id) = w.reason { return WaitRecord(w, futureLabel: loop.futureLabel(id)) }
             return WaitRecord(w)
         }
-        let now = monotonicNanos()
+        let now = loop.now()
         switch step.kind {
         case .ran(let s):
             var record = partialStep ?? StepRecord(number: step.number, task: s.task, start: now, end: now)

@@ -203,3 +203,59 @@ import TestSupport
         #expect(bad.status == 64)
     }
 }
+
+@Suite(.timeLimit(.minutes(2))) struct VirtualClockSessionTests {
+    static let script = """
+        clock virtual
+        spawn sleeper 1500ms --name nap; spawn counter 4 --name c; spawn race --racers 3
+        trace record
+        watch on; run until idle; watch off
+        tasks; show nap; show race; queues
+        spawn sleeper 10s --name long; run 3s; queues
+        """
+
+    static func run(seed: UInt64, traceFile: String) throws -> [String] {
+        var runner = ReplRunner()
+        runner.seed = seed
+        let r = try runner.run(commands: script + "\ntrace save \(traceFile)")
+        #expect(r.status == 0, "\(r.errors)")
+        return r.output.filter { !$0.hasPrefix("wrote ") }
+    }
+
+    /// One seed on the virtual clock: byte-identical output (times included) and traces.
+    @Test func oneSeedOnTheVirtualClockGivesByteIdenticalOutputAndTraces() throws {
+        let dir = NSTemporaryDirectory() + "corepl-vclock-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let a = try Self.run(seed: 5, traceFile: dir + "/a.json")
+        let b = try Self.run(seed: 5, traceFile: dir + "/b.json")
+        #expect(a == b)
+        #expect(a.contains { $0.contains("idle after") && $0.contains("in 1.5 s") }, "\(a)")
+        #expect(a.contains { $0.hasPrefix("ran ") && $0.contains("in 3.0 s") })
+        #expect(a.contains("timers       7 long (7.0 s left)"))
+        let ta = try String(contentsOfFile: dir + "/a.json", encoding: .utf8)
+        let tb = try String(contentsOfFile: dir + "/b.json", encoding: .utf8)
+        #expect(ta == tb)
+        #expect(ta.contains("\"traceEvents\""))
+        let c = try Self.run(seed: 6, traceFile: dir + "/c.json")
+        #expect(c != a, "another seed, another interleaving")
+    }
+
+    @Test func clockCommandSaysWhatItIsAndRefusesNonsense() throws {
+        let (s, out) = try makeSession()
+        defer { s.shutdown() }
+        s.must("clock")
+        #expect(out.out.last == "clock real")
+        s.must("clock virtual --step-cost 50us")
+        #expect(out.out.last == "clock virtual (a task step costs 50us; idle waits jump ahead)")
+        #expect(s.loop.virtualStepCost == .microseconds(50))
+        s.must("queues")
+        #expect(out.out.contains("clock        virtual"))
+        #expect(!s.execute("clock fast"))
+        #expect(out.err.last == "error: no clock 'fast'; use real or virtual")
+        #expect(!s.execute("clock real --step-cost 1us"))
+        s.must("spawn sleeper 60s; run until idle")
+        s.must("clock real")
+        #expect(out.out.last?.hasPrefix("clock real (") == true, "\(out.out.last ?? "")")
+    }
+}

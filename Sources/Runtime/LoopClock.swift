@@ -1,0 +1,59 @@
+// The loop's own clock (docs/TIME-TRAVEL.md): real — the process's monotonic clock, plus
+// whatever a virtual period skipped ahead — or virtual, a number the loop advances itself:
+// by a fixed cost per task step, and by jumping to the next deadline when the loop would
+// otherwise wait with nothing outside it to wait for (trio's MockClock with autojump).
+// Every time the loop uses or shows — timers, run limits, busy time, ages, waits — reads it.
+
+/// Which clock the loop reads.
+public enum LoopClockKind: String, Sendable, Hashable {
+    /// The process's monotonic clock.
+    case real
+    /// The loop's own: a task step costs `virtualStepNanos`; an idle poll jumps ahead.
+    case virtual
+}
+
+extension EventLoop {
+    /// Now on the loop's clock, in nanoseconds (comparable with every time the loop shows).
+    @inline(__always)
+    public func now() -> UInt64 {
+        clockIsVirtual ? virtualNow : monotonicNanos() &+ clockOffset
+    }
+
+    /// Which clock the loop reads (default `.real`). Switching keeps time continuous: the
+    /// virtual clock starts at the real one's now, and the real one then goes on from
+    /// where the virtual one got to (it runs ahead of `monotonicNanos()` by what was
+    /// skipped).
+    public var clock: LoopClockKind {
+        get {
+            assertOnLoopThread()
+            return clockIsVirtual ? .virtual : .real
+        }
+        set {
+            assertOnLoopThread()
+            guard newValue != clock else { return }
+            if newValue == .virtual {
+                virtualNow = monotonicNanos() &+ clockOffset
+                clockIsVirtual = true
+            } else {
+                let real = monotonicNanos()
+                clockOffset = virtualNow > real ? virtualNow - real : 0
+                clockIsVirtual = false
+            }
+        }
+    }
+
+    /// What a task step costs on the virtual clock (default 10 µs): busy times and
+    /// latencies are counted in steps.
+    public var virtualStepCost: Duration {
+        get { .nanoseconds(Int64(virtualStepNanos)) }
+        set { virtualStepNanos = max(0, newValue.clampedNanoseconds) }
+    }
+
+    /// How far the virtual clock has skipped ahead of the real one.
+    public var clockSkippedNanos: UInt64 {
+        assertOnLoopThread()
+        let real = monotonicNanos()
+        let loopNow = now()
+        return loopNow > real ? loopNow - real : 0
+    }
+}

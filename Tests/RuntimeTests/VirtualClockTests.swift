@@ -1,0 +1,76 @@
+// The loop's virtual clock (Sources/Runtime/LoopClock.swift): steps cost a fixed amount,
+// an idle poll jumps to the next deadline, nothing jumps while another thread has work in
+// flight, and going back to the real clock keeps time moving forward.
+import Foundation
+import Glibc
+import Runtime
+import Testing
+import TestSupport
+
+@Suite(.timeLimit(.minutes(1))) struct VirtualClockTests {
+    @Test func sleepersWakeAtTheirDeadlinesExactlyAndStepsCostTheirPrice() throws {
+        let loop = try EventLoop()
+        loop.clock = .virtual
+        loop.virtualStepCost = .microseconds(10)
+        let t0 = loop.now()
+        let long = loop.spawn(name: "long") { try await loop.sleep(for: .seconds(5)) }
+        let short = loop.spawn(name: "short") { try await loop.sleep(for: .seconds(2)) }
+        let order = Box<[TaskID]>([])
+        loop.spawn(name: "watcher") {
+            _ = try await loop.join(short.id); order.value.append(short.id)
+            _ = try await loop.join(long.id); order.value.append(long.id)
+        }
+        guard case .noTasksLeft = loop.run() else { Issue.record("the run did not end with its tasks"); return }
+        #expect(order.value == [short.id, long.id])
+        let s = try #require(loop.taskInfo(short.id)), l = try #require(loop.taskInfo(long.id))
+        // `short` began after `long`'s first step (10 µs), slept 2 s from then, and ended
+        // in the step it woke in.
+        #expect(s.endedAt! - s.createdAt == 2_000_000_000 + 10_000)
+        #expect(l.busyNanos == 20_000, "two steps of 10 µs")
+        #expect(loop.now() - t0 >= 5_000_000_000)
+        #expect(loop.now() - t0 < 5_001_000_000)
+    }
+
+    @Test func aRunForADurationEndsAtItsDeadlineWithoutWaiting() throws {
+        let loop = try EventLoop()
+        loop.clock = .virtual
+        let (a, b) = try AsyncSocket.pair(on: loop)
+        defer { b.close() }  // kept open: the reader waits for ever
+        loop.spawn(name: "reader") { _ = try await a.recv(max: 1) }  // waits for ever
+        let start = loop.now()
+        let deadline = start + 3_600_000_000_000  // an hour
+        let outcome = loop.run(until: .deadline(deadline))
+        guard case .deadline = outcome else { Issue.record("not ended by its deadline: \(outcome)"); return }
+        #expect(loop.now() == deadline)
+        #expect(loop.stepCount < 10, "one jump, not an hour of polls")
+    }
+
+    @Test func theClockStandsStillWhileAnotherThreadHasWorkInFlight() throws {
+        let loop = try EventLoop()
+        loop.clock = .virtual
+        loop.virtualStepCost = .microseconds(1)
+        let future = loop.makeFuture(of: Int.self, label: "work")
+        let t = loop.spawn(name: "awaiter") { _ = try await future.get() }
+        loop.step()
+        let before = loop.now()
+        let worker = Thread { usleep(30_000); _ = future.succeed(1) }
+        worker.start()
+        #expect(loop.stepUntil(limit: 1_000, timeout: .seconds(5)) { loop.state(t.id) == .done })
+        #expect(loop.now() - before < 1_000_000, "no jump while the future was pending: \(loop.now() - before) ns")
+    }
+
+    @Test func backToTheRealClockTimeGoesOnFromWhereTheVirtualOneGot() throws {
+        let loop = try EventLoop()
+        loop.clock = .virtual
+        loop.spawn(name: "s") { try await loop.sleep(for: .seconds(100)) }
+        loop.run()
+        let virtualEnd = loop.now()
+        loop.clock = .real
+        #expect(loop.clock == .real)
+        #expect(loop.now() >= virtualEnd)
+        #expect(loop.clockSkippedNanos >= 99_000_000_000)
+        // A sleeper on the real clock still wakes after its own duration.
+        let s = loop.spawn(name: "t") { try await loop.sleep(for: .milliseconds(20)) }
+        #expect(loop.stepUntil(limit: 100, timeout: .seconds(1)) { loop.state(s.id) == .done })
+    }
+}
