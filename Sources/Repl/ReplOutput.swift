@@ -15,6 +15,7 @@ public final class ReplOutput: Sendable {
     private let writeErr: @Sendable (String) -> Void
     private let transcript = Locked<[String]>([])
     private let terminal: @Sendable () -> (columns: Int, color: Bool)?
+    private let muted = Atomic<Bool>(false)
 
     /// - Parameters:
     ///   - out: writes one result line (without its newline).
@@ -57,6 +58,7 @@ public final class ReplOutput: Sendable {
 
     /// A result line (may contain newlines: each line is written and recorded).
     public func line(_ text: String) {
+        if muted.load(ordering: .relaxed) { return }
         for l in text.split(separator: "\n", omittingEmptySubsequences: false) {
             let s = String(l)
             transcript.withLock {
@@ -69,7 +71,16 @@ public final class ReplOutput: Sendable {
 
     /// An error line.
     public func error(_ text: String) {
+        if muted.load(ordering: .relaxed) { return }
         for l in text.split(separator: "\n", omittingEmptySubsequences: false) { writeErr(String(l)) }
+    }
+
+    /// Runs `body` with everything written to this output dropped (re-running a session's
+    /// past to fork it prints nothing).
+    func muting<T>(_ body: () throws -> T) rethrows -> T {
+        muted.store(true, ordering: .relaxed)
+        defer { muted.store(false, ordering: .relaxed) }
+        return try body()
     }
 
     /// Whether any result line so far contains `text`.

@@ -155,9 +155,8 @@ public struct ReplRunner: Sendable {
         session.echo = echo
         session.keepGoing = keepGoing
         if let seed {
-            // A run under random always says its seed.
-            session.loop.policy = .random(seed: seed)
-            session.output.line("policy random --seed \(seed)")
+            // A run under random always says its seed (the command prints it).
+            session.execute("policy random --seed \(seed)")
         }
         configure(session)
         if traceFile != nil { session.startTrace() }

@@ -89,6 +89,8 @@ public final class Session: @unchecked Sendable {
     public internal(set) var pastStep: UInt64?
     /// Set by a command that only moved through the history (not written by `save`).
     var navigatedHistory = false
+    /// What changed the loop between steps, for re-running the past (forking a timeline).
+    var timeline = TimelineLog()
     /// Set by `quit`.
     public internal(set) var quitRequested = false
     private let interruptFlag = Atomic<Bool>(false)
@@ -120,7 +122,7 @@ public final class Session: @unchecked Sendable {
         monitor.start(on: loop)
         monitorStarted = monotonicNanos()
         pastStep = nil
-        loop.startHistory(limit: Session.defaultHistoryLimit)
+        if loop.historyStatus == nil { loop.startHistory(limit: Session.defaultHistoryLimit) }
         topReading = nil
     }
 
@@ -212,13 +214,18 @@ public final class Session: @unchecked Sendable {
         guard var replCommand = parsed as? any ReplCommand else {
             throw ReplError("'\(name)' needs a subcommand; see 'help \(entry.name)'")
         }
-        try refuseInThePast(entry, as: entry.name == found.name ? name : "\(name) \(entry.name)")
+        let kindName = entry.name == found.name ? nil : entry.name
+        try refuseInThePast(entry, as: kindName.map { "\(name) \($0)" } ?? name, command: command.text, kind: kindName)
         current = command
         interruptFlag.store(false, ordering: .relaxed)
         loop.clearStopRequest()
         navigatedHistory = false
+        let stepBefore = loop.stepCount
         try replCommand.run(in: self)
-        if entry.recordable && !navigatedHistory { recorded.append(command.text) }
+        if entry.recordable && !navigatedHistory {
+            recorded.append(command.text)
+            timeline.note(entry.name, kind: kindName, text: command.text, step: stepBefore, loop: loop)
+        }
     }
 
     // MARK: For hosts and packs
@@ -398,7 +405,31 @@ public final class Session: @unchecked Sendable {
         monitor.clearLints()
         monitor.resetStats()
         watch(loop)
+        timeline = TimelineLog()
         return counts
+    }
+
+    /// Points the session at `l` while a fork re-runs its commands there.
+    func swapLoopForReplay(_ l: EventLoop) {
+        loop = l
+        loopForOtherThreads.withLock { $0 = l }
+    }
+
+    /// Puts `fresh` in place of the loop (a forked timeline) and shuts the old one down.
+    func replaceLoop(with fresh: EventLoop) {
+        let old = loop
+        trace?.stop()
+        monitor.stop()
+        loop = fresh
+        loopForOtherThreads.withLock { $0 = fresh }
+        lastRun = nil
+        background = nil
+        monitor.clearLints()
+        monitor.resetStats()
+        watch(fresh)
+        // The old timeline's tasks are cancelled and let run out.
+        for t in old.snapshot().tasks where !t.state.isFinished { old.cancel(t.id) }
+        old.run(until: .deadline(old.now() &+ 3_000_000_000), pollTimeout: .milliseconds(5))
     }
 
     /// The loop's GIL now, counted from `mark --gil` when that was of the same lock; nil

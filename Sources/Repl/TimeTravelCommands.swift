@@ -22,13 +22,107 @@ extension Session {
     /// Whether the views show a past step.
     public var isInThePast: Bool { pastStep != nil }
 
-    /// Refuses a command that would change the loop while the session is in the past.
-    func refuseInThePast(_ entry: CommandRegistry.Entry, as name: String) throws {
+    /// Refuses a command that would change the loop while the session is in the past —
+    /// unless the session can be re-run exactly to that step (a session of simulated
+    /// parts only), in which case it forks a new timeline there and lets the command run.
+    func refuseInThePast(_ entry: CommandRegistry.Entry, as name: String, command: String, kind: String?) throws {
         guard let k = pastStep, entry.recordable, !Self.allowedInPast.contains(entry.name) else { return }
         let now = loop.stepCount
-        throw ReplError(
-            "at #\(k), \(plural(Int(now - k), "step")) in the past: '\(name)' would change the loop, and the past "
-                + "cannot be changed (real sockets and threads cannot be run again); 'goto now' returns to the present (#\(now))")
+        let head = "at #\(k), \(plural(Int(now - k), "step")) in the past: '\(name)' would change the loop"
+        let back = "'goto now' returns to the present (#\(now))"
+        guard TimelineLog.changesOnlySimulatedParts(entry.name, kind: kind, text: command) else {
+            throw ReplError("\(head), and the past cannot be changed with it (only spawn counter|sleeper|race, cancel, policy and clock fork a timeline); \(back)")
+        }
+        if let why = timeline.whyNotForkable(upTo: k) {
+            throw ReplError("\(head), and the past cannot be changed: \(why); \(back)")
+        }
+        try fork(at: k, head: head, back: back)
+    }
+
+    /// Re-runs the session to step `k` on a fresh loop — every command where it ran, every
+    /// step with the clock readings it had — checks the state is the one the history shows,
+    /// and goes on from there: a new timeline. The old one's later steps are gone.
+    func fork(at k: UInt64, head: String, back: String) throws {
+        guard let target = loop.snapshot(atStep: k) else { throw ReplError("\(head); #\(k) is not kept; \(back)") }
+        let old = loop
+        let fresh = try EventLoop(poller: old.pollerKind)
+        fresh.historyLimit = old.historyLimit
+        fresh.defaultPollTimeout = old.defaultPollTimeout
+        var commands = 0
+        let savedTimeline = timeline, savedRecorded = recorded
+        // Every command's output was seen when it first ran: the re-run prints nothing.
+        let failure: String? = output.muting {
+            let saved = loop
+            setLoopForReplay(fresh)
+            pastStep = nil
+            defer {
+                setLoopForReplay(saved)
+                pastStep = k
+                timeline = savedTimeline
+                recorded = savedRecorded
+            }
+            fresh.startHistory(limit: Session.defaultHistoryLimit)
+            var clock = timeline.entries.first?.clockAfter
+            for entry in timeline.entries where entry.step < k {
+                if let why = replaySteps(fresh, old, to: entry.step, clock: &clock) { return why }
+                guard execute(entry.text) else { return "'\(entry.text)' failed when run again" }
+                if fresh.clock == .virtual, let c = entry.clockAfter { fresh.setVirtualNow(c) }
+                clock = entry.clockAfter
+                commands += 1
+            }
+            return replaySteps(fresh, old, to: k, clock: &clock)
+        }
+        let rebuilt = fresh.snapshot(atStep: k)
+        if let failure {
+            discard(fresh)
+            throw ReplError("\(head), and re-running the session to #\(k) failed: \(failure); \(back)")
+        }
+        guard let rebuilt, Self.sameState(rebuilt, target) else {
+            discard(fresh)
+            throw ReplError("\(head), and re-running the session to #\(k) did not give the state the history shows (it is not a pure function of its commands); \(back)")
+        }
+        timeline.entries.removeAll { $0.step >= k }
+        // `save` writes what leads here: the commands, with the steps between them.
+        var script: [String] = []
+        var at: UInt64 = 0
+        for e in timeline.entries {
+            if e.step > at { script.append("step \(e.step - at)"); at = e.step }
+            script.append(e.text)
+        }
+        if k > at { script.append("step \(k - at)") }
+        recorded = script
+        replaceLoop(with: fresh)
+        pastStep = nil
+        output.line("forked a new timeline at #\(k) (re-ran \(plural(Int(k), "step")) and \(plural(commands, "command")); the old one went on to #\(old.stepCount))")
+    }
+
+    /// Steps `fresh` up to step `k`, giving each step the clock reading it had in `old`.
+    private func replaySteps(_ fresh: EventLoop, _ old: EventLoop, to k: UInt64, clock: inout UInt64?) -> String? {
+        while fresh.stepCount < k {
+            let s = fresh.stepCount + 1
+            guard let then = old.historyTime(ofStep: s) else { return "#\(s) is not kept" }
+            if let c = clock, fresh.clock == .virtual { fresh.setVirtualNow(c) }
+            let before = fresh.now()
+            fresh.step(timeout: .nanoseconds(Int64(clamping: then > before ? then - before : 0)))
+            clock = then
+        }
+        return nil
+    }
+
+    /// The loop the commands of a re-run act on (the session's own `loop` while it runs).
+    private func setLoopForReplay(_ l: EventLoop) {
+        swapLoopForReplay(l)
+    }
+
+    private func discard(_ fresh: EventLoop) {
+        for t in fresh.snapshot().tasks where !t.state.isFinished { fresh.cancel(t.id) }
+        fresh.run(until: .deadline(fresh.now() &+ 1_000_000_000), pollTimeout: .milliseconds(5))
+    }
+
+    static func sameState(_ a: LoopSnapshot, _ b: LoopSnapshot) -> Bool {
+        guard let x = try? JSONViews.encode(a), let y = try? JSONViews.encode(b),
+              let tx = try? JSONViews.encode(a.tasks), let ty = try? JSONViews.encode(b.tasks) else { return false }
+        return x == y && tx == ty
     }
 
     /// Moves the views to step `k` (the present when `k` is the newest step or later) and
@@ -265,5 +359,62 @@ struct ClockCommand: ReplCommand {
         }
         let skipped = loop.clockSkippedNanos
         return skipped > 1_000_000 ? "clock real (\(DurationText.format(.nanoseconds(Int64(skipped)))) ahead of the process's, from virtual time)" : "clock real"
+    }
+}
+
+/// The commands that changed the loop between steps, with the step they ran after and the
+/// loop's clock then: what re-running the session to a past step needs.
+struct TimelineLog {
+    struct Entry {
+        var step: UInt64
+        var text: String
+        var clockAfter: UInt64?
+    }
+
+    var entries: [Entry] = []
+    /// The first command that makes the session impossible to re-run exactly, and its step.
+    var blocker: (step: UInt64, what: String)?
+    /// Whether 'clock virtual' ran before the first step.
+    var virtualFromStart = false
+
+    /// Commands that change nothing in the loop (views and settings of the session).
+    static let neutral: Set<String> = ["echo", "watch", "break", "delete", "sleep", "trace", "mark", "lint", "save", "source"]
+
+    /// Whether a command changes only simulated parts (tasks that compute, yield, sleep
+    /// and join; the policy; the clock).
+    static func changesOnlySimulatedParts(_ name: String, kind: String?, text: String) -> Bool {
+        switch name {
+        case "counter", "sleeper", "race": return true  // spawn KIND, as the kind's entry
+        case "cancel", "policy", "clear": return true
+        case "clock": return !text.contains("real")
+        default: return false
+        }
+    }
+
+    /// Notes a command that ran in the present.
+    mutating func note(_ name: String, kind: String?, text: String, step: UInt64, loop: EventLoop) {
+        guard !Self.neutral.contains(name), !["step", "run", "continue", "goto", "history"].contains(name) else { return }
+        var text = text
+        // A seed drawn from the clock is written down, so that a re-run draws the same.
+        if name == "policy", case .random(let seed) = loop.policy { text = "policy random --seed \(seed)" }
+        if blocker == nil {
+            if !Self.changesOnlySimulatedParts(name, kind: kind, text: text) {
+                blocker = (step, "'\(text)' at #\(step) uses real parts (sockets, pools, threads or the real clock)")
+            } else if name == "clock" {
+                if step == 0 { virtualFromStart = true }
+            } else if name != "policy" && loop.clock != .virtual {
+                blocker = (step, "'\(text)' at #\(step) ran on the real clock ('clock virtual' first makes a session re-runnable)")
+            }
+        }
+        entries.append(Entry(step: step, text: text, clockAfter: loop.clock == .virtual ? loop.now() : nil))
+    }
+
+    /// Why the session cannot be re-run exactly to step `k`, or nil if it can.
+    func whyNotForkable(upTo k: UInt64) -> String? {
+        if let b = blocker, b.step < k { return b.what }
+        if !virtualFromStart && k > 0 {
+            return "its steps ran on the real clock ('clock virtual' before the first step makes a session re-runnable)"
+        }
+        return nil
     }
 }

@@ -49,6 +49,14 @@ extension EventLoop {
         set { virtualStepNanos = max(0, newValue.clampedNanoseconds) }
     }
 
+    /// Sets the virtual clock, forward or back (re-running a recorded session on a fresh
+    /// loop: each step gets the reading it had). Only on the virtual clock.
+    public func setVirtualNow(_ nanos: UInt64) {
+        assertOnLoopThread()
+        guard clockIsVirtual else { return }
+        virtualNow = nanos
+    }
+
     /// How far the virtual clock has skipped ahead of the real one.
     public var clockSkippedNanos: UInt64 {
         assertOnLoopThread()

@@ -259,3 +259,68 @@ import TestSupport
         #expect(out.out.last?.hasPrefix("clock real (") == true, "\(out.out.last ?? "")")
     }
 }
+
+@Suite(.timeLimit(.minutes(2))) struct ForkTests {
+    static func state(_ s: Session) throws -> String {
+        let snap = s.viewSnapshot()
+        return try JSONViews.encode(snap) + JSONViews.encode(snap.tasks)
+    }
+
+    /// A session of simulated parts only: a change in the past re-runs the session to that
+    /// step, checks it, and goes on from there; the new timeline's past is the old one's.
+    @Test func aChangeInThePastOfASimulatedSessionForksANewTimeline() throws {
+        let (s, out) = try makeSession()
+        defer { s.shutdown() }
+        s.must("clock virtual; policy random --seed 1")
+        s.must("spawn race --racers 3; spawn sleeper 2s --name nap")
+        s.must("run until idle")
+        let end = s.loop.stepCount
+        var past: [UInt64: String] = [:]
+        for k in 0...8 as ClosedRange<UInt64> {
+            s.must("goto \(k)")
+            past[k] = try Self.state(s)
+        }
+        s.must("goto 6")
+        s.must("spawn counter 2 --name extra")
+        #expect(out.out.suffix(2).first == "forked a new timeline at #6 (re-ran 6 steps and 4 commands; the old one went on to #\(end))")
+        #expect(s.pastStep == nil)
+        #expect(s.loop.stepCount == 6)
+        #expect(try s.task("extra").state == .ready)
+        // (goto 6 is the present now: with the new counter in it.)
+        for k in 0..<6 as Range<UInt64> {
+            s.must("goto \(k)")
+            #expect(try Self.state(s) == past[k], "#\(k) of the new timeline is #\(k) of the old")
+        }
+        s.must("goto now; run until idle")
+        s.must("expect task extra done; expect task nap done")
+        // save writes what leads to the new timeline; it replays to the same end.
+        let file = NSTemporaryDirectory() + "corepl-fork-\(getpid()).repl"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        s.must("save \(file)")
+        let saved = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(saved.contains("step 6"), "\(saved)")
+        #expect(saved.contains("spawn counter 2 --name extra"))
+        let (t, _) = try makeSession()
+        defer { t.shutdown() }
+        t.must("source \(file)")
+        #expect(try t.task("extra").state == .done)
+        #expect(try t.task("race").state == .done)
+    }
+
+    @Test func thePastOfASessionWithRealPartsCannotBeChanged() throws {
+        let (s, out) = try makeSession()
+        defer { s.shutdown() }
+        s.must("clock virtual; spawn server 0 --pool inline; spawn counter 3")
+        s.must("step 3; step back 2")
+        #expect(!s.execute("spawn counter 1"))
+        #expect(out.err.last?.contains("the past cannot be changed: 'spawn server 0 --pool inline' at #0 uses real parts") == true, "\(out.err.last ?? "")")
+        #expect(s.pastStep == 1, "still in the past")
+        let (r, rout) = try makeSession()
+        defer { r.shutdown() }
+        r.must("spawn counter 3; step 3; step back 2")
+        #expect(!r.execute("cancel 1"))
+        #expect(rout.err.last?.contains("'spawn counter 3' at #0 ran on the real clock") == true, "\(rout.err.last ?? "")")
+        #expect(!r.execute("pool thread:2"))
+        #expect(rout.err.last?.contains("only spawn counter|sleeper|race, cancel, policy and clock fork a timeline") == true)
+    }
+}
