@@ -18,9 +18,10 @@ struct SpawnServer: ReplCommand {
     mutating func run(in session: Session) throws {
         try session.checkNewName(name)
         let state = FibState.of(session)
-        let options = try server.options(defaultPool: state.defaultPool, defaultWait: state.defaultWait,
+        var options = try server.options(defaultPool: state.defaultPool, defaultWait: state.defaultWait,
                                          defaultGIL: state.defaultGIL, defaultSwitchInterval: state.defaultSwitchInterval,
                                          poolIsBuiltIn: !state.poolChosen, name: name)
+        options.virtualFib30 = state.virtualFib30
         let handle = try FibServer.spawn(on: session.loop, options: options, output: .discard)
         state.add(handle)
         session.announce(handle.task, " (pool \(FibState.poolText(handle.pool, handle.pool.gil)), wait \(options.wait))")
@@ -126,6 +127,10 @@ struct PoolCommand: ReplCommand {
     @Option(help: ArgumentHelp("The GIL's switch interval (default 5ms).", valueName: "duration"), transform: Parse.duration)
     var switchInterval: Duration?
 
+    @Option(help: ArgumentHelp("On a virtual clock ('clock virtual'), what fib(30) costs on a pool (default 4ms); fib(n) costs that x 1.618^(n-30).", valueName: "duration"),
+            transform: Parse.duration)
+    var virtualFib30: Duration?
+
     mutating func run(in session: Session) throws {
         let state = FibState.of(session)
         let newSpec = spec ?? state.defaultPool
@@ -133,6 +138,13 @@ struct PoolCommand: ReplCommand {
         try ParseFib.checkGIL(newGIL, newSpec)
         let interval = try ParseFib.checked(switchInterval) ?? state.defaultSwitchInterval
         (state.defaultPool, state.defaultGIL, state.defaultSwitchInterval) = (newSpec, newGIL, interval)
+        if let virtualFib30 {
+            guard virtualFib30 > .zero && virtualFib30 <= .seconds(60) else {
+                throw ReplError("--virtual-fib30 takes more than 0 and at most 60s, got \(DurationText.format(virtualFib30))")
+            }
+            state.virtualFib30 = virtualFib30
+            for handle in state.servers.values { handle.pool.virtualFib30 = virtualFib30 }
+        }
         // A pool named here is a choice: its servers send every request to it, as the seed's.
         if spec != nil { state.poolChosen = true }
         if let wait { state.defaultWait = wait }

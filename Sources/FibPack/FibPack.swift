@@ -40,6 +40,8 @@ public final class FibState: SessionExtension, @unchecked Sendable {
     /// Whether `pool` named a pool: new servers then send every request to it (no
     /// `--inline-below` unless they say so).
     public var poolChosen = false
+    /// What fib(30) costs on new servers' pools on a virtual clock (`pool --virtual-fib30`).
+    public var virtualFib30: Duration = FibPool.defaultVirtualFib30
     /// The servers spawned in this session, by task.
     public internal(set) var servers: [TaskID: FibServerHandle] = [:]
 

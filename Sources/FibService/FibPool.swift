@@ -1,5 +1,6 @@
 // Where fib runs, and how a handler waits for it: the 3 × 2 combinations that replay
 // every experiment of the seed.
+import Glibc
 import Runtime
 
 /// Where a server computes fib.
@@ -75,6 +76,12 @@ public final class FibPool: @unchecked Sendable {
     public let spec: PoolSpec
     /// fib(n) for n below this runs on the loop thread (0: none).
     public let inlineBelow: Int
+    /// On a virtual clock, what fib(30) costs on this pool; fib(n) costs that times
+    /// φ^(n-30) (fib's own growth). Default 4 ms (fib(30) in a worker on the machine this
+    /// was measured on).
+    public var virtualFib30: Duration = FibPool.defaultVirtualFib30
+    /// The default of `virtualFib30`.
+    public static let defaultVirtualFib30: Duration = .milliseconds(4)
     private let threads: ThreadPool?
     private let processes: ProcessPool?
     /// The loop whose GIL the thread pool computes under, until `shutdown`.
@@ -126,12 +133,12 @@ public final class FibPool: @unchecked Sendable {
         let future: LoopFuture<Int>
         if let threads {
             if let gil = threads.gil {
-                future = threads.submit(on: loop, label: label) { FibService.fib(n, checking: gil) }
+                future = threads.submit(on: loop, label: label, virtualCost: virtualCost(n)) { FibService.fib(n, checking: gil) }
             } else {
-                future = threads.submit(on: loop, label: label) { FibService.fib(n) }
+                future = threads.submit(on: loop, label: label, virtualCost: virtualCost(n)) { FibService.fib(n) }
             }
         } else if let processes {
-            let reply = processes.submit(on: loop, label: label, request: String(n))
+            let reply = processes.submit(on: loop, label: label, request: String(n), virtualCost: virtualCost(n))
             let text: String
             switch wait {
             case .yield: text = try await reply.get(label: "pool", fileID: fileID, line: line)
@@ -150,6 +157,12 @@ public final class FibPool: @unchecked Sendable {
 
     /// fib(n) on the loop thread; under a GIL (its own or another pool's) the loop holds
     /// it while it computes.
+    /// What fib(n) costs on a virtual clock: `virtualFib30` × φ^(n-30).
+    public func virtualCost(_ n: Int) -> Duration {
+        let ns = Double(virtualFib30.clampedNanoseconds) * pow(1.618_033_988_749_895, Double(n - 30))
+        return .nanoseconds(Int64(min(ns, 9e18).rounded()))
+    }
+
     private func computeInline(_ n: Int, on loop: EventLoop) -> Int {
         if let gil = loop.gil { return FibService.fib(n, checking: gil) }
         return FibService.fib(n)

@@ -41,6 +41,8 @@ public struct FibServerOptions: Sendable {
     public var gil: Bool = false
     /// The GIL's switch interval (nil: as it is; 5 ms at first).
     public var switchInterval: Duration?
+    /// On a virtual clock, what fib(30) costs on the server's pool (see `FibPool.virtualFib30`).
+    public var virtualFib30: Duration = FibPool.defaultVirtualFib30
 
     public init(host: String = SocketAddress.loopback, port: UInt16 = 25000, pool: PoolSpec = .default,
                 wait: WaitMode = .yield, ceiling: Int = 45, name: String? = nil,
@@ -100,6 +102,7 @@ public enum FibServer {
         do {
             pool = try FibPool(options.pool, gilOf: options.gil ? loop : nil, switchInterval: options.switchInterval,
                                inlineBelow: options.inlineBelow)
+            pool.virtualFib30 = options.virtualFib30
         } catch {
             listener.close()
             throw error

@@ -318,9 +318,10 @@ struct ClockCommand: ReplCommand {
             threads, it jumps straight to the next deadline (a sleeper's, or the end of \
             'run 2s'). So 'run 10s' with sleepers takes no real time, and a session of \
             tasks that only compute, yield, sleep and join shows the same times on every \
-            run. Pool work is not modelled yet: while a pool computes, the loop waits for \
-            it in real time and the virtual clock stands still. 'clock real' goes on from \
-            the virtual time reached.
+            run. Pool work takes a modelled time (the fib server's: 'pool --virtual-fib30'), \
+            delivered in order of that time however long the real work takes, so sessions \
+            with pools run the same way every time too. 'clock real' goes on from the \
+            virtual time reached.
             """)
 
     @Argument(help: ArgumentHelp("real or virtual; none: the clock now.", valueName: "real|virtual"),

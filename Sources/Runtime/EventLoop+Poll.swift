@@ -19,45 +19,41 @@ extension EventLoop {
                 break pollOnce
             }
             var timeout: UInt64? = stepWakes.isEmpty ? timeoutNanos : 0
+            if clockIsVirtual {
+                // The virtual clock: look without waiting; if nothing came, wait (in real
+                // time, the clock standing still) for the pool work due before the next
+                // thing that can happen, then jump to it. (A free run lets the jump reach
+                // the next timer or its own end: see `run`.)
+                let horizon = timeout ?? 0
+                let start = now()
+                // Work due by now has happened, in virtual time: wait for it to be done.
+                awaitDueWork(upTo: start, signals: &signals)
+                // In one order every run: timers, then pool work by due time, then sockets.
+                deliverHeld()
+                failure = pollAndWake(timeoutNanos: 0, signals: &signals)
+                fireTimers(now: now())
+                deliverHeld()
+                if failure == nil && stepWakes.isEmpty && horizon > 0 {
+                    let limit = start &+ horizon
+                    let target = min(nextVirtualEvent() ?? limit, limit)
+                    if awaitDueWork(upTo: target, signals: &signals) {
+                        virtualNow = max(virtualNow, target)
+                        fireTimers(now: now())
+                        deliverHeld()
+                    }
+                }
+                waited = now() &- start
+                // How completions crossed from other threads is real-time detail: on the
+                // virtual clock they are delivered at their time, whichever poll saw them.
+                signals = 0
+                break pollOnce
+            }
             if let t = timeout, let next = queues.nextTimerDeadline() {
                 let now = now()
                 timeout = min(t, next > now ? next - now : 0)
             }
-            // The virtual clock: look without waiting; the clock jumps only if nothing
-            // outside the loop (a pool, another thread) has work in flight.
-            // (A free run lets the jump reach the next timer or its own end: see `run`.)
-            var jump: UInt64 = 0
-            if clockIsVirtual, let t = timeout, t > 0 {
-                let othersBusy = pendingFutures > 0 || !inbox.withLock { $0.isEmpty }
-                if !othersBusy { jump = t; timeout = 0 }
-            }
-            do {
-                try syncInterest()
-                pollEvents.removeAll(keepingCapacity: true)
-                if !observers.isEmpty { notify(.pollBegan(poller.kind, timeoutNanos: timeout)) }
-                let before = now()
-                // The GIL is free while the loop waits (CPython's select releases it).
-                let gilHeld = loopHoldsGIL
-                if gilHeld { gilLock?.release() }
-                defer { if gilHeld { gilLock?.acquire(as: "loop") } }
-                try poller.poll(timeoutNanos: timeout, into: &pollEvents)
-                if jump > 0 && pollEvents.isEmpty {
-                    virtualNow &+= jump  // nothing came: the loop would have waited this long
-                }
-                waited = now() &- before
-            } catch {
-                failure = "\(error)"
-            }
-            for event in pollEvents {
-                if event.fd == wakeChannel.fd {
-                    signals += 1
-                    wakeChannel.drain()
-                    drainInbox()
-                    continue
-                }
-                if edgeTriggered { readiness.mark(event) }
-                if event.readable, let r = queues.recv[event.fd] { wake(r, cause: .readable(fd: event.fd)) }
-                if event.writable, let r = queues.send[event.fd] { wake(r, cause: .writable(fd: event.fd)) }
+            failure = withUnsafeMutablePointer(to: &waited) {
+                pollAndWake(timeoutNanos: timeout, signals: &signals, waited: $0)
             }
             fireTimers(now: now())
         }
@@ -76,6 +72,62 @@ extension EventLoop {
         }
         endStep(event, report: false)
         return event
+    }
+
+    /// On the virtual clock: waits, in real time, until every piece of pool work due by
+    /// `target` (virtual) has finished (it is then held for its time). Only the wake-up
+    /// channel is watched, so that sockets are seen by the step's own poll alone.
+    /// - Returns: false if a stop request cut the wait short.
+    @discardableResult
+    private func awaitDueWork(upTo target: UInt64, signals: inout Int) -> Bool {
+        drainInbox()
+        while virtualUnarrived.values.contains(where: { $0 <= target }) {
+            if stopFlag.load(ordering: .relaxed) { return false }
+            var p = pollfd(fd: wakeChannel.fd, events: Int16(POLLIN), revents: 0)
+            let gilHeld = loopHoldsGIL
+            if gilHeld { gilLock?.release() }
+            _ = Glibc.poll(&p, 1, 100)
+            if gilHeld { gilLock?.acquire(as: "loop") }
+            if p.revents != 0 {
+                signals += 1
+                wakeChannel.drain()
+            }
+            drainInbox()
+        }
+        return true
+    }
+
+    /// Polls once (releasing the GIL around it) and moves what it reports to ready: the
+    /// wake-up channel drains the inbox, readable and writable fds wake their waiters.
+    /// - Returns: why the poll failed, if it did.
+    private func pollAndWake(timeoutNanos timeout: UInt64?, signals: inout Int, waited: UnsafeMutablePointer<UInt64>? = nil) -> String? {
+        var failure: String?
+        do {
+            try syncInterest()
+            pollEvents.removeAll(keepingCapacity: true)
+            if !observers.isEmpty { notify(.pollBegan(poller.kind, timeoutNanos: timeout)) }
+            // The GIL is free while the loop waits (CPython's select releases it).
+            let gilHeld = loopHoldsGIL
+            if gilHeld { gilLock?.release() }
+            defer { if gilHeld { gilLock?.acquire(as: "loop") } }
+            let before = now()
+            defer { waited?.pointee = now() &- before }
+            try poller.poll(timeoutNanos: timeout, into: &pollEvents)
+        } catch {
+            failure = "\(error)"
+        }
+        for event in pollEvents {
+            if event.fd == wakeChannel.fd {
+                signals += 1
+                wakeChannel.drain()
+                drainInbox()
+                continue
+            }
+            if edgeTriggered { readiness.mark(event) }
+            if event.readable, let r = queues.recv[event.fd] { wake(r, cause: .readable(fd: event.fd)) }
+            if event.writable, let r = queues.send[event.fd] { wake(r, cause: .writable(fd: event.fd)) }
+        }
+        return failure
     }
 
     /// Tells the poller what changed since the last poll.

@@ -79,7 +79,7 @@ extension EventLoop {
                 if clockIsVirtual {
                     // An idle poll on the virtual clock jumps as far as the next thing that
                     // can happen: a sleeper's deadline, or the end of the run.
-                    var horizon = queues.nextTimerDeadline().map { $0 > clock ? $0 - clock : 0 }
+                    var horizon = nextVirtualEvent().map { $0 > clock ? $0 - clock : 0 }
                     if case .deadline(let d) = limit {
                         let left = d > clock ? d - clock : 0
                         horizon = min(horizon ?? left, left)

@@ -58,6 +58,11 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     @usableFromInline @exclusivity(unchecked) var virtualNow: UInt64 = 0
     @usableFromInline @exclusivity(unchecked) var clockOffset: UInt64 = 0
     @exclusivity(unchecked) var virtualStepNanos: UInt64 = 10_000
+    /// On the virtual clock: pool work not finished yet (future → due), work finished
+    /// before its due time, and whether `deliverHeld` is delivering (LoopClock.swift).
+    @exclusivity(unchecked) var virtualUnarrived: [FutureID: UInt64] = [:]
+    @exclusivity(unchecked) var virtualHeld: [AnyLoopFuture] = []
+    @exclusivity(unchecked) var deliveringHeld = false
     /// The history of the loop's state, while it is kept (History.swift).
     @exclusivity(unchecked) var history: LoopHistory?
     /// Every task (TaskTable.swift).

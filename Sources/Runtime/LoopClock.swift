@@ -38,6 +38,12 @@ extension EventLoop {
                 let real = monotonicNanos()
                 clockOffset = virtualNow > real ? virtualNow - real : 0
                 clockIsVirtual = false
+                // Work held for its virtual time is delivered now.
+                deliveringHeld = true
+                for f in virtualHeld { deliver(f) }
+                deliveringHeld = false
+                virtualHeld.removeAll()
+                virtualUnarrived.removeAll()
             }
         }
     }
@@ -55,6 +61,30 @@ extension EventLoop {
         assertOnLoopThread()
         guard clockIsVirtual else { return }
         virtualNow = nanos
+    }
+
+    /// The earliest thing the virtual clock waits for: a sleeper's deadline or pool work
+    /// due (finished or not).
+    func nextVirtualEvent() -> UInt64? {
+        var next = queues.nextTimerDeadline()
+        for f in virtualHeld { next = min(next ?? .max, f.virtualDue ?? 0) }
+        for due in virtualUnarrived.values { next = min(next ?? .max, due) }
+        return next
+    }
+
+    /// Delivers the finished work due by now — in order of due time (then id), and only
+    /// what is due before any work still running: the same order every run.
+    func deliverHeld() {
+        guard !virtualHeld.isEmpty else { return }
+        let firstRunning = virtualUnarrived.map { ($0.value, $0.key.rawValue) }.min { $0 < $1 }
+        virtualHeld.sort { ($0.virtualDue ?? 0, $0.id.rawValue) < ($1.virtualDue ?? 0, $1.id.rawValue) }
+        deliveringHeld = true
+        defer { deliveringHeld = false }
+        while let f = virtualHeld.first, let due = f.virtualDue, due <= virtualNow {
+            if let r = firstRunning, (r.0, r.1) < (due, f.id.rawValue) { break }
+            virtualHeld.removeFirst()
+            deliver(f)
+        }
     }
 
     /// How far the virtual clock has skipped ahead of the real one.

@@ -16,6 +16,8 @@ public class AnyLoopFuture: @unchecked Sendable {
     var delivered = false
     /// Whether the loop counts it as pending work until delivered.
     let countsAsPending: Bool
+    /// On the virtual clock: when its completion is delivered (loop thread).
+    var virtualDue: UInt64?
 
     init(id: FutureID, label: String, loop: EventLoop, countsAsPending: Bool) {
         self.id = id
@@ -104,14 +106,31 @@ extension EventLoop {
     /// Makes a future of this loop. Until its completion is delivered, the loop counts it
     /// as pending pool work (`run(until: .idle)` waits for it) unless `countsAsPending`
     /// is false (e.g. for a client thread that runs until stopped).
+    ///
+    /// On the virtual clock a pending future's completion is delivered `virtualCost` after
+    /// now (default 0), in order of those times, whenever the real work finishes: the
+    /// loop waits for work due before the next thing it could jump to.
     public func makeFuture<Value: Sendable>(
-        of type: Value.Type = Value.self, label: String = "", countsAsPending: Bool = true
+        of type: Value.Type = Value.self, label: String = "", countsAsPending: Bool = true,
+        virtualCost: Duration? = nil
+    ) -> LoopFuture<Value> {
+        makeFuture(of: type, label: label, countsAsPending: countsAsPending,
+                   virtualDue: now() &+ (virtualCost?.clampedNanoseconds ?? 0))
+    }
+
+    func makeFuture<Value: Sendable>(
+        of type: Value.Type, label: String, countsAsPending: Bool, virtualDue: UInt64
     ) -> LoopFuture<Value> {
         assertOnLoopThread()
         let id = FutureID(rawValue: nextFutureID)
         nextFutureID += 1
         if countsAsPending { pendingFutures += 1 }
-        return LoopFuture(loop: self, id: id, label: label, countsAsPending: countsAsPending)
+        let future = LoopFuture<Value>(loop: self, id: id, label: label, countsAsPending: countsAsPending)
+        if clockIsVirtual && countsAsPending {
+            future.virtualDue = virtualDue
+            virtualUnarrived[id] = virtualDue
+        }
+        return future
     }
 
     /// Called by `complete` on the completing thread.
@@ -134,6 +153,15 @@ extension EventLoop {
     /// The seed's `future_done`: the waiting task (if any) leaves `future_wait` for ready.
     func deliver(_ future: AnyLoopFuture) {
         guard !future.delivered else { return }
+        if future.virtualDue != nil {
+            virtualUnarrived[future.id] = nil
+            // On the virtual clock a completion waits for its time, and for every piece of
+            // work due before it (pollStep delivers it, in order).
+            if isOnLoopThread && clockIsVirtual && !deliveringHeld {
+                virtualHeld.append(future)
+                return
+            }
+        }
         future.delivered = true
         if future.countsAsPending { pendingFutures -= 1 }
         if let record = queues.future[future.id] { wake(record, cause: .future(future.id)) }

@@ -18,7 +18,7 @@ public final class ProcessPool: @unchecked Sendable {
     /// The worker executable's path.
     public let executable: String
     let arguments: [String]
-    private let queue = WorkQueue<WorkerProcess?>()
+    private let queue: WorkQueue<WorkerProcess?>
     private var threads: [OSThread] = []
     private let registry = WorkerRegistry()
 
@@ -27,6 +27,7 @@ public final class ProcessPool: @unchecked Sendable {
     /// - Throws: `PoolError.cannotStart` if the executable cannot be found or started.
     public init(size: Int, executable: String, arguments: [String] = [], name: String? = nil) throws {
         self.size = max(1, size)
+        self.queue = WorkQueue(workers: max(1, size))
         self.name = name ?? "process:\(max(1, size))"
         guard let path = ProcessPool.locate(executable) else {
             throw PoolError.cannotStart(pool: self.name, reason: "cannot find the worker executable '\(executable)' (set COREPL_WORKER to its path)")
@@ -80,9 +81,11 @@ public final class ProcessPool: @unchecked Sendable {
     /// Sends `request` (one line, no newline) to a worker; the future completes with the
     /// reply line, or fails with the worker's `error: …` text or `PoolError.workerDied`.
     /// Call on the loop thread.
-    public func submit(on loop: EventLoop, label: String, request: String) -> LoopFuture<String> {
+    ///
+    /// - Parameter virtualCost: on a virtual clock, how long the work takes.
+    public func submit(on loop: EventLoop, label: String, request: String, virtualCost: Duration? = nil) -> LoopFuture<String> {
         let pool = name
-        return queue.submit(on: loop, pool: pool, label: label) { context, worker in
+        return queue.submit(on: loop, pool: pool, label: label, virtualCost: virtualCost) { context, worker in
             guard let process = context else {
                 return .failure(PoolError.cannotStart(pool: pool, reason: "worker \(worker) could not be restarted"))
             }

@@ -11,7 +11,7 @@ public final class ThreadPool: @unchecked Sendable {
     public let size: Int
     /// The GIL its work runs under, if any: a worker holds it while it computes.
     public let gil: GIL?
-    private let queue = WorkQueue<Void>()
+    private let queue: WorkQueue<Void>
     private var threads: [OSThread] = []
 
     /// Starts `size` threads (at least 1). With a `gil`, a worker holds it while it runs a
@@ -20,6 +20,7 @@ public final class ThreadPool: @unchecked Sendable {
     public init(size: Int, name: String? = nil, gil: GIL? = nil) {
         self.gil = gil
         self.size = max(1, size)
+        self.queue = WorkQueue(workers: max(1, size))
         self.name = name ?? "thread:\(max(1, size))"
         for i in 1...self.size {
             let queue = self.queue
@@ -39,11 +40,15 @@ public final class ThreadPool: @unchecked Sendable {
     /// Call on the loop thread.
     ///
     /// - Parameter label: what the work is, for observers (`"fib(42)"`).
+    /// - Parameter virtualCost: on a virtual clock, how long the work takes (on the first
+    ///   worker free in virtual time); its completion is delivered then.
     public func submit<T: Sendable>(
-        on loop: EventLoop, label: String, _ work: @escaping @Sendable () throws -> T
+        on loop: EventLoop, label: String, virtualCost: Duration? = nil, _ work: @escaping @Sendable () throws -> T
     ) -> LoopFuture<T> {
-        guard let gil else { return queue.submit(on: loop, pool: name, label: label) { _, _ in Result { try work() } } }
-        return queue.submit(on: loop, pool: name, label: label) { _, worker in
+        guard let gil else {
+            return queue.submit(on: loop, pool: name, label: label, virtualCost: virtualCost) { _, _ in Result { try work() } }
+        }
+        return queue.submit(on: loop, pool: name, label: label, virtualCost: virtualCost) { _, worker in
             gil.acquire(as: "pool-\(worker)", for: label)
             defer { gil.release() }
             return Result { try work() }

@@ -41,6 +41,14 @@ final class WorkQueue<Context>: @unchecked Sendable {
     }
     private let state = Locked(State())
     private let semaphore = Semaphore()
+    /// On a virtual clock: when each of the pool's `workers` is free again (loop thread
+    /// only; work is modelled as taking its virtual cost on the first free worker).
+    private var virtualFreeAt: [UInt64] = []
+    let workers: Int
+
+    init(workers: Int) {
+        self.workers = max(1, workers)
+    }
 
     /// Queues an item; false if the queue is stopping.
     func put(_ item: WorkItem<Context>) -> Bool {
@@ -112,10 +120,18 @@ final class WorkQueue<Context>: @unchecked Sendable {
     /// Submits work whose result completes a new future of `loop`, telling the loop's
     /// observers when it is submitted, started on worker W, and finished. Loop thread.
     func submit<T: Sendable>(
-        on loop: EventLoop, pool: String, label: String,
+        on loop: EventLoop, pool: String, label: String, virtualCost: Duration? = nil,
         _ work: @escaping @Sendable (inout Context, _ worker: Int) -> Result<T, any Error>
     ) -> LoopFuture<T> {
-        let future = loop.makeFuture(of: T.self, label: label)
+        var due = loop.now()
+        if loop.clock == .virtual {
+            // The first worker free (in virtual time) takes it for its cost.
+            if virtualFreeAt.count != workers { virtualFreeAt = Array(repeating: 0, count: workers) }
+            let w = virtualFreeAt.indices.min { virtualFreeAt[$0] < virtualFreeAt[$1] }!
+            due = max(due, virtualFreeAt[w]) &+ (virtualCost?.clampedNanoseconds ?? 0)
+            virtualFreeAt[w] = due
+        }
+        let future = loop.makeFuture(of: T.self, label: label, countsAsPending: true, virtualDue: due)
         loop.post(PoolEvent(pool: pool, future: future.id, kind: .submitted, label: label))
         let accepted = put(WorkItem(
             run: { context, worker in

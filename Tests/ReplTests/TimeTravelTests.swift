@@ -324,3 +324,34 @@ import TestSupport
         #expect(rout.err.last?.contains("only spawn counter|sleeper|race, cancel, policy and clock fork a timeline") == true)
     }
 }
+
+@Suite(.serialized, .timeLimit(.minutes(3))) struct VirtualPoolTests {
+    /// Pool work on the virtual clock takes its modelled time on the first free worker and
+    /// is delivered in order of that time, whenever the real work finishes: a session with
+    /// a real pool prints the same steps every run (ports aside, which the kernel picks).
+    @Test(arguments: ["thread:2", "process:2"])
+    func poolWorkOnTheVirtualClockRunsTheSameEveryTime(pool: String) throws {
+        func run() throws -> [String] {
+            let (s, out) = try makeSession()
+            defer { s.shutdown() }
+            s.must("clock virtual; spawn server 0 --pool \(pool)")
+            s.must("spawn request @1 30; spawn request @1 30; spawn request @1 32")
+            s.must("watch on; run until 4 done; watch off; tasks")
+            return out.out.map { $0.replacingOccurrences(of: #"127\.0\.0\.1:\d+"#, with: "ADDR", options: .regularExpression) }
+        }
+        let first = try run()
+        // fib(30) costs 4 ms; the third request waits for a worker: 4 ms + fib(32)'s 10.5 ms.
+        #expect(first.contains { $0.hasPrefix("task 2 request: fib(30) = 832040 in 4.") })
+        #expect(first.contains { $0.hasPrefix("task 4 request: fib(32) = 2178309 in 14.") })
+        for _ in 0..<4 { #expect(try run() == first) }
+    }
+
+    @Test func theFib30CostIsSettable() throws {
+        let (s, out) = try makeSession()
+        defer { s.shutdown() }
+        s.must("clock virtual; pool thread:2 --virtual-fib30 100ms; spawn server 0")
+        s.must("spawn request @1 30; run until 2 done")
+        #expect(out.out.contains { $0.hasPrefix("task 2 request: fib(30) = 832040 in 100.") }, "\(out.out)")
+        #expect(!s.execute("pool --virtual-fib30 0s"))
+    }
+}
