@@ -74,3 +74,38 @@ import TestSupport
         #expect(loop.stepUntil(limit: 100, timeout: .seconds(1)) { loop.state(s.id) == .done })
     }
 }
+
+extension VirtualClockTests {
+    /// Pool work with a virtual cost completes in virtual time on the first free worker,
+    /// in order of due time, however long the real work takes: two runs whose real
+    /// durations differ take the same steps with the same clock readings.
+    @Test func poolWorkIsDeliveredInVirtualTimeWhateverItsRealDuration() throws {
+        func run(realMicros: [UInt32]) throws -> [String] {
+            let loop = try EventLoop()
+            loop.clock = .virtual
+            let pool = ThreadPool(size: 2)
+            defer { pool.shutdown() }
+            let t0 = loop.now()
+            let costs: [Duration] = [.milliseconds(30), .milliseconds(10), .milliseconds(20), .milliseconds(5), .milliseconds(1)]
+            let log = Box<[String]>([])
+            for (i, cost) in costs.enumerated() {
+                let real = realMicros[i]
+                loop.spawn(name: "w\(i)") {
+                    let v = try await pool.submit(on: loop, label: "job \(i)", virtualCost: cost) { usleep(real); return i }.get()
+                    log.value.append("job \(v) at \((loop.now() - t0) / 1_000_000) ms")
+                }
+            }
+            var steps: [String] = []
+            while loop.liveTaskCount > 0 {
+                let e = loop.step(timeout: .seconds(5))
+                steps.append("\(e.number) \(e.taskStep?.task.rawValue ?? 0) \(e.pollReport?.wakes.map(\.task.rawValue) ?? [])")
+            }
+            return log.value + steps
+        }
+        let a = try run(realMicros: [1_000, 30_000, 5_000, 20_000, 100])
+        let b = try run(realMicros: [25_000, 100, 15_000, 1_000, 8_000])
+        #expect(a == b)
+        // Two workers: 30 ms and 10 ms start at once; 20 ms at 10; 5 ms at 30; 1 ms at 30.
+        #expect(Array(a.prefix(5)) == ["job 1 at 10 ms", "job 0 at 30 ms", "job 2 at 30 ms", "job 4 at 31 ms", "job 3 at 35 ms"], "\(a.prefix(5))")
+    }
+}
