@@ -91,9 +91,10 @@ extension Session {
         }
         if k > at { script.append("step \(k - at)") }
         recorded = script
+        let oldEnd = old.stepCount
         replaceLoop(with: fresh)
         pastStep = nil
-        output.line("forked a new timeline at #\(k) (re-ran \(plural(Int(k), "step")) and \(plural(commands, "command")); the old one went on to #\(old.stepCount))")
+        output.line("forked a new timeline at #\(k) (re-ran \(plural(Int(k), "step")) and \(plural(commands, "command")); the old one went on to #\(oldEnd))")
     }
 
     /// Steps `fresh` up to step `k`, giving each step the clock reading it had in `old`.
@@ -403,7 +404,9 @@ struct TimelineLog {
                 blocker = (step, "'\(text)' at #\(step) uses real parts (sockets, pools, threads or the real clock)")
             } else if name == "clock" {
                 if step == 0 { virtualFromStart = true }
-            } else if name != "policy" && loop.clock != .virtual {
+            } else if ["counter", "sleeper", "race"].contains(name) && loop.clock != .virtual {
+                // (A task spawned on the real clock carries a real time; cancel, clear and
+                // policy carry none.)
                 blocker = (step, "'\(text)' at #\(step) ran on the real clock ('clock virtual' first makes a session re-runnable)")
             }
         }

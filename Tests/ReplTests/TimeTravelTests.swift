@@ -357,3 +357,14 @@ import TestSupport
         #expect(!s.execute("pool --virtual-fib30 0s"))
     }
 }
+
+extension ForkTests {
+    /// Commands that carry no time (clear, policy) may come before 'clock virtual'.
+    @Test func clearAndPolicyBeforeTheVirtualClockDoNotFixThePast() throws {
+        let (s, out) = try makeSession()
+        defer { s.shutdown() }
+        s.must("clear; policy lifo; clock virtual; spawn counter 3; step 3; step back 2")
+        s.must("spawn counter 1")
+        #expect(out.out.contains("forked a new timeline at #1 (re-ran 1 step and 4 commands; the old one went on to #3)"), "\(out.out.suffix(3))")
+    }
+}
