@@ -19,6 +19,7 @@ extension CommandRegistry {
             Entry(Step.self, aliases: ["s"], recordable: true),
             Entry(Goto.self, recordable: false),
             Entry(HistoryCommand.self, recordable: false),
+            Entry(JournalCommand.self, recordable: false),
             Entry(PolicyCommand.self, recordable: true),
             Entry(ClockCommand.self, recordable: true),
             Entry(Run.self, aliases: ["r"], recordable: true),

@@ -14,7 +14,7 @@ struct Corepl: ParsableCommand {
             expect, a port in use, a server that cannot be reached…); 64 for bad usage.
             """,
         version: Repl.Corepl.version,
-        subcommands: [ReplSession.self, Serve.self, Perf1.self, Perf2.self],
+        subcommands: [ReplSession.self, Replay.self, Serve.self, Perf1.self, Perf2.self],
         defaultSubcommand: ReplSession.self
     )
 }
@@ -100,6 +100,28 @@ struct ReplSession: ParsableCommand {
         runner.echo = echo
         runner.keepGoing = keepGoing
         let status = try runner.run(files: files, commands: commands, interactive: interactive)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// `corepl replay FILE`: runs a journal again and checks every step.
+struct Replay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Replay a journal ('journal save FILE' in a session): its commands again, every step checked.",
+        discussion: """
+            The commands run again at the steps they ran after, on a fresh session, and \
+            every step is compared with the journal's: which task ran, what became ready, \
+            how the task stood after it (and, on the virtual clock, when it ended). The \
+            replay stops at the first difference and says what differs. Exit status: 0 when \
+            every step was as recorded, 1 otherwise.
+            """)
+
+    @Argument(help: ArgumentHelp("The journal.", valueName: "file"))
+    var file: String
+
+    func run() throws {
+        let runner = ReplRunner { session in session.install(FibPack()) }
+        let status = try runner.replay(file: file)
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -368,3 +368,70 @@ extension ForkTests {
         #expect(out.out.contains("forked a new timeline at #1 (re-ran 1 step and 4 commands; the old one went on to #3)"), "\(out.out.suffix(3))")
     }
 }
+
+@Suite(.serialized, .timeLimit(.minutes(2))) struct JournalTests {
+    static func dir() throws -> String {
+        let d = NSTemporaryDirectory() + "corepl-journal-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        return d
+    }
+
+    /// A session of simulated parts replays step for step (times included), every time; a
+    /// journal changed by hand is caught at the step that differs.
+    @Test func aSimulatedSessionReplaysStepForStepAndADivergenceIsReported() throws {
+        let d = try Self.dir()
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        let (s, out) = try makeSession()
+        s.must("clock virtual; policy random --seed 3; spawn race --racers 4; spawn sleeper 60s --name nap")
+        s.must("run 5s; spawn counter 2; step 2; cancel nap; run until idle")
+        s.must("journal save \(d)/j.json")
+        #expect(out.out.last?.hasPrefix("wrote 6 commands and ") == true, "\(out.out.last ?? "")")
+        s.shutdown()
+        let journal = try Journal(contentsOf: "\(d)/j.json")
+        #expect(journal.steps.count > 20)
+        for _ in 0..<3 {
+            let r = try runChild(try coreplPath(), ["replay", "\(d)/j.json"], timeout: .seconds(30))
+            #expect(r.status == 0, "\(r.err)")
+            #expect(r.out.contains("every step as recorded"))
+        }
+        // Tamper with step 7: the replay stops there and says what differs.
+        var changed = journal
+        changed.steps[6].ran = 99
+        try JSONEncoder().encode(changed).write(to: URL(fileURLWithPath: "\(d)/changed.json"))
+        let r = try runChild(try coreplPath(), ["replay", "\(d)/changed.json"], timeout: .seconds(30))
+        #expect(r.status == 1)
+        #expect(r.err.contains("replay diverged at #7: the journal has task 99 ran → "), "\(r.err)")
+        let missing = try runChild(try coreplPath(), ["replay", "\(d)/none.json"], timeout: .seconds(30))
+        #expect(missing.status == 1)
+        #expect(missing.err.contains("no file \(d)/none.json"))
+    }
+
+    /// With real sockets the replay re-runs them: it goes step for step while their timing
+    /// agrees and says where it stops if it does not.
+    @Test func aRealSocketSessionReplaysOrSaysWhereItDiverged() throws {
+        let d = try Self.dir()
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        let (s, _) = try makeSession()
+        s.must("spawn server 0 --pool inline; spawn request @1 20; run until 2 done")
+        s.must("journal save \(d)/j.json")
+        s.shutdown()
+        let r = try runChild(try coreplPath(), ["replay", "\(d)/j.json"], timeout: .seconds(30))
+        if r.status == 0 {
+            #expect(r.out.contains("every step as recorded"))
+        } else {
+            let step = r.err.split(separator: "#").dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) }
+            #expect(step.map { $0 > 1 } == true, "it got past the first step: \(r.err)")
+        }
+    }
+
+    @Test func aJournalNeedsTheWholeHistory() throws {
+        let (s, out) = try makeSession()
+        defer { s.shutdown() }
+        s.must("history on --limit 10; spawn counter 3000; run until idle")
+        #expect(!s.execute("journal"))
+        #expect(out.err.last?.contains("the history no longer holds steps 1–") == true, "\(out.err.last ?? "")")
+        s.must("history off")
+        #expect(!s.execute("journal save x.json"))
+        #expect(out.err.last?.contains("a journal needs the history") == true)
+    }
+}

@@ -1,0 +1,161 @@
+// `journal save FILE` and `corepl replay FILE` (docs/TIME-TRAVEL.md): the session's
+// commands with the step each ran after (and the virtual clock then), and a digest of every
+// step; a replay runs the commands again at their steps on a fresh session and checks each
+// step against the journal, stopping at the first that differs.
+import ArgumentParser
+import Foundation
+import Runtime
+
+/// A session's journal: what changed the loop between steps, and what every step did.
+public struct Journal: Codable, Sendable {
+    /// One command, the step it ran after, and the loop's virtual clock after it (if virtual).
+    public struct Command: Codable, Sendable {
+        public var step: UInt64
+        public var text: String
+        public var clock: UInt64?
+    }
+
+    public var format = "corepl-journal 1"
+    public var commands: [Command]
+    public var steps: [StepDigest]
+
+    /// Reads a journal written by `journal save`.
+    public init(contentsOf path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else { throw ReplError("no file \(path)") }
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ReplError("cannot read \(path): \(error.localizedDescription)")
+        }
+        do {
+            self = try JSONDecoder().decode(Journal.self, from: data)
+        } catch {
+            throw ReplError("\(path) is not a corepl journal (\(error))")
+        }
+        guard format == "corepl-journal 1" else { throw ReplError("\(path): unknown journal format '\(format)'") }
+    }
+
+    init(commands: [Command], steps: [StepDigest]) {
+        self.commands = commands
+        self.steps = steps
+    }
+}
+
+extension Session {
+    /// The journal of this session so far.
+    ///
+    /// - Throws: `ReplError` if the history is off or no longer holds the first steps.
+    public func journal() throws -> Journal {
+        guard let status = loop.historyStatus else {
+            throw ReplError("a journal needs the history ('history on' keeps it from now on; a journal then starts at a fresh loop: 'reset')")
+        }
+        guard status.oldestStep == 0 else {
+            throw ReplError("the history no longer holds steps 1–\(status.oldestStep) (it keeps \(status.limit)); 'history on --limit N' before a long session keeps more")
+        }
+        let commands = timeline.entries.map { Journal.Command(step: $0.step, text: $0.text, clock: $0.clockAfter) }
+        return Journal(commands: commands, steps: loop.historyDigests())
+    }
+}
+
+struct JournalCommand: ReplCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "journal",
+        abstract: "Write the session's journal (its commands at their steps, and every step) for 'corepl replay FILE'.",
+        discussion: """
+            'journal' says what it holds; 'journal save FILE' writes it as JSON. Unlike \
+            'save' (the commands only, for running again) and 'trace' (events for \
+            pictures), a journal is for checking: 'corepl replay FILE' runs the commands \
+            again at the steps they ran after, on a fresh session, compares every step \
+            with the journal's (which task ran, what became ready, how the task stood \
+            after it), and stops at the first difference. A session of simulated parts on \
+            the virtual clock replays identically; one with real sockets and threads \
+            replays while their timing agrees, and the replay says where it stops.
+            """)
+
+    @Argument(help: ArgumentHelp("save", valueName: "save"), completion: .list(["save"]))
+    var action: String?
+
+    @Argument(help: ArgumentHelp("Where to write.", valueName: "file"), completion: .file())
+    var file: String?
+
+    mutating func run(in session: Session) throws {
+        let journal = try session.journal()
+        switch (action, file) {
+        case (nil, nil):
+            session.output.line("journal: \(plural(journal.commands.count, "command")), \(plural(journal.steps.count, "step")) ('journal save FILE' writes it)")
+        case ("save"?, let file?):
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            do {
+                try encoder.encode(journal).write(to: URL(fileURLWithPath: file))
+            } catch {
+                throw ReplError("cannot write \(file): \(error.localizedDescription)")
+            }
+            session.output.line("wrote \(plural(journal.commands.count, "command")) and \(plural(journal.steps.count, "step")) to \(file) (corepl replay \(file))")
+        default:
+            throw ReplError("usage: journal | journal save FILE")
+        }
+    }
+}
+
+extension ReplRunner {
+    /// Replays a journal (`corepl replay FILE`): runs its commands again at their steps on
+    /// a fresh session (their output is not shown) and checks every step against the
+    /// journal's. Prints where it diverged, or that every step was as recorded.
+    ///
+    /// - Returns: 0 when every step matched, 1 otherwise.
+    public func replay(file: String) throws -> Int32 {
+        let journal = try Journal(contentsOf: file)
+        let (output, _) = ReplOutput.capturing()
+        let session = try Session(output: output)
+        configure(session)
+        defer { session.shutdown() }
+        let loop = { session.loop }
+        var next = 0
+        var clock: UInt64?
+        func runCommands(before step: UInt64) -> String? {
+            while next < journal.commands.count && journal.commands[next].step < step {
+                let c = journal.commands[next]
+                guard session.execute(c.text) else { return "'\(c.text)' (after #\(c.step)) failed this time" }
+                if let t = c.clock, loop().clock == .virtual { loop().setVirtualNow(t) }
+                clock = c.clock ?? clock
+                next += 1
+            }
+            return nil
+        }
+        for recorded in journal.steps {
+            if let failure = runCommands(before: recorded.step) {
+                writeLine("replay stopped before #\(recorded.step): \(failure)", to: 2)
+                return 1
+            }
+            guard loop().stepCount + 1 == recorded.step else {
+                writeLine("replay diverged: the journal's next step is #\(recorded.step), this run is at #\(loop().stepCount)", to: 2)
+                return 1
+            }
+            let virtual = loop().clock == .virtual
+            if virtual, let c = clock { loop().setVirtualNow(c) }
+            let now = loop().now()
+            let timeout: Duration = virtual
+                ? .nanoseconds(Int64(clamping: recorded.time > now ? recorded.time - now : 0)) : session.pollTimeout
+            loop().step(timeout: timeout)
+            guard let got = loop().historyDigest(ofStep: recorded.step) else {
+                writeLine("replay diverged at #\(recorded.step): this run kept no record of it", to: 2)
+                return 1
+            }
+            let timeDiffers = virtual && got.time != recorded.time
+            if !got.sameStep(as: recorded) || timeDiffers {
+                let when = timeDiffers ? " (on the virtual clock the journal's step ended \(recorded.time), this one \(got.time))" : ""
+                writeLine("replay diverged at #\(recorded.step): the journal has \(recorded.description), this run \(got.description)\(when)", to: 2)
+                return 1
+            }
+            clock = recorded.time
+        }
+        if let failure = runCommands(before: .max) {
+            writeLine("replay stopped after the last step: \(failure)", to: 2)
+            return 1
+        }
+        writeLine("replayed \(plural(journal.steps.count, "step")) and \(plural(journal.commands.count, "command")) from \(file): every step as recorded", to: 1)
+        return 0
+    }
+}
