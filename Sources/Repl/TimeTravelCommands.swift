@@ -249,7 +249,7 @@ struct HistoryCommand: ReplCommand {
 
 struct Goto: ReplCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the loop as it was after step K ('goto now': the present).",
+        abstract: "Show the loop as it was after step #K ('goto now': the present).",
         discussion: """
             In the past, tasks, queues, show and expect read the state of that step (as \
             --json too); 'step' moves forward one recorded step, 'step back' one back. \
@@ -257,7 +257,7 @@ struct Goto: ReplCommand {
             (pools) and lints are of the present and are left out.
             """)
 
-    @Argument(help: ArgumentHelp("K (a step number; '#K' quoted, as # begins a comment), or now.", valueName: "step"))
+    @Argument(help: ArgumentHelp("#K or K (a step number), or now.", valueName: "step"))
     var target: String
 
     mutating func run(in session: Session) throws {
@@ -265,7 +265,7 @@ struct Goto: ReplCommand {
             return session.travel(to: session.loop.stepCount)
         }
         let digits = target.hasPrefix("#") ? String(target.dropFirst()) : target
-        guard let k = UInt64(digits) else { throw ReplError("goto takes a step number K or 'now', not '\(target)'") }
+        guard let k = UInt64(digits) else { throw ReplError("goto takes a step (#K or K) or 'now', not '\(target)'") }
         guard let status = session.loop.historyStatus else {
             throw ReplError("no history is kept ('history on' keeps it from now on)")
         }

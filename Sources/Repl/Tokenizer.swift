@@ -1,5 +1,5 @@
 // Turning a line of input into commands and words: `;` separates commands, `#` starts a
-// comment, quotes ('…' or "…") and backslashes keep spaces inside one word.
+// comment (except `#` and a digit: `#12`, a step or a task id, is a word), quotes ('…' or "…") and backslashes keep spaces inside one word.
 import Runtime
 
 /// One command of a line: its words, and the raw text after the command's name (for
@@ -95,7 +95,8 @@ public enum Tokenizer {
             case ";":
                 remainder = text[text.index(after: index)...]
                 break scan
-            case "#" where !inWord:
+            case "#" where !inWord && !Self.digitFollows(text, index):
+                // A comment — but `#12` (a step, a task id) is a word.
                 break scan
             case " ", "\t", "\r", "\n":
                 if inWord { words.append(word) }
@@ -111,6 +112,12 @@ public enum Tokenizer {
         let segmentEnd = remainder.map { text.index(before: $0.startIndex) } ?? index
         let command = words.isEmpty ? nil : CommandWords(words: words, rest: restText(of: String(text[..<segmentEnd])))
         return (command, remainder)
+    }
+
+    /// Whether a digit follows the `#` at `index`.
+    static func digitFollows(_ text: Substring, _ index: Substring.Index) -> Bool {
+        let next = text.index(after: index)
+        return next < text.endIndex && text[next].isASCII && text[next].isNumber
     }
 
     /// The text after the first word of a command, trimmed, with one level of

@@ -12,6 +12,8 @@ import Testing
         #expect(try words("show 'a b'; step 2") == [["show", "a b"], ["step", "2"]])
         #expect(try words("show \"it's\" here # a comment") == [["show", "it's", "here"]])
         #expect(try words("  # only a comment") == [])
+        #expect(try words("show #3; goto #12 # to step 12") == [["show", "#3"], ["goto", "#12"]], "#digits is a word")
+        #expect(try words("#1 starts no comment") == [["#1", "starts", "no", "comment"]])
         #expect(try words(";;") == [])
         #expect(try words(#"show a\ b"#) == [["show", "a b"]])
         #expect(try words("show 'x;y'") == [["show", "x;y"]])
