@@ -89,31 +89,32 @@ struct ArchiveKey: Hashable {
     var epoch: Int
 }
 
-/// The history itself (loop thread only).
+/// The history itself (loop thread only: its fields skip the dynamic exclusivity checks,
+/// as the loop's own hot fields do).
 final class LoopHistory {
     let limit: Int
     /// Full segments, oldest first; `current` is the one being written.
-    var sealed = Deque<HistorySegment>()
-    var current: HistorySegment!
-    var stepsKept = 0
+    @exclusivity(unchecked) var sealed = Deque<HistorySegment>()
+    @exclusivity(unchecked) var current: HistorySegment!
+    @exclusivity(unchecked) var stepsKept = 0
     /// `ready.count` after the last capture.
-    var lastReadyCount = 0
+    @exclusivity(unchecked) var lastReadyCount = 0
     /// Where what entered the ready queue between the last step and the one beginning
     /// starts in `current.ids` and `current.rows`.
-    var beforeIDs = 0
-    var beforeRows = 0
+    @exclusivity(unchecked) var beforeIDs = 0
+    @exclusivity(unchecked) var beforeRows = 0
     /// Tasks changed outside their own steps since the last capture (a fact or figure set
     /// for another task, figures cleared).
-    var touched: [TaskID] = []
+    @exclusivity(unchecked) var touched: [TaskID] = []
     /// Tasks that left the table since the last capture.
-    var removed: [TaskID] = []
+    @exclusivity(unchecked) var removed: [TaskID] = []
     /// Tasks whose time stamps other threads add to (their rows change between steps).
-    var stamped: Set<TaskID> = []
-    var archive: [ArchiveKey: ArchivedFigures] = [:]
+    @exclusivity(unchecked) var stamped: Set<TaskID> = []
+    @exclusivity(unchecked) var archive: [ArchiveKey: ArchivedFigures] = [:]
     /// Steps between keyframes: max(1,024, 4 × tasks) when the current segment began.
-    var keyframeEvery = 1024
+    @exclusivity(unchecked) var keyframeEvery = 1024
     /// The bytes of the sealed segments (the current one's are counted when asked).
-    var sealedBytes = 0
+    @exclusivity(unchecked) var sealedBytes = 0
 
     init(limit: Int) {
         self.limit = max(1, limit)
