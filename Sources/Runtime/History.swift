@@ -22,15 +22,66 @@ public struct HistoryStatus: Sendable, Equatable {
     public var estimatedBytes: Int
 }
 
-/// One task's row as the history keeps it: its `TaskInfo` without the figures, which are
-/// kept as spans of the task's series (a series only grows; copying it would cost a copy
-/// per value added).
+/// What stays the same for a task's whole life: shared by every row of it.
+final class TaskIdentity: @unchecked Sendable {
+    let id: TaskID
+    let name: String
+    let kind: String
+    let parent: TaskID?
+    let createdAt: UInt64
+
+    init(id: TaskID, name: String, kind: String, parent: TaskID?, createdAt: UInt64) {
+        (self.id, self.name, self.kind, self.parent, self.createdAt) = (id, name, kind, parent, createdAt)
+    }
+}
+
+/// One task's row as the history keeps it: what can change, as the record stores it (its
+/// identity shared), with the figures kept as spans of the task's series (a series only
+/// grows; copying it would cost a copy per value added). `TaskInfo` is made from it only
+/// when a past step is shown.
 struct HistoryRow {
-    var info: TaskInfo
+    var identity: TaskIdentity
+    var phase: TaskRecord.Phase
+    var stored: StoredWait?
+    /// The host queue and detail of a `.custom` wait (nil otherwise).
+    var hostQueue: (queue: String, detail: String)?
+    var exit: TaskExit?
+    var steps: Int
+    var busyNanos: UInt64
+    var endedAt: UInt64?
+    var facts: [String: String]
+    var stampCounts: [String: Int]
     var spans: [FigureSpan]
     var epoch: Int
     var futureLabel: String?
     var timerSequence: UInt64
+
+    var id: TaskID { identity.id }
+
+    /// As `TaskRecord.state` says it.
+    var state: TaskState {
+        switch phase {
+        case .ready: return .ready
+        case .running: return .running
+        case .waiting:
+            let q = hostQueue ?? ("", "")
+            return .waiting(Wait(stored ?? StoredWait(.external, location: .unknown, since: 0), hostQueue: q))
+        case .finished:
+            switch exit ?? .done {
+            case .done: return .done
+            case .failed(let e): return .failed(e)
+            case .cancelled: return .cancelled
+            }
+        }
+    }
+
+    /// The row as `TaskInfo`, taken at `now`, with these figures.
+    func info(at now: UInt64, figures: [String: [Double]]) -> TaskInfo {
+        TaskInfo(
+            id: identity.id, name: identity.name, kind: identity.kind, parent: identity.parent, state: state,
+            steps: steps, busyNanos: busyNanos, createdAt: identity.createdAt, endedAt: endedAt, figures: figures,
+            facts: facts, stampCounts: stampCounts, takenAt: now)
+    }
 }
 
 /// Values `start..<end` of series `name`, counted from the series' first value ever.
@@ -245,7 +296,7 @@ extension EventLoop {
         // A task that ran and went back to ready is among the appended.
         if let ran, ran.phase != .ready, table[ran.id] != nil { h.current.rows.append(historyRow(ran, at: now)) }
         if !h.touched.isEmpty || !h.stamped.isEmpty {
-            var seen = Set(h.current.rows[rowsAfterBefore...].map(\.info.id))
+            var seen = Set(h.current.rows[rowsAfterBefore...].map(\.id))
             for id in h.touched where !seen.contains(id) {
                 guard let record = table[id] else { continue }
                 seen.insert(id)
@@ -329,8 +380,20 @@ extension EventLoop {
         }
         var label: String?
         if record.phase == .waiting, case .future(let f)? = record.stored?.reason { label = futureLabel(f) }
+        let identity: TaskIdentity
+        if let known = record.historyIdentity {
+            identity = known
+        } else {
+            identity = TaskIdentity(id: record.id, name: record.name, kind: record.kind, parent: record.parent,
+                                    createdAt: record.createdAt)
+            record.historyIdentity = identity
+        }
+        var hostQueue: (queue: String, detail: String)?
+        if case .custom? = record.stored?.reason { hostQueue = record.hostQueue }
         return HistoryRow(
-            info: record.historyInfo(at: now), spans: spans, epoch: record.figureEpoch, futureLabel: label,
+            identity: identity, phase: record.phase, stored: record.stored, hostQueue: hostQueue, exit: record.exit,
+            steps: record.steps, busyNanos: record.busyNanos, endedAt: record.endedAt, facts: record.facts,
+            stampCounts: record.stamps?.counts ?? [:], spans: spans, epoch: record.figureEpoch, futureLabel: label,
             timerSequence: record.timerSequence)
     }
 

@@ -55,13 +55,13 @@ extension EventLoop {
 
     private func digest(_ s: HistoryStep, in seg: HistorySegment) -> StepDigest {
         var outcome: String?
-        if let ran = s.ran, let row = seg.rows[s.rows].last(where: { $0.info.id == ran }) {
-            switch row.info.state {
+        if let ran = s.ran, let row = seg.rows[s.rows].last(where: { $0.id == ran }) {
+            switch row.state {
             case .waiting(let w):
                 let label = w.label.utf8CodeUnitCount == 0 ? "" : " (\(w.label))"
                 outcome = "waits \(w.reason.kind)\(label)"
             default:
-                outcome = row.info.state.name
+                outcome = row.state.name
             }
         }
         let readied = (seg.ids[s.appendedBefore] + seg.ids[s.appended]).map(\.rawValue)

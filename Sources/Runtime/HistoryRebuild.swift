@@ -27,7 +27,7 @@ struct HistoryFrame {
             readyOrder.remove(at: i)
         }
         readyOrder.append(contentsOf: seg.ids[s.appended])
-        for row in seg.rows[s.rows] { rows[row.info.id] = row }
+        for row in seg.rows[s.rows] { rows[row.id] = row }
         for id in s.removed { rows[id] = nil }
     }
 }
@@ -63,9 +63,7 @@ extension EventLoop {
         var tasks: [TaskInfo] = []
         tasks.reserveCapacity(frame.rows.count)
         for row in frame.rows.values {
-            var info = row.info
-            info.takenAt = now
-            info.figures = figures(of: row)
+            let info = row.info(at: now, figures: figures(of: row))
             tasks.append(info)
             guard case .waiting(let w) = info.state else { continue }
             switch w.reason {
@@ -104,9 +102,9 @@ extension EventLoop {
     private func figures(of row: HistoryRow) -> [String: [Double]] {
         guard !row.spans.isEmpty else { return [:] }
         let source: (figures: [String: [Double]], dropped: [String: Int])?
-        if let record = table[row.info.id], record.figureEpoch == row.epoch {
+        if let record = table[row.id], record.figureEpoch == row.epoch {
             source = (record.figures, record.figureDropped)
-        } else if let archived = history?.archive[ArchiveKey(task: row.info.id, epoch: row.epoch)] {
+        } else if let archived = history?.archive[ArchiveKey(task: row.id, epoch: row.epoch)] {
             source = (archived.figures, archived.dropped)
         } else {
             source = nil

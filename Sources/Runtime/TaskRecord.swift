@@ -57,6 +57,8 @@ final class TaskRecord: @unchecked Sendable {
     /// times the figures were cleared: the history addresses values by both.
     var figureDropped: [String: Int] = [:]
     var figureEpoch = 0
+    /// The part of the row that never changes, shared by the history's rows of this task.
+    var historyIdentity: TaskIdentity?
     /// Time stamps, made on first use (client threads add to them directly).
     var stamps: Stamps?
     var facts: [String: String] = [:]
@@ -67,14 +69,6 @@ final class TaskRecord: @unchecked Sendable {
         self.kind = kind
         self.parent = parent
         self.createdAt = createdAt
-    }
-
-    /// The row without its figures (the history keeps those as spans).
-    func historyInfo(at now: UInt64) -> TaskInfo {
-        TaskInfo(
-            id: id, name: name, kind: kind, parent: parent, state: state, steps: steps,
-            busyNanos: busyNanos, createdAt: createdAt, endedAt: endedAt, figures: [:], facts: facts,
-            stampCounts: stamps?.counts ?? [:], takenAt: now)
     }
 
     /// The current (or last) suspension, as the public read-only view.
