@@ -43,8 +43,8 @@ struct HistoryRow {
     var identity: TaskIdentity
     var phase: TaskRecord.Phase
     var stored: StoredWait?
-    /// The host queue and detail of a `.custom` wait (nil otherwise).
-    var hostQueue: (queue: String, detail: String)?
+    /// The host queue and detail of a `.custom` wait (nil otherwise; boxed: rare).
+    var hostQueue: Boxed<(queue: String, detail: String)>?
     var exit: TaskExit?
     var steps: Int
     var busyNanos: UInt64
@@ -64,7 +64,7 @@ struct HistoryRow {
         case .ready: return .ready
         case .running: return .running
         case .waiting:
-            let q = hostQueue ?? ("", "")
+            let q = hostQueue?.value ?? ("", "")
             return .waiting(Wait(stored ?? StoredWait(.external, location: .unknown, since: 0), hostQueue: q))
         case .finished:
             switch exit ?? .done {
@@ -111,7 +111,14 @@ struct HistoryStep {
     var removed: [TaskID]
     var pendingFutures: Int
     var poller: PollerKind
-    var gil: GILSnapshot?
+    /// Boxed: only a loop under a GIL has one, and it is large.
+    var gil: Boxed<GILSnapshot>?
+}
+
+/// A value kept out of line (a rare, large field of a struct stored by the thousand).
+final class Boxed<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
 
 struct HistorySegment {
@@ -312,7 +319,7 @@ extension EventLoop {
             number: stepNumber, time: now, ran: ran?.id, poppedForeign: poppedForeign,
             appendedBefore: h.beforeIDs..<idsAfterBefore, appended: idsAfterBefore..<h.current.ids.count,
             rows: h.beforeRows..<h.current.rows.count, removed: h.removed, pendingFutures: pendingFutures,
-            poller: poller.kind, gil: gilLock?.snapshot())
+            poller: poller.kind, gil: gilLock.map { Boxed($0.snapshot()) })
         if !h.removed.isEmpty { h.removed.removeAll() }
         h.lastReadyCount = ready.count
         h.current.steps.append(step)
@@ -388,8 +395,8 @@ extension EventLoop {
                                     createdAt: record.createdAt)
             record.historyIdentity = identity
         }
-        var hostQueue: (queue: String, detail: String)?
-        if case .custom? = record.stored?.reason { hostQueue = record.hostQueue }
+        var hostQueue: Boxed<(queue: String, detail: String)>?
+        if case .custom? = record.stored?.reason { hostQueue = Boxed(record.hostQueue) }
         return HistoryRow(
             identity: identity, phase: record.phase, stored: record.stored, hostQueue: hostQueue, exit: record.exit,
             steps: record.steps, busyNanos: record.busyNanos, endedAt: record.endedAt, facts: record.facts,

@@ -19,7 +19,7 @@ struct HistoryFrame {
         time = s.time
         pendingFutures = s.pendingFutures
         poller = s.poller
-        gil = s.gil
+        gil = s.gil?.value
         readyOrder.append(contentsOf: seg.ids[s.appendedBefore])
         if let ran = s.ran {
             if let i = readyOrder.firstIndex(of: ran) { readyOrder.remove(at: i) }

@@ -83,8 +83,9 @@ func loopStep(tasks: Int, yields: Int, observer: Bool = false, recording: Bool =
 
 /// Microseconds to rebuild the state of the step before the 100,000th (median of 21), and
 /// the history's estimated size then.
-func stepBack(tasks: Int) throws -> (Double, Int) {
+func stepBack(tasks: Int) throws -> (Double, Int, Int) {
     let loop = try EventLoop()
+    let before = rss().current
     loop.startHistory()
     for i in 0..<tasks {
         loop.spawn(name: "t\(i)") { while true { try await loop.yield() } }
@@ -98,9 +99,10 @@ func stepBack(tasks: Int) throws -> (Double, Int) {
         precondition(snap?.tasks.count == tasks)
     }
     let bytes = loop.historyStatus?.estimatedBytes ?? 0
+    let grown = rss().current - before
     for t in loop.snapshot().tasks { loop.cancel(t.id) }
     loop.run(until: .idle)
-    return (median(times), bytes)
+    return (median(times), bytes, grown)
 }
 
 /// ns per step for the same work on the bare executor.
@@ -213,9 +215,10 @@ func runStepSuite() throws {
     figure("yield step keeping the history (step back)", median(kept), "ns")
     figure("history / none", median(historyRatio), "x", digits: 2)
     for tasks in [2, 1_000] {
-        let (back, bytes) = try stepBack(tasks: tasks)
+        let (back, bytes, grown) = try stepBack(tasks: tasks)
         figure("step back 1 at step 100000, \(tasks) tasks (rebuild the state)", back, "us", digits: 1)
         figure("history of 100000 steps, \(tasks) tasks (estimated)", Double(bytes) / 1e6, "MB", digits: 1)
+        figure("history of 100000 steps, \(tasks) tasks (RSS grown, with the tasks)", Double(grown) / 1e6, "MB", digits: 1)
     }
 
     var many: [Double] = [], bareMany: [Double] = [], manyRatio: [Double] = []
