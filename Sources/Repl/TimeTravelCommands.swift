@@ -216,7 +216,7 @@ struct HistoryCommand: ReplCommand {
             the oldest go a keyframe's segment at a time). It records what each step changed \
             (the rows it touched, what it put in the ready queue), not a way to run the past \
             again. 'history off' forgets it and stops keeping it; 'history on' starts afresh. \
-            It costs: a free-running loop steps about 2.7x slower with it, a loaded server \
+            It costs: a free-running loop steps about 2x slower with it, a loaded server \
             serves about a quarter fewer requests — turn it off for measuring sessions.
             """)
 

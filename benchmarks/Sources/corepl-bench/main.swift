@@ -6,6 +6,7 @@ let suites: [String: () throws -> Void] = [
     // Single measurements, for profilers: `corepl-bench profile-step [YIELDS]`.
     "profile-bare": { for _ in 0..<5 { print(bareStep(tasks: 2, yields: profileYields)) } },
     "idle": { print(try idleTaskBytes(tasks: 100_000)) },
+    "history-rss": { print(Double(try stepBack(tasks: 2).2)) },
     "idle-bare": { print(bareIdleTaskBytes(tasks: 100_000)) },
     // The same at 100,000 tasks: `corepl-bench ratio-many`.
     "ratio-many": {
