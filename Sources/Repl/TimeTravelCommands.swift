@@ -217,7 +217,7 @@ struct HistoryCommand: ReplCommand {
             (the rows it touched, what it put in the ready queue), not a way to run the past \
             again. 'history off' forgets it and stops keeping it; 'history on' starts afresh. \
             It costs: a free-running loop steps about 2x slower with it, a loaded server \
-            serves about a quarter fewer requests — turn it off for measuring sessions.
+            serves about a fifth fewer requests — turn it off for measuring sessions.
             """)
 
     @Argument(help: ArgumentHelp("on or off; none: what it holds.", valueName: "on|off"),
