@@ -73,10 +73,10 @@ struct JournalCommand: ReplCommand {
             replays while their timing agrees, and the replay says where it stops.
             """)
 
-    @Argument(help: ArgumentHelp("save", valueName: "save"), completion: .list(["save"]))
+    @Argument(help: ArgumentHelp("'save' to write it to FILE; none: what it holds.", valueName: "save"), completion: .list(["save"]))
     var action: String?
 
-    @Argument(help: ArgumentHelp("Where to write.", valueName: "file"), completion: .file())
+    @Argument(help: ArgumentHelp("Where to write it (JSON).", valueName: "file"), completion: .file())
     var file: String?
 
     mutating func run(in session: Session) throws {
