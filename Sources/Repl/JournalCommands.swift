@@ -99,6 +99,53 @@ struct JournalCommand: ReplCommand {
     }
 }
 
+extension Session {
+    /// Runs `journal` again on this session's loop: each command right after the step it
+    /// first ran after, each step with the clock reading it had (on the virtual clock, so
+    /// that an idle poll jumps as far as it did), every step checked against the journal's.
+    /// With `k`, only the steps up to #K and the commands before it (forking); without,
+    /// everything (`corepl replay`). Command output goes where the session's goes.
+    ///
+    /// - Returns: what stopped it (`diverged at #7: …`), or nil; and how many commands ran.
+    func rerun(_ journal: Journal, through k: UInt64? = nil) -> (failure: String?, commands: Int) {
+        var next = 0
+        var clock: UInt64?
+        func runCommands(before step: UInt64) -> String? {
+            while next < journal.commands.count && journal.commands[next].step < step {
+                let c = journal.commands[next]
+                guard execute(c.text) else { return "'\(c.text)' (after #\(c.step)) failed this time" }
+                if let t = c.clock, loop.clock == .virtual { loop.setVirtualNow(t) }
+                clock = c.clock ?? clock
+                next += 1
+            }
+            return nil
+        }
+        for recorded in journal.steps where recorded.step <= (k ?? .max) {
+            if let failure = runCommands(before: recorded.step) { return ("stopped before #\(recorded.step): \(failure)", next) }
+            guard loop.stepCount + 1 == recorded.step else {
+                return ("diverged: the journal's next step is #\(recorded.step), this run is at #\(loop.stepCount)", next)
+            }
+            let virtual = loop.clock == .virtual
+            if virtual, let c = clock { loop.setVirtualNow(c) }
+            let now = loop.now()
+            loop.step(timeout: virtual ? .nanoseconds(Int64(clamping: recorded.time > now ? recorded.time - now : 0)) : pollTimeout)
+            guard let got = loop.historyDigest(ofStep: recorded.step) else {
+                return ("diverged at #\(recorded.step): this run kept no record of it", next)
+            }
+            let timeDiffers = virtual && got.time != recorded.time
+            if !got.sameStep(as: recorded) || timeDiffers {
+                let when = timeDiffers ? " (on the virtual clock the journal's step ended \(recorded.time), this one \(got.time))" : ""
+                return ("diverged at #\(recorded.step): the journal has \(recorded.description), this run \(got.description)\(when)", next)
+            }
+            clock = recorded.time
+        }
+        if let k {
+            return (runCommands(before: k).map { "stopped before #\(k): \($0)" }, next)
+        }
+        return (runCommands(before: .max).map { "stopped after the last step: \($0)" }, next)
+    }
+}
+
 extension ReplRunner {
     /// Replays a journal (`corepl replay FILE`): runs its commands again at their steps on
     /// a fresh session (their output is not shown) and checks every step against the
@@ -111,48 +158,8 @@ extension ReplRunner {
         let session = try Session(output: output)
         configure(session)
         defer { session.shutdown() }
-        let loop = { session.loop }
-        var next = 0
-        var clock: UInt64?
-        func runCommands(before step: UInt64) -> String? {
-            while next < journal.commands.count && journal.commands[next].step < step {
-                let c = journal.commands[next]
-                guard session.execute(c.text) else { return "'\(c.text)' (after #\(c.step)) failed this time" }
-                if let t = c.clock, loop().clock == .virtual { loop().setVirtualNow(t) }
-                clock = c.clock ?? clock
-                next += 1
-            }
-            return nil
-        }
-        for recorded in journal.steps {
-            if let failure = runCommands(before: recorded.step) {
-                writeLine("replay stopped before #\(recorded.step): \(failure)", to: 2)
-                return 1
-            }
-            guard loop().stepCount + 1 == recorded.step else {
-                writeLine("replay diverged: the journal's next step is #\(recorded.step), this run is at #\(loop().stepCount)", to: 2)
-                return 1
-            }
-            let virtual = loop().clock == .virtual
-            if virtual, let c = clock { loop().setVirtualNow(c) }
-            let now = loop().now()
-            let timeout: Duration = virtual
-                ? .nanoseconds(Int64(clamping: recorded.time > now ? recorded.time - now : 0)) : session.pollTimeout
-            loop().step(timeout: timeout)
-            guard let got = loop().historyDigest(ofStep: recorded.step) else {
-                writeLine("replay diverged at #\(recorded.step): this run kept no record of it", to: 2)
-                return 1
-            }
-            let timeDiffers = virtual && got.time != recorded.time
-            if !got.sameStep(as: recorded) || timeDiffers {
-                let when = timeDiffers ? " (on the virtual clock the journal's step ended \(recorded.time), this one \(got.time))" : ""
-                writeLine("replay diverged at #\(recorded.step): the journal has \(recorded.description), this run \(got.description)\(when)", to: 2)
-                return 1
-            }
-            clock = recorded.time
-        }
-        if let failure = runCommands(before: .max) {
-            writeLine("replay stopped after the last step: \(failure)", to: 2)
+        if let failure = session.rerun(journal).failure {
+            writeLine("replay \(failure)", to: 2)
             return 1
         }
         writeLine("replayed \(plural(journal.steps.count, "step")) and \(plural(journal.commands.count, "command")) from \(file): every step as recorded", to: 1)

@@ -393,40 +393,37 @@ public final class Session: @unchecked Sendable {
     /// Shuts down and starts over with a fresh loop (same poller), keeping settings.
     func resetLoop() throws -> (tasks: Int, stopped: [String]) {
         let counts = shutdown()
-        let kind = loop.pollerKind
-        loop = try EventLoop(poller: kind)
-        loopForOtherThreads.withLock { $0 = loop }
+        adopt(try EventLoop(poller: loop.pollerKind))
         breakpoints = Breakpoints()
-        lastRun = nil
-        background = nil
         gilMark = nil
-        // The recording was of the old loop: it stops, and stays for save and timeline.
-        trace?.stop()
-        monitor.clearLints()
-        monitor.resetStats()
-        watch(loop)
         timeline = TimelineLog()
         return counts
     }
 
-    /// Points the session at `l` while a fork re-runs its commands there.
-    func swapLoopForReplay(_ l: EventLoop) {
+    /// Points the session at `l` (a fork re-runs its commands there, then adopts it).
+    func setLoop(_ l: EventLoop) {
         loop = l
         loopForOtherThreads.withLock { $0 = l }
+    }
+
+    /// Makes `fresh` the session's loop, watched and with a history, and forgets what
+    /// belonged to the old one (its free run, its lints and stats).
+    private func adopt(_ fresh: EventLoop) {
+        setLoop(fresh)
+        lastRun = nil
+        background = nil
+        // The recording was of the old loop: it stops, and stays for save and timeline.
+        trace?.stop()
+        monitor.clearLints()
+        monitor.resetStats()
+        watch(fresh)
     }
 
     /// Puts `fresh` in place of the loop (a forked timeline) and shuts the old one down.
     func replaceLoop(with fresh: EventLoop) {
         let old = loop
-        trace?.stop()
         monitor.stop()
-        loop = fresh
-        loopForOtherThreads.withLock { $0 = fresh }
-        lastRun = nil
-        background = nil
-        monitor.clearLints()
-        monitor.resetStats()
-        watch(fresh)
+        adopt(fresh)
         // The old timeline's tasks are cancelled and let run out.
         for t in old.snapshot().tasks where !t.state.isFinished { old.cancel(t.id) }
         old.run(until: .deadline(old.now() &+ 3_000_000_000), pollTimeout: .milliseconds(5))

@@ -88,6 +88,7 @@ struct SpawnCounter: ReplCommand {
 
 /// What the racers of one `spawn race` share (loop thread only).
 final class RaceBoard: @unchecked Sendable {
+    var racers: [TaskID] = []
     var claimed = false
     var winners: [TaskID] = []
 }
@@ -120,12 +121,10 @@ struct SpawnRace: ReplCommand {
         for i in 1...racers { try session.checkNewName("\(base) racer \(i)") }
         let loop = session.loop
         let board = RaceBoard()
-        var ids: [TaskID] = []
         let n = racers
         // The referee first, so that it is waiting on the racers before they run.
-        let referee = Shared<[TaskID]>([])
         let ref = loop.spawn(name: base, kind: "race") {
-            for id in referee.value { _ = try await loop.join(id) }
+            for id in board.racers { _ = try await loop.join(id) }
             loop.record(Double(board.winners.count), as: "winners")
             loop.setFact("winners", board.winners.map { loop.taskName($0) ?? "task \($0.rawValue)" }.joined(separator: ", "))
         }
@@ -141,15 +140,8 @@ struct SpawnRace: ReplCommand {
                 board.winners.append(loop.currentTask!)
                 loop.record(1, as: "claimed")
             }
-            ids.append(h.id)
+            board.racers.append(h.id)
             session.announce(h)
         }
-        referee.value = ids
     }
-}
-
-/// A value the tasks of one command share (loop thread only).
-final class Shared<T>: @unchecked Sendable {
-    var value: T
-    init(_ value: T) { self.value = value }
 }

@@ -44,40 +44,35 @@ extension Session {
     /// and goes on from there: a new timeline. The old one's later steps are gone.
     func fork(at k: UInt64, head: String, back: String) throws {
         guard let target = loop.snapshot(atStep: k) else { throw ReplError("\(head); #\(k) is not kept; \(back)") }
+        let journal: Journal
+        do {
+            journal = try self.journal()
+        } catch {
+            throw ReplError("\(head), and the past cannot be re-run: \(error); \(back)")
+        }
         let old = loop
         let fresh = try EventLoop(poller: old.pollerKind)
         fresh.historyLimit = old.historyLimit
         fresh.defaultPollTimeout = old.defaultPollTimeout
-        var commands = 0
         let savedTimeline = timeline, savedRecorded = recorded
         // Every command's output was seen when it first ran: the re-run prints nothing.
-        let failure: String? = output.muting {
-            let saved = loop
-            setLoopForReplay(fresh)
+        let (failure, commands) = output.muting {
+            setLoop(fresh)
             pastStep = nil
             defer {
-                setLoopForReplay(saved)
+                setLoop(old)
                 pastStep = k
                 timeline = savedTimeline
                 recorded = savedRecorded
             }
             fresh.startHistory(limit: Session.defaultHistoryLimit)
-            var clock = timeline.entries.first?.clockAfter
-            for entry in timeline.entries where entry.step < k {
-                if let why = replaySteps(fresh, old, to: entry.step, clock: &clock) { return why }
-                guard execute(entry.text) else { return "'\(entry.text)' failed when run again" }
-                if fresh.clock == .virtual, let c = entry.clockAfter { fresh.setVirtualNow(c) }
-                clock = entry.clockAfter
-                commands += 1
-            }
-            return replaySteps(fresh, old, to: k, clock: &clock)
+            return rerun(journal, through: k)
         }
-        let rebuilt = fresh.snapshot(atStep: k)
         if let failure {
             discard(fresh)
-            throw ReplError("\(head), and re-running the session to #\(k) failed: \(failure); \(back)")
+            throw ReplError("\(head), and re-running the session to #\(k) \(failure); \(back)")
         }
-        guard let rebuilt, Self.sameState(rebuilt, target) else {
+        guard let rebuilt = fresh.snapshot(atStep: k), Self.sameState(rebuilt, target) else {
             discard(fresh)
             throw ReplError("\(head), and re-running the session to #\(k) did not give the state the history shows (it is not a pure function of its commands); \(back)")
         }
@@ -95,24 +90,6 @@ extension Session {
         replaceLoop(with: fresh)
         pastStep = nil
         output.line("forked a new timeline at #\(k) (re-ran \(plural(Int(k), "step")) and \(plural(commands, "command")); the old one went on to #\(oldEnd))")
-    }
-
-    /// Steps `fresh` up to step `k`, giving each step the clock reading it had in `old`.
-    private func replaySteps(_ fresh: EventLoop, _ old: EventLoop, to k: UInt64, clock: inout UInt64?) -> String? {
-        while fresh.stepCount < k {
-            let s = fresh.stepCount + 1
-            guard let then = old.historyTime(ofStep: s) else { return "#\(s) is not kept" }
-            if let c = clock, fresh.clock == .virtual { fresh.setVirtualNow(c) }
-            let before = fresh.now()
-            fresh.step(timeout: .nanoseconds(Int64(clamping: then > before ? then - before : 0)))
-            clock = then
-        }
-        return nil
-    }
-
-    /// The loop the commands of a re-run act on (the session's own `loop` while it runs).
-    private func setLoopForReplay(_ l: EventLoop) {
-        swapLoopForReplay(l)
     }
 
     private func discard(_ fresh: EventLoop) {

@@ -20,41 +20,14 @@ extension EventLoop {
             }
             var timeout: UInt64? = stepWakes.isEmpty ? timeoutNanos : 0
             if clockIsVirtual {
-                // The virtual clock: look without waiting; if nothing came, wait (in real
-                // time, the clock standing still) for the pool work due before the next
-                // thing that can happen, then jump to it. (A free run lets the jump reach
-                // the next timer or its own end: see `run`.)
-                let horizon = timeout ?? 0
-                let start = now()
-                // Work due by now has happened, in virtual time: wait for it to be done.
-                awaitDueWork(upTo: start, signals: &signals)
-                // In one order every run: timers, then pool work by due time, then sockets.
-                deliverHeld()
-                failure = pollAndWake(timeoutNanos: 0, signals: &signals)
-                fireTimers(now: now())
-                deliverHeld()
-                if failure == nil && stepWakes.isEmpty && horizon > 0 {
-                    let limit = start &+ horizon
-                    let target = min(nextVirtualEvent() ?? limit, limit)
-                    if awaitDueWork(upTo: target, signals: &signals) {
-                        virtualNow = max(virtualNow, target)
-                        fireTimers(now: now())
-                        deliverHeld()
-                    }
-                }
-                waited = now() &- start
-                // How completions crossed from other threads is real-time detail: on the
-                // virtual clock they are delivered at their time, whichever poll saw them.
-                signals = 0
+                (failure, waited) = pollVirtually(horizon: timeout ?? 0, signals: &signals)
                 break pollOnce
             }
             if let t = timeout, let next = queues.nextTimerDeadline() {
                 let now = now()
                 timeout = min(t, next > now ? next - now : 0)
             }
-            failure = withUnsafeMutablePointer(to: &waited) {
-                pollAndWake(timeoutNanos: timeout, signals: &signals, waited: $0)
-            }
+            (failure, waited) = pollAndWake(timeoutNanos: timeout, signals: &signals)
             fireTimers(now: now())
         }
         collectingWakes = false
@@ -72,6 +45,35 @@ extension EventLoop {
         }
         endStep(event, report: false)
         return event
+    }
+
+    /// The poll on the virtual clock: look without waiting; if nothing came, wait (in real
+    /// time, the clock standing still) for the pool work due before the next thing that can
+    /// happen, then jump to it, at most `horizon` ahead. (A free run lets the jump reach the
+    /// next timer or its own end: see `run`.)
+    /// - Returns: why the poll failed, if it did, and how far the clock moved.
+    private func pollVirtually(horizon: UInt64, signals: inout Int) -> (failure: String?, waited: UInt64) {
+        let start = now()
+        // Work due by now has happened, in virtual time: wait for it to be done.
+        awaitDueWork(upTo: start, signals: &signals)
+        // In one order every run: timers, then pool work by due time, then sockets.
+        deliverHeld()
+        let failure = pollAndWake(timeoutNanos: 0, signals: &signals).failure
+        fireTimers(now: now())
+        deliverHeld()
+        if failure == nil && stepWakes.isEmpty && horizon > 0 {
+            let limit = start &+ horizon
+            let target = min(nextVirtualEvent() ?? limit, limit)
+            if awaitDueWork(upTo: target, signals: &signals) {
+                virtualNow = max(virtualNow, target)
+                fireTimers(now: now())
+                deliverHeld()
+            }
+        }
+        // How completions crossed from other threads is real-time detail: on the virtual
+        // clock they are delivered at their time, whichever poll saw them.
+        signals = 0
+        return (failure, now() &- start)
     }
 
     /// On the virtual clock: waits, in real time, until every piece of pool work due by
@@ -99,9 +101,10 @@ extension EventLoop {
 
     /// Polls once (releasing the GIL around it) and moves what it reports to ready: the
     /// wake-up channel drains the inbox, readable and writable fds wake their waiters.
-    /// - Returns: why the poll failed, if it did.
-    private func pollAndWake(timeoutNanos timeout: UInt64?, signals: inout Int, waited: UnsafeMutablePointer<UInt64>? = nil) -> String? {
+    /// - Returns: why the poll failed, if it did, and how long it blocked.
+    private func pollAndWake(timeoutNanos timeout: UInt64?, signals: inout Int) -> (failure: String?, waited: UInt64) {
         var failure: String?
+        var waited: UInt64 = 0
         do {
             try syncInterest()
             pollEvents.removeAll(keepingCapacity: true)
@@ -111,7 +114,7 @@ extension EventLoop {
             if gilHeld { gilLock?.release() }
             defer { if gilHeld { gilLock?.acquire(as: "loop") } }
             let before = now()
-            defer { waited?.pointee = now() &- before }
+            defer { waited = now() &- before }
             try poller.poll(timeoutNanos: timeout, into: &pollEvents)
         } catch {
             failure = "\(error)"
@@ -127,7 +130,7 @@ extension EventLoop {
             if event.readable, let r = queues.recv[event.fd] { wake(r, cause: .readable(fd: event.fd)) }
             if event.writable, let r = queues.send[event.fd] { wake(r, cause: .writable(fd: event.fd)) }
         }
-        return failure
+        return (failure, waited)
     }
 
     /// Tells the poller what changed since the last poll.

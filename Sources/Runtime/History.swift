@@ -60,18 +60,8 @@ struct HistoryRow {
 
     /// As `TaskRecord.state` says it.
     var state: TaskState {
-        switch phase {
-        case .ready: return .ready
-        case .running: return .running
-        case .waiting:
-            let q = hostQueue?.value ?? ("", "")
-            return .waiting(Wait(stored ?? StoredWait(.external, location: .unknown, since: 0), hostQueue: q))
-        case .finished:
-            switch exit ?? .done {
-            case .done: return .done
-            case .failed(let e): return .failed(e)
-            case .cancelled: return .cancelled
-            }
+        TaskState(phase, exit: exit) {
+            Wait(stored ?? StoredWait(.external, location: .unknown, since: 0), hostQueue: hostQueue?.value ?? ("", ""))
         }
     }
 
@@ -238,13 +228,17 @@ extension EventLoop {
     /// The task step `step` ran, if it ran one and the history holds it.
     public func historyTask(ofStep step: UInt64) -> TaskID? {
         assertOnLoopThread()
+        return historyStep(step)?.step.ran
+    }
+
+    /// The record of step `step` and its segment, if the history holds it.
+    func historyStep(_ step: UInt64) -> (step: HistoryStep, segment: HistorySegment)? {
         guard let h = history, step > h.oldest.keyframe.number else { return nil }
         var i = h.segmentCount - 1
         while i > 0 && h.segment(i).keyframe.number >= step { i -= 1 }
         let seg = h.segment(i)
-        guard let first = seg.steps.first, step >= first.number else { return nil }
-        let k = Int(step - first.number)
-        return k < seg.steps.count ? seg.steps[k].ran : nil
+        guard let first = seg.steps.first, step >= first.number, Int(step - first.number) < seg.steps.count else { return nil }
+        return (seg.steps[Int(step - first.number)], seg)
     }
 
     // MARK: Recording (loop thread, after every step)
@@ -257,17 +251,7 @@ extension EventLoop {
         h.beforeIDs = h.current.ids.count
         h.beforeRows = h.current.rows.count
         guard ready.count > h.lastReadyCount else { return }
-        let now = now()
-        for entry in ready.suffix(ready.count - h.lastReadyCount) {
-            switch entry {
-            case .resume(let r), .job(_, let r?):
-                let record = r.takeUnretainedValue()
-                h.current.ids.append(record.id)
-                h.current.rows.append(historyRow(record, at: now))
-            case .job(_, nil):
-                h.current.ids.append(TaskID(0))
-            }
-        }
+        noteReadyTail(h, count: ready.count - h.lastReadyCount)
         h.lastReadyCount = ready.count
     }
 
@@ -288,30 +272,19 @@ extension EventLoop {
         let appendedCount = max(0, ready.count - (h.lastReadyCount - (popped == nil ? 0 : 1)))
         let idsAfterBefore = h.current.ids.count
         let rowsAfterBefore = h.current.rows.count
-        if appendedCount > 0 {
-            for entry in ready.suffix(appendedCount) {
-                switch entry {
-                case .resume(let r), .job(_, let r?):
-                    let record = r.takeUnretainedValue()
-                    h.current.ids.append(record.id)
-                    h.current.rows.append(historyRow(record, at: now))
-                case .job(_, nil):
-                    h.current.ids.append(TaskID(0))
-                }
-            }
-        }
+        if appendedCount > 0 { noteReadyTail(h, count: appendedCount) }
         // A task that ran and went back to ready is among the appended.
-        if let ran, ran.phase != .ready, table[ran.id] != nil { h.current.rows.append(historyRow(ran, at: now)) }
+        if let ran, ran.phase != .ready, table[ran.id] != nil { h.current.rows.append(historyRow(ran)) }
         if !h.touched.isEmpty || !h.stamped.isEmpty {
             var seen = Set(h.current.rows[rowsAfterBefore...].map(\.id))
             for id in h.touched where !seen.contains(id) {
                 guard let record = table[id] else { continue }
                 seen.insert(id)
-                h.current.rows.append(historyRow(record, at: now))
+                h.current.rows.append(historyRow(record))
             }
             for id in h.stamped where !seen.contains(id) {
                 guard let record = table[id] else { continue }
-                h.current.rows.append(historyRow(record, at: now))
+                h.current.rows.append(historyRow(record))
             }
             h.touched.removeAll()
         }
@@ -331,19 +304,36 @@ extension EventLoop {
         while !h.sealed.isEmpty, h.stepsKept - h.sealed[0].steps.count >= h.limit { dropOldestSegment(h) }
     }
 
+    /// Notes the last `count` entries of the ready queue: their ids in order (0 for a job
+    /// of no task) and their tasks' rows.
+    private func noteReadyTail(_ h: LoopHistory, count: Int) {
+        for entry in ready.suffix(count) {
+            switch entry {
+            case .resume(let r), .job(_, let r?):
+                let record = r.takeUnretainedValue()
+                h.current.ids.append(record.id)
+                h.current.rows.append(historyRow(record))
+            case .job(_, nil):
+                h.current.ids.append(TaskID(0))
+            }
+        }
+    }
+
+    /// The task of a ready entry (0: a job of no task).
+    private static func taskID(of entry: ReadyEntry) -> TaskID {
+        switch entry {
+        case .resume(let r), .job(_, let r?): return r.takeUnretainedValue().id
+        case .job(_, nil): return TaskID(0)
+        }
+    }
+
     /// Starts a segment with a keyframe of the live state.
     private func beginSegment(_ h: LoopHistory) {
         let now = now()
         var rows: [TaskID: HistoryRow] = [:]
         rows.reserveCapacity(table.byID.count)
-        for record in table.byID.values { rows[record.id] = historyRow(record, at: now) }
-        var order = Deque<TaskID>()
-        for entry in ready {
-            switch entry {
-            case .resume(let r), .job(_, let r?): order.append(r.takeUnretainedValue().id)
-            case .job(_, nil): order.append(TaskID(0))
-            }
-        }
+        for record in table.byID.values { rows[record.id] = historyRow(record) }
+        let order = Deque(ready.lazy.map(Self.taskID(of:)))
         let frame = HistoryFrame(
             number: stepNumber, time: now, rows: rows, readyOrder: order, pendingFutures: pendingFutures,
             poller: poller.kind, gil: gilLock?.snapshot())
@@ -376,7 +366,7 @@ extension EventLoop {
         h.archive = h.archive.filter { $0.value.archivedAt > oldest }
     }
 
-    private func historyRow(_ record: TaskRecord, at now: UInt64) -> HistoryRow {
+    private func historyRow(_ record: TaskRecord) -> HistoryRow {
         var spans: [FigureSpan] = []
         if !record.figures.isEmpty {
             spans.reserveCapacity(record.figures.count)

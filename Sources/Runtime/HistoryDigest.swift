@@ -45,12 +45,7 @@ extension EventLoop {
     /// The digest of step `step`, if the history holds it.
     public func historyDigest(ofStep step: UInt64) -> StepDigest? {
         assertOnLoopThread()
-        guard let h = history else { return nil }
-        var i = h.segmentCount - 1
-        while i > 0 && h.segment(i).keyframe.number >= step { i -= 1 }
-        let seg = h.segment(i)
-        guard let first = seg.steps.first, step >= first.number, Int(step - first.number) < seg.steps.count else { return nil }
-        return digest(seg.steps[Int(step - first.number)], in: seg)
+        return historyStep(step).map { digest($0.step, in: $0.segment) }
     }
 
     private func digest(_ s: HistoryStep, in seg: HistorySegment) -> StepDigest {

@@ -84,18 +84,7 @@ final class TaskRecord: @unchecked Sendable {
     }
 
     var state: TaskState {
-        switch phase {
-        case .ready: return .ready
-        case .running: return .running
-        case .waiting:
-            return .waiting(wait ?? Wait(StoredWait(.external, location: .unknown, since: 0), hostQueue: hostQueue))
-        case .finished:
-            switch exit ?? .done {
-            case .done: return .done
-            case .failed(let e): return .failed(e)
-            case .cancelled: return .cancelled
-            }
-        }
+        TaskState(phase, exit: exit) { wait ?? Wait(StoredWait(.external, location: .unknown, since: 0), hostQueue: hostQueue) }
     }
 
     /// A value copy of the row, taken at `now` (monotonic nanoseconds).
@@ -137,5 +126,22 @@ struct StoredWait {
         self.label = label
         self.location = location
         self.since = since
+    }
+}
+
+extension TaskState {
+    /// The state of a task in `phase`; `wait` describes it when waiting, `exit` when ended.
+    init(_ phase: TaskRecord.Phase, exit: TaskExit?, wait: () -> Wait) {
+        switch phase {
+        case .ready: self = .ready
+        case .running: self = .running
+        case .waiting: self = .waiting(wait())
+        case .finished:
+            switch exit ?? .done {
+            case .done: self = .done
+            case .failed(let e): self = .failed(e)
+            case .cancelled: self = .cancelled
+            }
+        }
     }
 }
