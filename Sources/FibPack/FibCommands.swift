@@ -162,6 +162,12 @@ extension Session {
     ) throws {
         try checkNewName(name)
         let addr = try address.resolve(in: self)
+        if thread && loop.isSimulatedListener(addr) {
+            throw ReplError("\(addr) is on the simulated network ('net sim'), which a client on a thread of its own cannot reach: drop --thread to run the client on the loop")
+        }
+        if thread && loop.isNetworkSimulated {
+            throw ReplError("the network is simulated ('net sim'): a client on a thread of its own would use real sockets; drop --thread, or 'net real' first")
+        }
         let handle: TaskHandle
         switch (kind, thread) {
         case (_, true):

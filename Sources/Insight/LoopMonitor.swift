@@ -142,6 +142,8 @@ public final class LoopMonitor: LoopObserver {
             exited(id)
         case .pool(let p):
             pool(p)
+        case .net:
+            break
         }
     }
 

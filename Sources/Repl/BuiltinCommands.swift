@@ -22,6 +22,7 @@ extension CommandRegistry {
             Entry(JournalCommand.self, recordable: false),
             Entry(PolicyCommand.self, recordable: true),
             Entry(ClockCommand.self, recordable: true),
+            Entry(NetCommand.self, recordable: true),
             Entry(Run.self, aliases: ["r"], recordable: true),
             Entry(Continue.self, aliases: ["c"], recordable: true),
             Entry(Pause.self, recordable: false),

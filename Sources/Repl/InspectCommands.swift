@@ -64,6 +64,7 @@ struct Queues: ReplCommand {
         let policy = session.loop.policy
         if policy != .fifo { extra.insert(("policy", policy.description), at: 0) }
         if session.loop.clock == .virtual { extra.insert(("clock", "virtual"), at: 0) }
+        if let net = session.loop.networkSummary { extra.append(("net", net)) }
         let sinceMark = session.gilSinceMark().flatMap { $0.marked ? $0.snapshot.waitsSummary : nil }
         session.output.line(Views.queues(snap, extraRows: extra, gilSinceMark: sinceMark))
     }

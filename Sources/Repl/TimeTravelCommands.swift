@@ -30,8 +30,9 @@ extension Session {
         let now = loop.stepCount
         let head = "at #\(k), \(plural(Int(now - k), "step")) in the past: '\(name)' would change the loop"
         let back = "'goto now' returns to the present (#\(now))"
-        guard TimelineLog.changesOnlySimulatedParts(entry.name, kind: kind, text: command) else {
-            throw ReplError("\(head), and the past cannot be changed with it (only spawn counter|sleeper|race, cancel, policy and clock fork a timeline); \(back)")
+        guard TimelineLog.changesOnlySimulatedParts(entry.name, kind: kind, text: command,
+                                                    netSimulated: timeline.netSimulated(before: k)) else {
+            throw ReplError("\(head), and the past cannot be changed with it (only spawn counter|sleeper|race, cancel, policy, clock and net fork a timeline; under 'net sim' also the fib server and in-loop clients); \(back)")
         }
         if let why = timeline.whyNotForkable(upTo: k) {
             throw ReplError("\(head), and the past cannot be changed: \(why); \(back)")
@@ -360,14 +361,31 @@ struct TimelineLog {
     static let neutral: Set<String> = ["echo", "watch", "break", "delete", "sleep", "trace", "mark", "lint", "save", "source"]
 
     /// Whether a command changes only simulated parts (tasks that compute, yield, sleep
-    /// and join; the policy; the clock).
-    static func changesOnlySimulatedParts(_ name: String, kind: String?, text: String) -> Bool {
+    /// and join; the policy; the clock; the simulated network, and while it is on, the fib
+    /// server and the in-loop clients, whose sockets are then its).
+    static func changesOnlySimulatedParts(_ name: String, kind: String?, text: String, netSimulated: Bool) -> Bool {
         switch name {
         case "counter", "sleeper", "race": return true  // spawn KIND, as the kind's entry
-        case "cancel", "policy", "clear": return true
+        case "cancel", "policy", "clear", "net": return true
         case "clock": return !text.contains("real")
+        case "server", "request", "perf1", "perf2": return netSimulated && !text.contains("--thread")
+        // Pool work is modelled on the virtual clock; a GIL's switches are real time.
+        case "pool": return !text.contains("gil")
         default: return false
         }
+    }
+
+    /// Task kinds whose spawn carries the clock's time (and so needs the virtual clock).
+    static let simulatedSpawns: Set<String> = ["counter", "sleeper", "race", "server", "request", "perf1", "perf2"]
+
+    /// Whether the network was simulated after the commands that ran before step `k`.
+    func netSimulated(before k: UInt64) -> Bool {
+        var on = false
+        for e in entries where e.step < k {
+            let words = e.text.split(separator: " ")
+            if words.first == "net", words.count == 2, words[1] == "sim" || words[1] == "real" { on = words[1] == "sim" }
+        }
+        return on
     }
 
     /// Notes a command that ran in the present.
@@ -377,11 +395,11 @@ struct TimelineLog {
         // A seed drawn from the clock is written down, so that a re-run draws the same.
         if name == "policy", case .random(let seed) = loop.policy { text = "policy random --seed \(seed)" }
         if blocker == nil {
-            if !Self.changesOnlySimulatedParts(name, kind: kind, text: text) {
+            if !Self.changesOnlySimulatedParts(name, kind: kind, text: text, netSimulated: loop.isNetworkSimulated) {
                 blocker = (step, "'\(text)' at #\(step) uses real parts (sockets, pools, threads or the real clock)")
             } else if name == "clock" {
                 if step == 0 { virtualFromStart = true }
-            } else if ["counter", "sleeper", "race"].contains(name) && loop.clock != .virtual {
+            } else if Self.simulatedSpawns.contains(name) && loop.clock != .virtual {
                 // (A task spawned on the real clock carries a real time; cancel, clear and
                 // policy carry none.)
                 blocker = (step, "'\(text)' at #\(step) ran on the real clock ('clock virtual' first makes a session re-runnable)")

@@ -85,6 +85,7 @@ public final class AsyncSocket: @unchecked Sendable {
     /// Wraps an fd the caller owns from now on (e.g. one end of a socketpair): it is made
     /// non-blocking and close-on-exec, and closed by `close()`.
     public convenience init(adopting fd: Int32, on loop: EventLoop) throws(SystemCallError) {
+        precondition(!SimNetwork.owns(fd), "fd \(fd) is a simulated socket's number")
         try Sys.setNonBlocking(fd)
         try Sys.setCloseOnExec(fd)
         self.init(loop: loop, fd: fd, local: nil, peer: nil)
@@ -105,20 +106,29 @@ public final class AsyncSocket: @unchecked Sendable {
         guard fd >= 0 else { return }
         // Through the loop when possible, so the poller forgets the fd before its number
         // can be reused.
-        if loop.isOnLoopThread { loop.close(fd) } else { _ = Glibc.close(fd) }
+        if loop.isOnLoopThread { loop.close(fd) } else if !SimNetwork.owns(fd) { _ = Glibc.close(fd) }
     }
 
     /// Whether `close()` has been called.
     public var isClosed: Bool { fd < 0 }
 
+    /// Whether the socket lives on the loop's simulated network (`net sim`), not in the kernel.
+    public var isSimulated: Bool { SimNetwork.owns(fd) }
+
     // MARK: Listening
 
     /// Binds and listens (SO_REUSEADDR, close-on-exec). Port 0 picks a free port:
     /// `localAddress` reports the one bound. Defaults to 127.0.0.1, not all interfaces.
+    /// While the loop's network is simulated, the socket is the simulated network's
+    /// (port 0 picks the next simulated port, from 30000).
     public static func listen(
         on loop: EventLoop, host: String = SocketAddress.loopback, port: UInt16, backlog: Int32 = 128
     ) throws(SocketError) -> AsyncSocket {
         let wanted = try SocketAddress(host: host, port: port)
+        if loop.simActive, let sim = loop.sim {
+            let (fd, bound) = try sim.listen(wanted, backlog: backlog)
+            return AsyncSocket(loop: loop, fd: fd, local: bound, peer: nil)
+        }
         let fd = try newSocket(address: wanted)
         do throws(SystemCallError) {
             var one: Int32 = 1
@@ -144,6 +154,10 @@ public final class AsyncSocket: @unchecked Sendable {
             try checkOpen("accept")
             try await loop.socketWait(fd, serial: serial, write: false, label: "accept",
                                       location: CodeLocation(fileID: fileID, line: line))
+            if isSimulated {
+                guard let (client, local, peer) = loop.sim!.accept(fd) else { continue }
+                return AsyncSocket(loop: loop, fd: client, local: local, peer: peer)
+            }
             var sa = sockaddr_in()
             var len = socklen_t(MemoryLayout<sockaddr_in>.size)
             let client = withUnsafeMutablePointer(to: &sa) {
@@ -166,10 +180,28 @@ public final class AsyncSocket: @unchecked Sendable {
     // MARK: Connecting
 
     /// Connects to `address`, waiting in send_wait (labelled "connect") until the
-    /// connection is established.
+    /// connection is established. While the loop's network is simulated, only a
+    /// simulated listener can answer.
     public static func connect(
         on loop: EventLoop, to address: SocketAddress, fileID: StaticString = #fileID, line: UInt = #line
     ) async throws -> AsyncSocket {
+        if loop.simActive, let sim = loop.sim {
+            let (fd, local) = try sim.connect(to: address, now: loop.now())
+            loop.flushNetEvents()
+            let socket = AsyncSocket(loop: loop, fd: fd, local: local, peer: address)
+            do {
+                try await loop.socketWait(fd, serial: socket.serial, write: true, label: "connect",
+                                          location: CodeLocation(fileID: fileID, line: line))
+            } catch {
+                socket.close()
+                throw error
+            }
+            if let e = sim.connectFailure(fd) {
+                socket.close()
+                throw SocketError(.system(e), operation: "connect", address: address.description)
+            }
+            return socket
+        }
         let fd = try newSocket(address: address)
         let socket = AsyncSocket(loop: loop, fd: fd, local: nil, peer: address)
         var sa = address.sockaddrIn
@@ -222,6 +254,7 @@ public final class AsyncSocket: @unchecked Sendable {
     public func tryRecv(max: Int) throws(SocketError) -> [UInt8]? {
         try checkOpen("recv")
         let want = Swift.max(1, max)
+        if isSimulated { return try loop.sim!.recv(fd, max: want, address: peerAddress) }
         let bytes: [UInt8]?
         do throws(SystemCallError) {
             bytes = try loop.withReceiveBuffer(atLeast: want) { buffer throws(SystemCallError) -> [UInt8]? in
@@ -247,7 +280,13 @@ public final class AsyncSocket: @unchecked Sendable {
             try await loop.socketWait(fd, serial: serial, write: true, label: "send",
                                       location: CodeLocation(fileID: fileID, line: line))
             let sent: Int?
-            do throws(SystemCallError) {
+            if isSimulated {
+                let sim = loop.sim!, now = loop.now()
+                sent = try data.withUnsafeBytes { buf throws(SocketError) in
+                    try sim.send(fd, UnsafeRawBufferPointer(rebasing: buf[offset...]), address: peerAddress, now: now)
+                }
+                loop.flushNetEvents()
+            } else { do throws(SystemCallError) {
                 sent = try Sys.nonBlocking("send") {
                     data.withUnsafeBytes { buf in
                         loop.allowingThreads { Glibc.send(fd, buf.baseAddress! + offset, buf.count - offset, Int32(MSG_NOSIGNAL)) }
@@ -255,7 +294,7 @@ public final class AsyncSocket: @unchecked Sendable {
                 }
             } catch {
                 throw SocketError(error, address: peerAddress)
-            }
+            } }
             offset += sent ?? 0
             // Would block, or the buffer took only part: not writable until the poller
             // says so again.
@@ -265,7 +304,7 @@ public final class AsyncSocket: @unchecked Sendable {
 
     /// Shuts down the sending side (the peer then reads end of file).
     public func shutdownWrite() {
-        if fd >= 0 { Glibc.shutdown(fd, Int32(SHUT_WR)) }
+        if isSimulated { loop.sim?.shutdownWrite(fd, now: loop.now()) } else if fd >= 0 { Glibc.shutdown(fd, Int32(SHUT_WR)) }
     }
 
     /// Closes the socket through the loop: a task waiting on it wakes with

@@ -14,6 +14,7 @@ extension EventLoop {
         pollOnce: do {
             drainInbox()
             fireTimers(now: now())
+            if sim != nil { wakeSimulated() }
             // Nothing can ever wake: say so rather than sleep.
             if stepWakes.isEmpty && table.liveCount == 0 && pendingFutures == 0 && inbox.withLock({ $0.isEmpty }) {
                 break pollOnce
@@ -27,8 +28,13 @@ extension EventLoop {
                 let now = now()
                 timeout = min(t, next > now ? next - now : 0)
             }
+            if let t = timeout, let next = sim?.nextArrival {
+                let now = now()
+                timeout = min(t, next > now ? next - now : 0)
+            }
             (failure, waited) = pollAndWake(timeoutNanos: timeout, signals: &signals)
             fireTimers(now: now())
+            if sim != nil { wakeSimulated() }
         }
         collectingWakes = false
         let wakes = stepWakes
@@ -61,6 +67,7 @@ extension EventLoop {
         let failure = pollAndWake(timeoutNanos: 0, signals: &signals).failure
         fireTimers(now: now())
         deliverHeld()
+        if sim != nil { wakeSimulated() }
         if failure == nil && stepWakes.isEmpty && horizon > 0 {
             let limit = start &+ horizon
             let target = min(nextVirtualEvent() ?? limit, limit)
@@ -68,6 +75,7 @@ extension EventLoop {
                 virtualNow = max(virtualNow, target)
                 fireTimers(now: now())
                 deliverHeld()
+                if sim != nil { wakeSimulated() }
             }
         }
         // How completions crossed from other threads is real-time detail: on the virtual
@@ -139,6 +147,8 @@ extension EventLoop {
         for fd in queues.dirtyFDs {
             // Registered edge-triggered, both directions, once: nothing to change.
             if edgeTriggered && readiness.isRegistered(fd) { continue }
+            // The simulated network's sockets are not the poller's.
+            if isSimulated(fd) { continue }
             try poller.update(fd: fd, read: queues.recv[fd] != nil, write: queues.send[fd] != nil)
         }
         queues.dirtyFDs.removeAll(keepingCapacity: true)

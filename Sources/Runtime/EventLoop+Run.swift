@@ -101,9 +101,11 @@ extension EventLoop {
         }
     }
 
-    /// True when the ready queue is empty and no timer or pool work is pending.
+    /// True when the ready queue is empty and no timer, pool work or simulated network
+    /// segment is pending.
     public var isIdle: Bool {
         ready.isEmpty && queues.nextTimerDeadline() == nil && pendingFutures == 0 && inbox.withLock { $0.isEmpty }
+            && !simHasWork
     }
 
     /// Asks a running `run` to return after its current step. Callable from any thread;

@@ -108,6 +108,10 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// What sockets receive into (Readiness.swift).
     var receiveBuffer: UnsafeMutableRawBufferPointer?
     @exclusivity(unchecked) var pollEvents: [PollEvent] = []
+    /// The simulated network, once `net sim` was used, and whether new sockets join it
+    /// (SimNetwork.swift).
+    @exclusivity(unchecked) var sim: SimNetwork?
+    @exclusivity(unchecked) var simActive = false
     var nextFutureID = 1
     /// Futures made by this loop whose completion has not been delivered yet.
     @exclusivity(unchecked) var pendingFutures = 0

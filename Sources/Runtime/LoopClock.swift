@@ -63,12 +63,13 @@ extension EventLoop {
         virtualNow = nanos
     }
 
-    /// The earliest thing the virtual clock waits for: a sleeper's deadline or pool work
-    /// due (finished or not).
+    /// The earliest thing the virtual clock waits for: a sleeper's deadline, pool work
+    /// due (finished or not), or a segment of the simulated network arriving.
     func nextVirtualEvent() -> UInt64? {
         var next = queues.nextTimerDeadline()
         for f in virtualHeld { next = min(next ?? .max, f.virtualDue ?? 0) }
         for due in virtualUnarrived.values { next = min(next ?? .max, due) }
+        if let due = sim?.nextArrival { next = min(next ?? .max, due) }
         return next
     }
 

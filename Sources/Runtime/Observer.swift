@@ -21,6 +21,8 @@ public enum LoopEvent: Sendable {
     case exited(TaskID, TaskExit)
     /// Work moved through a pool (delivered on the loop thread, stamped when it happened).
     case pool(PoolEvent)
+    /// The simulated network did something no socket call shows (a fault took effect).
+    case net(NetEvent)
 }
 
 /// Work done by a worker pool on behalf of a future.

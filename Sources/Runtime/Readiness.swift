@@ -97,6 +97,11 @@ extension EventLoop {
     func socketWait(_ fd: Int32, serial: UInt32, write: Bool, label: StaticString, location: CodeLocation) async throws {
         guard fd >= 0 else { throw LoopError.badDescriptor(fd) }
         let reason: StoredWait.Reason = write ? .send(fd) : .recv(fd)
+        if fd >= SimNetwork.fdBase, let sim {
+            // A simulated socket: the network knows whether it is ready.
+            try await suspend(as: reason, label: label, location: location, stillReady: sim.isReady(fd, write: write))
+            return
+        }
         if edgeTriggered {
             let bits = try readinessBits(fd, serial: serial)
             if bits & (write ? ReadinessCache.writable : ReadinessCache.readable) != 0 {

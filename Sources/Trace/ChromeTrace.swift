@@ -4,7 +4,8 @@
 //   metadata: "task 3: handler 127.0.0.1:5555 (handler)");
 // - process 2 "pools": one track per pool worker;
 // - a complete event ("X", ts/dur in µs) per step and per piece of pool work;
-// - an instant ("i") per poll with the fds that woke and how long it blocked;
+// - an instant ("i") per poll with the fds that woke and how long it blocked, and one per
+//   fault of the simulated network (a lost segment, a reset) on the poll track;
 // - flows ("s" then "f", one id): a wake to the step it caused, a submission to the work,
 //   the work's completion to the wake. Only flows whose both ends were kept are written.
 // Written by hand (no Foundation encoder): it is one pass over the ring, and the key order
@@ -37,6 +38,8 @@ public enum ChromeTrace {
             case .work(let k):
                 if let f = k.flowOut { starts.insert(f.id) }
                 if let f = k.flowIn { ends.insert(f.id) }
+            case .net:
+                break
             }
         }
         let complete = starts.intersection(ends)
@@ -136,6 +139,12 @@ public enum ChromeTrace {
                     f.at = k.end > k.start ? k.end - 1 : k.end
                     flow(f, phase: "s", pid: poolPid, tid: k.track)
                 }
+            case .net(let n):
+                // On the poll track: the network is what the loop's select watches.
+                var args = ["\"fd\":\(n.fd)"]
+                if let p = n.peer { args.append("\"peer\":\(p)") }
+                w.event(["\"ph\":\"i\"", "\"s\":\"t\"", "\"name\":\(JSONWriter.quoted(n.description))", "\"cat\":\"net\"",
+                         "\"pid\":\(loopPid)", "\"tid\":\(pollTid)", "\"ts\":\(us(n.at))", "\"args\":{\(args.joined(separator: ","))}"])
             }
         }
         w.raw("\n]}\n")

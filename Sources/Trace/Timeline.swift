@@ -68,7 +68,7 @@ public struct Timeline: Sendable {
                 for t in s.spawned { state[t] = "ready" }
             case .poll(let p):
                 for w in p.wakes { state[w.task] = "ready" }
-            case .work:
+            case .work, .net:
                 break
             }
         }
@@ -89,7 +89,7 @@ public struct Timeline: Sendable {
                 columns.append(Column(number: s.number, start: s.start, end: s.end, woke: nil, blockedNanos: 0))
             case .poll(let p):
                 columns.append(Column(number: p.number, start: p.start, end: p.end, woke: p.wakes, blockedNanos: p.blockedNanos))
-            case .work:
+            case .work, .net:
                 continue
             }
             for task in state.keys where cells[task] == nil {
@@ -121,7 +121,7 @@ public struct Timeline: Sendable {
             switch e {
             case .step(let s): return (s.number, s.task)
             case .poll(let p): return (p.number, nil)
-            case .work: return nil
+            case .work, .net: return nil
             }
         }
         guard let first = steps.firstIndex(where: { $0.1 == task }),

@@ -126,6 +126,8 @@ public final class TraceRecorder: LoopObserver {
             wakeFlows[id] = nil
         case .pool(let p):
             pool(p)
+        case .net(let n):
+            append(.net(n))
         case .waits, .pollBegan:
             break
         }
@@ -306,13 +308,15 @@ public enum TraceEvent: Sendable {
     case step(StepRecord)
     case poll(PollRecord)
     case work(WorkRecord)
+    /// A fault of the simulated network taking effect (a lost segment, a reset).
+    case net(NetEvent)
 
     /// The loop's step number, for steps and polls.
     public var stepNumber: UInt64? {
         switch self {
         case .step(let s): return s.number
         case .poll(let p): return p.number
-        case .work: return nil
+        case .work, .net: return nil
         }
     }
 }

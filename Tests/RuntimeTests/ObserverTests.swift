@@ -17,6 +17,7 @@ final class Recorder: LoopObserver {
         case .pollEnded(let r): events.append("polled \(r.wakes.count)")
         case .exited(let id, let exit): events.append("exit \(id.rawValue) \(exit)")
         case .pool(let p): events.append("pool \(p.future.rawValue) \(p.kind)")
+        case .net(let n): events.append("\(n)")
         }
     }
 }
