@@ -18,6 +18,12 @@ public class AnyLoopFuture: @unchecked Sendable {
     let countsAsPending: Bool
     /// On the virtual clock: when its completion is delivered (loop thread).
     var virtualDue: UInt64?
+    /// Pool work submitted on the virtual clock: the worker and start its model gave it.
+    /// Its pool events are then the model's, told when the completion is delivered, not
+    /// the threads' (whose timing differs every run).
+    var virtualWork: (pool: String, worker: Int, start: UInt64)?
+    /// Whether it completed with an error (once completed).
+    var failed: Bool { false }
 
     init(id: FutureID, label: String, loop: EventLoop, countsAsPending: Bool) {
         self.id = id
@@ -40,6 +46,10 @@ public final class LoopFuture<Value: Sendable>: AnyLoopFuture, @unchecked Sendab
 
     init(loop: EventLoop, id: FutureID, label: String, countsAsPending: Bool) {
         super.init(id: id, label: label, loop: loop, countsAsPending: countsAsPending)
+    }
+
+    override var failed: Bool {
+        state.withLock { if case .failure? = $0.result { return true } else { return false } }
     }
 
     /// Completes the future (any thread). Only the first completion counts.
@@ -163,6 +173,12 @@ extension EventLoop {
             }
         }
         future.delivered = true
+        if let work = future.virtualWork, !observers.isEmpty {
+            let worker = work.worker, due = future.virtualDue ?? now()
+            notify(.pool(PoolEvent(pool: work.pool, future: future.id, kind: .started(worker: worker), label: future.label, at: work.start)))
+            notify(.pool(PoolEvent(pool: work.pool, future: future.id, kind: .finished(worker: worker, ok: !future.failed),
+                                   label: future.label, at: max(work.start, min(due, now())))))
+        }
         if future.countsAsPending { pendingFutures -= 1 }
         if let record = queues.future[future.id] { wake(record, cause: .future(future.id)) }
     }

@@ -124,22 +124,28 @@ final class WorkQueue<Context>: @unchecked Sendable {
         _ work: @escaping @Sendable (inout Context, _ worker: Int) -> Result<T, any Error>
     ) -> LoopFuture<T> {
         var due = loop.now()
+        var modelled: (pool: String, worker: Int, start: UInt64)?
         if loop.clock == .virtual {
             // The first worker free (in virtual time) takes it for its cost.
             if virtualFreeAt.count != workers { virtualFreeAt = Array(repeating: 0, count: workers) }
             let w = virtualFreeAt.indices.min { virtualFreeAt[$0] < virtualFreeAt[$1] }!
-            due = max(due, virtualFreeAt[w]) &+ (virtualCost?.clampedNanoseconds ?? 0)
+            let start = max(due, virtualFreeAt[w])
+            due = start &+ (virtualCost?.clampedNanoseconds ?? 0)
             virtualFreeAt[w] = due
+            modelled = (pool, w + 1, start)
         }
         let future = loop.makeFuture(of: T.self, label: label, countsAsPending: true, virtualDue: due)
-        loop.post(PoolEvent(pool: pool, future: future.id, kind: .submitted, label: label))
+        future.virtualWork = modelled
+        loop.post(PoolEvent(pool: pool, future: future.id, kind: .submitted, label: label, at: loop.now()))
+        // On the virtual clock the loop tells the model's start and finish when it delivers.
+        let threadsTell = modelled == nil
         let accepted = put(WorkItem(
             run: { context, worker in
-                loop.post(PoolEvent(pool: pool, future: future.id, kind: .started(worker: worker), label: label))
+                if threadsTell { loop.post(PoolEvent(pool: pool, future: future.id, kind: .started(worker: worker), label: label)) }
                 let result = work(&context, worker)
                 var ok = true
                 if case .failure = result { ok = false }
-                loop.post(PoolEvent(pool: pool, future: future.id, kind: .finished(worker: worker, ok: ok), label: label))
+                if threadsTell { loop.post(PoolEvent(pool: pool, future: future.id, kind: .finished(worker: worker, ok: ok), label: label)) }
                 future.complete(result)
             },
             abandon: { future.fail(PoolError.shutDown(pool: pool)) }))

@@ -320,8 +320,8 @@ import TestSupport
         r.must("spawn counter 3; step 3; step back 2")
         #expect(!r.execute("cancel 1"))
         #expect(rout.err.last?.contains("'spawn counter 3' at #0 ran on the real clock") == true, "\(rout.err.last ?? "")")
-        #expect(!r.execute("pool thread:2"))
-        #expect(rout.err.last?.contains("only spawn counter|sleeper|race, cancel, policy and clock fork a timeline") == true)
+        #expect(!r.execute("spawn server 0"))
+        #expect(rout.err.last?.contains("only spawn counter|sleeper|race, cancel, policy, clock and net fork a timeline") == true)
     }
 }
 
