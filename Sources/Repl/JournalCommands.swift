@@ -15,9 +15,12 @@ public struct Journal: Codable, Sendable {
         public var clock: UInt64?
     }
 
-    public var format = "corepl-journal 1"
+    public var format = "corepl-journal 2"
     public var commands: [Command]
     public var steps: [StepDigest]
+    /// Every outside input the loop took, from its first step (format 2; nil when the
+    /// session did not record them from its start).
+    public var inputs: LoopInputs?
 
     /// Reads a journal written by `journal save`.
     public init(contentsOf path: String) throws {
@@ -33,12 +36,15 @@ public struct Journal: Codable, Sendable {
         } catch {
             throw ReplError("\(path) is not a corepl journal (\(error))")
         }
-        guard format == "corepl-journal 1" else { throw ReplError("\(path): unknown journal format '\(format)'") }
+        guard format == "corepl-journal 1" || format == "corepl-journal 2" else {
+            throw ReplError("\(path): unknown journal format '\(format)'")
+        }
     }
 
-    init(commands: [Command], steps: [StepDigest]) {
+    init(commands: [Command], steps: [StepDigest], inputs: LoopInputs?) {
         self.commands = commands
         self.steps = steps
+        self.inputs = inputs
     }
 }
 
@@ -54,7 +60,7 @@ extension Session {
             throw ReplError("the history no longer holds steps 1–\(status.oldestStep) (it keeps \(status.limit)); 'history on --limit N' before a long session keeps more")
         }
         let commands = timeline.entries.map { Journal.Command(step: $0.step, text: $0.text, clock: $0.clockAfter) }
-        return Journal(commands: commands, steps: loop.historyDigests())
+        return Journal(commands: commands, steps: loop.historyDigests(), inputs: loop.recordedInputs)
     }
 }
 
@@ -68,9 +74,15 @@ struct JournalCommand: ReplCommand {
             pictures), a journal is for checking: 'corepl replay FILE' runs the commands \
             again at the steps they ran after, on a fresh session, compares every step \
             with the journal's (which task ran, what became ready, how the task stood \
-            after it), and stops at the first difference. A session of simulated parts on \
-            the virtual clock replays identically; one with real sockets and threads \
-            replays while their timing agrees, and the replay says where it stops.
+            after it), and stops at the first difference. It also holds every outside \
+            input the loop took from its first step — what each socket call returned \
+            (fds, ports, addresses, the bytes received, how many were sent), what each \
+            poll reported, where completions from pool threads were delivered, one clock \
+            reading per step — so a replay answers them from the journal instead of the \
+            kernel: a session with real sockets replays step for step, and the first call \
+            that differs is reported. The inputs are kept up to 64 MB; past that, \
+            recording stops and a replay checks the steps up to there. A session of \
+            simulated parts on the virtual clock replays identically without them.
             """)
 
     @Argument(help: ArgumentHelp("'save' to write it to FILE; none: what it holds.", valueName: "save"), completion: .list(["save"]))
@@ -83,7 +95,12 @@ struct JournalCommand: ReplCommand {
         let journal = try session.journal()
         switch (action, file) {
         case (nil, nil):
-            session.output.line("journal: \(plural(journal.commands.count, "command")), \(plural(journal.steps.count, "step")) ('journal save FILE' writes it)")
+            var inputs = ""
+            if let status = session.loop.inputJournalStatus {
+                inputs = ", \(plural(status.inputs, "outside input")) (\(status.bytes / 1024) KB)"
+                if let end = status.endedAfterStep { inputs += " up to #\(end), where recording stopped at its bound" }
+            }
+            session.output.line("journal: \(plural(journal.commands.count, "command")), \(plural(journal.steps.count, "step"))\(inputs) ('journal save FILE' writes it)")
         case ("save"?, let file?):
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -125,10 +142,16 @@ extension Session {
             guard loop.stepCount + 1 == recorded.step else {
                 return ("diverged: the journal's next step is #\(recorded.step), this run is at #\(loop.stepCount)", next)
             }
+            if loop.replayInputsExhausted {
+                return (nil, next)  // the journal's inputs end here (its recording stopped at its bound)
+            }
             let virtual = loop.clock == .virtual
             if virtual, let c = clock { loop.setVirtualNow(c) }
             let now = loop.now()
             loop.step(timeout: virtual ? .nanoseconds(Int64(clamping: recorded.time > now ? recorded.time - now : 0)) : pollTimeout)
+            if let divergence = loop.replayDivergence {
+                return ("diverged \(divergence)", next)
+            }
             guard let got = loop.historyDigest(ofStep: recorded.step) else {
                 return ("diverged at #\(recorded.step): this run kept no record of it", next)
             }
@@ -158,11 +181,19 @@ extension ReplRunner {
         let session = try Session(output: output)
         configure(session)
         defer { session.shutdown() }
+        if let inputs = journal.inputs {
+            session.loop.stopJournalingInputs()
+            session.loop.startReplaying(inputs)
+        }
         if let failure = session.rerun(journal).failure {
             writeLine("replay \(failure)", to: 2)
             return 1
         }
-        writeLine("replayed \(plural(journal.steps.count, "step")) and \(plural(journal.commands.count, "command")) from \(file): every step as recorded", to: 1)
+        let how = journal.inputs == nil ? "" : session.loop.replayInputsExhausted
+            ? ", answering the outside inputs from the journal up to #\(journal.inputs!.endedAfterStep!) (where its recording stopped)"
+            : ", answering every outside input from the journal"
+        let steps = session.loop.stepCount
+        writeLine("replayed \(plural(Int(steps), "step")) and \(plural(journal.commands.count, "command")) from \(file)\(how): every step as recorded", to: 1)
         return 0
     }
 }

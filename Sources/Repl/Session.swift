@@ -123,6 +123,8 @@ public final class Session: @unchecked Sendable {
         monitorStarted = monotonicNanos()
         pastStep = nil
         if loop.historyStatus == nil { loop.startHistory(limit: Session.defaultHistoryLimit) }
+        // A fresh loop's outside inputs, so that 'journal save' can be replayed exactly.
+        if loop.stepCount == 0 && loop.inputJournalStatus == nil && !loop.isReplayingInputs { loop.startRecordingInputs() }
         topReading = nil
     }
 

@@ -73,11 +73,14 @@ public final class AsyncSocket: @unchecked Sendable {
     public let peerAddress: SocketAddress?
     /// Tells this socket from an earlier one on the same fd number (the readiness cache).
     let serial: UInt32
+    /// Made by a replay: its fd is the journal's number, no fd of this process.
+    let replayed: Bool
 
     init(loop: EventLoop, fd: Int32, local: SocketAddress?, peer: SocketAddress?) {
         self.loop = loop
         self.fd = fd
         self.serial = nextSocketSerial()
+        self.replayed = loop.clockJournaled && loop.isReplaying
         self.localAddress = local
         self.peerAddress = peer
     }
@@ -95,8 +98,16 @@ public final class AsyncSocket: @unchecked Sendable {
     /// `future_notify, future_event = socketpair()`.
     public static func pair(on loop: EventLoop) throws(SystemCallError) -> (AsyncSocket, AsyncSocket) {
         var fds: [Int32] = [-1, -1]
-        _ = try Sys.call("socketpair") {
-            socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0, &fds)
+        if loop.clockJournaled && loop.isReplaying {
+            guard case .pair(let a, let b)? = loop.replayInput("socketpair", { if case .pair = $0 { return true } else { return false } }) else {
+                throw SystemCallError("socketpair (replay diverged)", errno: .ioError)
+            }
+            fds = [a, b]
+        } else {
+            _ = try Sys.call("socketpair") {
+                socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0, &fds)
+            }
+            if loop.inputJournal != nil { loop.recordInput(.pair(fds[0], fds[1])) }
         }
         return (AsyncSocket(loop: loop, fd: fds[0], local: nil, peer: nil),
                 AsyncSocket(loop: loop, fd: fds[1], local: nil, peer: nil))
@@ -106,7 +117,7 @@ public final class AsyncSocket: @unchecked Sendable {
         guard fd >= 0 else { return }
         // Through the loop when possible, so the poller forgets the fd before its number
         // can be reused.
-        if loop.isOnLoopThread { loop.close(fd) } else if !SimNetwork.owns(fd) { _ = Glibc.close(fd) }
+        if loop.isOnLoopThread { loop.close(fd) } else if !SimNetwork.owns(fd) && !replayed { _ = Glibc.close(fd) }
     }
 
     /// Whether `close()` has been called.
@@ -129,7 +140,29 @@ public final class AsyncSocket: @unchecked Sendable {
             let (fd, bound) = try sim.listen(wanted, backlog: backlog)
             return AsyncSocket(loop: loop, fd: fd, local: bound, peer: nil)
         }
-        let fd = try newSocket(address: wanted)
+        if loop.clockJournaled && loop.isReplaying {
+            switch loop.replayInput("listen on \(wanted)", { input in
+                switch input {
+                case .listen: return true
+                case .failed(let call, _, _): return ["socket", "setsockopt", "bind", "listen", "getsockname"].contains(call)
+                default: return false
+                }
+            }) {
+            case .listen(let fd, let address)?:
+                return AsyncSocket(loop: loop, fd: fd, local: try SocketAddress(parsing: address), peer: nil)
+            case .failed(let call, _, let e)?:
+                throw SocketError(.system(Errno(rawValue: e)), operation: call, address: wanted.description)
+            default:
+                throw loop.replayFailure("listen")
+            }
+        }
+        let fd: Int32
+        do {
+            fd = try newSocket(address: wanted)
+        } catch {
+            if loop.inputJournal != nil, let e = error.errno { loop.recordInput(.failed(call: error.operation, fd: -1, errno: e.rawValue)) }
+            throw error
+        }
         do throws(SystemCallError) {
             var one: Int32 = 1
             _ = try Sys.call("setsockopt") { setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)) }
@@ -141,9 +174,11 @@ public final class AsyncSocket: @unchecked Sendable {
             }
             _ = try Sys.call("listen") { Glibc.listen(fd, backlog) }
             let bound = try localName(fd)
+            if loop.inputJournal != nil { loop.recordInput(.listen(fd: fd, address: bound.description)) }
             return AsyncSocket(loop: loop, fd: fd, local: bound, peer: nil)
         } catch {
             _ = Glibc.close(fd)
+            if loop.inputJournal != nil { loop.recordInput(.failed(call: error.function, fd: -1, errno: error.errno.rawValue)) }
             throw SocketError(error, address: wanted)
         }
     }
@@ -158,18 +193,36 @@ public final class AsyncSocket: @unchecked Sendable {
                 guard let (client, local, peer) = loop.sim!.accept(fd) else { continue }
                 return AsyncSocket(loop: loop, fd: client, local: local, peer: peer)
             }
-            var sa = sockaddr_in()
-            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let client = withUnsafeMutablePointer(to: &sa) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                    loop.allowingThreads { corepl_accept4(fd, sa, &len, Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)) }
+            let e: Int32
+            if loop.clockJournaled && loop.isReplaying {
+                guard case .accept(_, let client, let peer, let local)? = loop.replayInput(
+                    "accept on fd \(fd)", fd: fd, { if case .accept = $0 { return true } else { return false } }) else {
+                    throw loop.replayFailure("accept")
                 }
+                if client >= 0 {
+                    return AsyncSocket(loop: loop, fd: client, local: local.flatMap { try? SocketAddress(parsing: $0) },
+                                       peer: peer.flatMap { try? SocketAddress(parsing: $0) })
+                }
+                e = -client
+            } else {
+                var sa = sockaddr_in()
+                var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+                let client = withUnsafeMutablePointer(to: &sa) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                        loop.allowingThreads { corepl_accept4(fd, sa, &len, Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)) }
+                    }
+                }
+                if client >= 0 {
+                    Self.setNoDelay(client)
+                    let local = try? Self.localName(client), peer = SocketAddress(sa)
+                    if loop.inputJournal != nil {
+                        loop.recordInput(.accept(fd: fd, client: client, peer: peer.description, local: local?.description))
+                    }
+                    return AsyncSocket(loop: loop, fd: client, local: local, peer: peer)
+                }
+                e = Glibc.errno
+                if loop.inputJournal != nil { loop.recordInput(.accept(fd: fd, client: -e, peer: nil, local: nil)) }
             }
-            if client >= 0 {
-                Self.setNoDelay(client)
-                return AsyncSocket(loop: loop, fd: client, local: try? Self.localName(client), peer: SocketAddress(sa))
-            }
-            let e = Glibc.errno
             // Spurious wake-ups and connections reset before accept: wait again.
             if e == EAGAIN || e == EWOULDBLOCK { loop.notReady(fd, serial: serial, write: false) }
             if e == EAGAIN || e == EWOULDBLOCK || e == EINTR || e == ECONNABORTED || e == EPROTO { continue }
@@ -202,16 +255,36 @@ public final class AsyncSocket: @unchecked Sendable {
             }
             return socket
         }
-        let fd = try newSocket(address: address)
-        let socket = AsyncSocket(loop: loop, fd: fd, local: nil, peer: address)
-        var sa = address.sockaddrIn
-        let r = withUnsafePointer(to: &sa) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                loop.allowingThreads { Glibc.connect(fd, sa, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        let replaying = loop.clockJournaled && loop.isReplaying
+        let fd: Int32, e: Int32
+        if replaying {
+            switch loop.replayInput("connect to \(address)", { input in
+                if case .connect = input { return true }
+                if case .failed("socket", _, _) = input { return true }
+                return false
+            }) {
+            case .connect(let f, let err)?: (fd, e) = (f, err)
+            case .failed(let call, _, let err)?: throw SocketError(.system(Errno(rawValue: err)), operation: call, address: address.description)
+            default: throw loop.replayFailure("connect")
             }
+        } else {
+            do {
+                fd = try newSocket(address: address)
+            } catch {
+                if loop.inputJournal != nil, let err = error.errno { loop.recordInput(.failed(call: error.operation, fd: -1, errno: err.rawValue)) }
+                throw error
+            }
+            var sa = address.sockaddrIn
+            let r = withUnsafePointer(to: &sa) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                    loop.allowingThreads { Glibc.connect(fd, sa, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+            }
+            e = r == -1 ? Glibc.errno : 0
+            if loop.inputJournal != nil { loop.recordInput(.connect(fd: fd, errno: e)) }
         }
-        if r == -1 {
-            let e = Glibc.errno
+        let socket = AsyncSocket(loop: loop, fd: fd, local: nil, peer: address)
+        if e != 0 {
             guard e == EINPROGRESS || e == EINTR else {
                 socket.close()
                 throw SocketError(.system(Errno(rawValue: e)), operation: "connect", address: address.description)
@@ -224,14 +297,24 @@ public final class AsyncSocket: @unchecked Sendable {
                 throw error
             }
             var err: Int32 = 0
-            var len = socklen_t(MemoryLayout<Int32>.size)
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)
+            if replaying {
+                guard case .connected(_, let recorded)? = loop.replayInput(
+                    "connect's result on fd \(fd)", fd: fd, { if case .connected = $0 { return true } else { return false } }) else {
+                    socket.close()
+                    throw loop.replayFailure("connect")
+                }
+                err = recorded
+            } else {
+                var len = socklen_t(MemoryLayout<Int32>.size)
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)
+                if loop.inputJournal != nil { loop.recordInput(.connected(fd: fd, errno: err)) }
+            }
             if err != 0 {
                 socket.close()
                 throw SocketError(.system(Errno(rawValue: err)), operation: "connect", address: address.description)
             }
         }
-        setNoDelay(fd)
+        if !replaying { setNoDelay(fd) }
         return socket
     }
 
@@ -256,13 +339,27 @@ public final class AsyncSocket: @unchecked Sendable {
         let want = Swift.max(1, max)
         if isSimulated { return try loop.sim!.recv(fd, max: want, address: peerAddress) }
         let bytes: [UInt8]?
-        do throws(SystemCallError) {
-            bytes = try loop.withReceiveBuffer(atLeast: want) { buffer throws(SystemCallError) -> [UInt8]? in
-                let n = try Sys.nonBlocking("recv") { loop.allowingThreads { Glibc.recv(fd, buffer.baseAddress, want, 0) } }
-                return n.map { [UInt8](UnsafeRawBufferPointer(rebasing: buffer[..<$0])) }
+        if replayed {
+            switch loop.replayInput("recv fd \(fd)", fd: fd, { input in
+                if case .recv = input { return true }
+                if case .failed("recv", _, _) = input { return true }
+                return false
+            }) {
+            case .recv(_, let recorded)?: bytes = recorded
+            case .failed(let call, _, let e)?: throw SocketError(.system(Errno(rawValue: e)), operation: call, address: peerAddress?.description)
+            default: throw loop.replayFailure("recv")
             }
-        } catch {
-            throw SocketError(error, address: peerAddress)
+        } else {
+            do throws(SystemCallError) {
+                bytes = try loop.withReceiveBuffer(atLeast: want) { buffer throws(SystemCallError) -> [UInt8]? in
+                    let n = try Sys.nonBlocking("recv") { loop.allowingThreads { Glibc.recv(fd, buffer.baseAddress, want, 0) } }
+                    return n.map { [UInt8](UnsafeRawBufferPointer(rebasing: buffer[..<$0])) }
+                }
+            } catch {
+                if loop.inputJournal != nil { loop.recordInput(.failed(call: error.function, fd: fd, errno: error.errno.rawValue)) }
+                throw SocketError(error, address: peerAddress)
+            }
+            if loop.inputJournal != nil { loop.recordInput(.recv(fd: fd, bytes: bytes)) }
         }
         if let bytes, bytes.isEmpty || bytes.count == want { return bytes }
         // Would block, or a short read: not readable until the poller says so again.
@@ -286,13 +383,25 @@ public final class AsyncSocket: @unchecked Sendable {
                     try sim.send(fd, UnsafeRawBufferPointer(rebasing: buf[offset...]), address: peerAddress, now: now)
                 }
                 loop.flushNetEvents()
+            } else if replayed {
+                switch loop.replayInput("send fd \(fd)", fd: fd, { input in
+                    if case .send = input { return true }
+                    if case .failed("send", _, _) = input { return true }
+                    return false
+                }) {
+                case .send(_, let count)?: sent = count
+                case .failed(let call, _, let e)?: throw SocketError(.system(Errno(rawValue: e)), operation: call, address: peerAddress?.description)
+                default: throw loop.replayFailure("send")
+                }
             } else { do throws(SystemCallError) {
                 sent = try Sys.nonBlocking("send") {
                     data.withUnsafeBytes { buf in
                         loop.allowingThreads { Glibc.send(fd, buf.baseAddress! + offset, buf.count - offset, Int32(MSG_NOSIGNAL)) }
                     }
                 }
+                if loop.inputJournal != nil { loop.recordInput(.send(fd: fd, count: sent)) }
             } catch {
+                if loop.inputJournal != nil { loop.recordInput(.failed(call: error.function, fd: fd, errno: error.errno.rawValue)) }
                 throw SocketError(error, address: peerAddress)
             } }
             offset += sent ?? 0
@@ -304,7 +413,7 @@ public final class AsyncSocket: @unchecked Sendable {
 
     /// Shuts down the sending side (the peer then reads end of file).
     public func shutdownWrite() {
-        if isSimulated { loop.sim?.shutdownWrite(fd, now: loop.now()) } else if fd >= 0 { Glibc.shutdown(fd, Int32(SHUT_WR)) }
+        if isSimulated { loop.sim?.shutdownWrite(fd, now: loop.now()) } else if fd >= 0 && !replayed { Glibc.shutdown(fd, Int32(SHUT_WR)) }
     }
 
     /// Closes the socket through the loop: a task waiting on it wakes with

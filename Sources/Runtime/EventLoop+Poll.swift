@@ -123,9 +123,15 @@ extension EventLoop {
             defer { if gilHeld { gilLock?.acquire(as: "loop") } }
             let before = now()
             defer { waited = now() &- before }
-            try poller.poll(timeoutNanos: timeout, into: &pollEvents)
+            if clockJournaled && isReplaying {
+                pollEvents = try replayPoll()
+            } else {
+                try poller.poll(timeoutNanos: timeout, into: &pollEvents)
+            }
+            if clockJournaled && !isReplaying { recordPoll(pollEvents, failure: nil) }
         } catch {
             failure = "\(error)"
+            if clockJournaled && !isReplaying { recordPoll([], failure: failure) }
         }
         for event in pollEvents {
             if event.fd == wakeChannel.fd {
@@ -144,6 +150,11 @@ extension EventLoop {
     /// Tells the poller what changed since the last poll.
     func syncInterest() throws(SystemCallError) {
         guard !queues.dirtyFDs.isEmpty else { return }
+        // A replay's fds are the journal's, not the kernel's: the poller never sees them.
+        if clockJournaled && isReplaying {
+            queues.dirtyFDs.removeAll(keepingCapacity: true)
+            return
+        }
         for fd in queues.dirtyFDs {
             // Registered edge-triggered, both directions, once: nothing to change.
             if edgeTriggered && readiness.isRegistered(fd) { continue }
@@ -157,11 +168,22 @@ extension EventLoop {
     /// Takes in what other threads handed over: jobs, future completions, pool events,
     /// calls.
     func drainInbox() {
+        if clockJournaled && isReplaying { return replayDrainInbox() }
         let items = inbox.withLock { items -> [InboxItem] in
             if items.isEmpty { return [] }
             let taken = items
             items.removeAll()
             return taken
+        }
+        if clockJournaled, !items.isEmpty, inputJournal?.isRecording == true {
+            for item in items {
+                switch item {
+                case .job: recordInput(.job)
+                case .future(let f): recordInput(.future(f.id.rawValue))
+                case .call: recordInput(.call)
+                case .pool: break
+                }
+            }
         }
         for item in items {
             switch item {

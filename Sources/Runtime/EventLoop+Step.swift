@@ -155,7 +155,11 @@ extension EventLoop {
     /// step's fixed cost later (the clock advances by it).
     @inline(__always)
     private func stepEnd(_ start: UInt64) -> UInt64 {
-        guard clockIsVirtual else { return monotonicNanos() &+ clockOffset }
+        guard clockIsVirtual else {
+            // (A replay's steps take no time: its clock is the journal's.)
+            if clockJournaled && isReplaying { return start }
+            return monotonicNanos() &+ clockOffset
+        }
         virtualNow = max(virtualNow, start &+ virtualStepNanos)
         return virtualNow
     }

@@ -112,6 +112,12 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// (SimNetwork.swift).
     @exclusivity(unchecked) var sim: SimNetwork?
     @exclusivity(unchecked) var simActive = false
+    /// The journal of outside inputs, while the loop records or replays one, and whether
+    /// `now()` goes through it (InputJournal.swift).
+    @exclusivity(unchecked) var inputJournal: InputJournal?
+    @usableFromInline @exclusivity(unchecked) var clockJournaled = false
+    /// While observers are told of an event.
+    @usableFromInline @exclusivity(unchecked) var notifying = false
     var nextFutureID = 1
     /// Futures made by this loop whose completion has not been delivered yet.
     @exclusivity(unchecked) var pendingFutures = 0
@@ -221,7 +227,11 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     @usableFromInline
     func notify(_ event: LoopEvent) {
         guard !observers.isEmpty else { return }
+        // (What observers read of the clock is no input of the tasks': not journaled.)
+        let was = notifying
+        notifying = true
         for o in observers { o.loop(self, observed: event) }
+        notifying = was
     }
 
     /// Runs `body` on the loop thread (any thread may call): at once when called there,

@@ -16,7 +16,9 @@ extension EventLoop {
     /// Now on the loop's clock, in nanoseconds (comparable with every time the loop shows).
     @inline(__always)
     public func now() -> UInt64 {
-        clockIsVirtual ? virtualNow : monotonicNanos() &+ clockOffset
+        if clockIsVirtual { return virtualNow }
+        if clockJournaled { return journaledNow() }
+        return monotonicNanos() &+ clockOffset
     }
 
     /// Which clock the loop reads (default `.real`). Switching keeps time continuous: the

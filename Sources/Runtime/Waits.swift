@@ -155,6 +155,11 @@ extension EventLoop {
             sim!.close(fd, now: now())
             return
         }
+        if clockJournaled && isReplaying {
+            // A replayed socket's fd is the journal's number, not an fd of this process.
+            readiness.forget(fd)
+            return
+        }
         poller.forget(fd: fd)
         readiness.forget(fd)
         _ = Glibc.close(fd)

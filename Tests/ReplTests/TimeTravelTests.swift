@@ -406,22 +406,79 @@ extension ForkTests {
         #expect(missing.err.contains("no file \(d)/none.json"))
     }
 
-    /// With real sockets the replay re-runs them: it goes step for step while their timing
-    /// agrees and says where it stops if it does not.
-    @Test func aRealSocketSessionReplaysOrSaysWhereItDiverged() throws {
+    /// A session with real sockets — the fib server with a thread pool, clients on the
+    /// loop, and a client from outside the loop (this test's thread, like nc) — replays
+    /// step for step, every time, from the journal's inputs: while it replays, another
+    /// socket holds the server's port, so the replay cannot have bound it.
+    @Test func aRealSocketSessionReplaysStepForStepFromItsInputs() throws {
         let d = try Self.dir()
         defer { try? FileManager.default.removeItem(atPath: d) }
-        let (s, _) = try makeSession()
-        s.must("spawn server 0 --pool inline; spawn request @1 20; run until 2 done")
+        let (s, out) = try makeSession()
+        s.must("spawn server 0; spawn request @1 20 --name r; spawn request @1 25 --name r2; run until idle")
+        let port = try #require(s.loop.snapshot().tasks.first { $0.kind == "server" }?.name.split(separator: ":").last.flatMap { UInt16($0) })
+        // From outside the loop: a blocking client on a thread of its own (like nc), served
+        // while the loop runs.
+        let answer = Locked<String?>(nil)
+        let client = Thread { answer.withLock { $0 = blockingRequest(port: port, "22\n") } }
+        client.start()
+        s.must("run 500ms")
+        #expect(answer.withLock { $0 } == "17711\n")
+        s.must("spawn perf1 @1 --n 18 --name p; run 100ms; cancel p; run until idle")
+        s.must("journal")
+        #expect(out.out.last?.contains(" outside inputs (") == true, "\(out.out.last ?? "")")
+        s.must("journal save \(d)/j.json")
+        let steps = s.loop.stepCount
+        s.shutdown()
+        let journal = try Journal(contentsOf: "\(d)/j.json")
+        let inputs = try #require(journal.inputs)
+        #expect(inputs.endedAfterStep == nil)
+        #expect(inputs.inputs.contains { if case .recv(_, let b?) = $0 { return b == Array("22\n".utf8) } else { return false } },
+                "the outside client's request is an input")
+        // Hold the port: a replay that bound it would fail.
+        let holder = try AsyncSocket.listen(on: try EventLoop(), port: port)
+        defer { holder.close() }
+        for _ in 0..<3 {
+            let r = try runChild(try coreplPath(), ["replay", "\(d)/j.json"], timeout: .seconds(60))
+            #expect(r.status == 0, "\(r.err)")
+            #expect(r.out.contains("replayed \(steps) steps and "), "\(r.out)")
+            #expect(r.out.contains("answering every outside input from the journal: every step as recorded"))
+        }
+        // A changed input is caught at the first step that goes otherwise: the server
+        // computes fib(30) for the outside client, whose reply (7 bytes) does not fit the
+        // journal's send (6 taken), so its handler waits to send the rest.
+        var changed = journal
+        let i = try #require(changed.inputs!.inputs.firstIndex { if case .recv(_, let b?) = $0 { return b == Array("22\n".utf8) } else { return false } })
+        guard case .recv(let fd, _) = changed.inputs!.inputs[i] else { return }
+        changed.inputs!.inputs[i] = .recv(fd: fd, bytes: Array("30\n".utf8))
+        try JSONEncoder().encode(changed).write(to: URL(fileURLWithPath: "\(d)/changed.json"))
+        let r = try runChild(try coreplPath(), ["replay", "\(d)/changed.json"], timeout: .seconds(60))
+        #expect(r.status == 1)
+        #expect(r.err.contains("replay diverged at #"), "\(r.err)")
+        #expect(r.err.contains("ran → waits recv (recv), this run task ") && r.err.contains("ran → waits send (send)"),
+                "the handler still has a byte to send where the journal's went back to recv: \(r.err)")
+    }
+
+    /// The inputs are bounded: past the bound recording stops, `journal` says where, and a
+    /// replay checks the steps up to there.
+    @Test func theInputsAreBoundedAndAReplayStopsWhereTheyEnd() throws {
+        let d = try Self.dir()
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        let loop = try EventLoop()
+        loop.startRecordingInputs(limitBytes: 4096)
+        let (output, out) = ReplOutput.capturing()
+        let s = Session(output: output, loop: loop)
+        s.install(FibPack())
+        s.must("spawn server 0 --pool inline; spawn perf1 @1 --n 5 --name p; run 300ms; cancel p; run until idle")
+        s.must("journal")
+        let line = out.out.last ?? ""
+        #expect(line.contains("where recording stopped at its bound"), "\(line)")
         s.must("journal save \(d)/j.json")
         s.shutdown()
-        let r = try runChild(try coreplPath(), ["replay", "\(d)/j.json"], timeout: .seconds(30))
-        if r.status == 0 {
-            #expect(r.out.contains("every step as recorded"))
-        } else {
-            let step = r.err.split(separator: "#").dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) }
-            #expect(step.map { $0 > 1 } == true, "it got past the first step: \(r.err)")
-        }
+        let journal = try Journal(contentsOf: "\(d)/j.json")
+        let end = try #require(journal.inputs?.endedAfterStep)
+        let r = try runChild(try coreplPath(), ["replay", "\(d)/j.json"], timeout: .seconds(60))
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("answering the outside inputs from the journal up to #\(end) (where its recording stopped)"), "\(r.out)")
     }
 
     @Test func aJournalNeedsTheWholeHistory() throws {
@@ -434,4 +491,29 @@ extension ForkTests {
         #expect(!s.execute("journal save x.json"))
         #expect(out.err.last?.contains("a journal needs the history") == true)
     }
+}
+
+/// Sends `line` to 127.0.0.1:`port` from a blocking socket and returns the reply's first line.
+func blockingRequest(port: UInt16, _ line: String) -> String? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var sa = sockaddr_in()
+    sa.sin_family = sa_family_t(AF_INET)
+    sa.sin_port = port.bigEndian
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr)
+    let ok = withUnsafePointer(to: &sa) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard ok == 0 else { return nil }
+    let bytes = Array(line.utf8)
+    guard send(fd, bytes, bytes.count, 0) == bytes.count else { return nil }
+    var reply: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 64)
+    while !reply.contains(10) {
+        let n = recv(fd, &buffer, buffer.count, 0)
+        if n <= 0 { break }
+        reply += buffer[..<n]
+    }
+    return String(decoding: reply, as: UTF8.self)
 }

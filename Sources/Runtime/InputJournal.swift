@@ -1,0 +1,344 @@
+// The journal of outside inputs (docs/TIME-TRAVEL.md): everything the loop took from
+// outside itself, in the order it took it — what each system call of `AsyncSocket`
+// returned (fds, ports, addresses, the bytes received, how many were sent, errors), what
+// each poll reported, which completions other threads handed over at which point, and the
+// clock: every reading taken inside a step by the tasks and the loop itself (observers'
+// readings are theirs, not the tasks' inputs). A replay answers the same calls from the
+// journal instead of the kernel — no socket is opened, no port bound, no poll made — so a
+// session that used real sockets runs again step for step; the first call that asks for
+// something else than the journal holds is the divergence, and is reported.
+//
+// Not inputs, so not here: pool work runs again in a replay (its completion is delivered
+// where the journal says); clients on threads of their own run again (the bytes the
+// loop's sockets got from them are replayed, their own results are theirs); a host's own
+// fds (`readable(_:)` on a raw fd) are outside the loop's knowledge.
+import Glibc
+
+/// One input the loop took from outside.
+public enum LoopInput: Sendable, Hashable, Codable {
+    /// A listening socket: its fd and the address it got.
+    case listen(fd: Int32, address: String)
+    /// A call that failed: which, on which fd (-1: none yet), with which errno.
+    case failed(call: String, fd: Int32, errno: Int32)
+    /// accept on `fd`: the new socket, its peer and local address (`client` < 0: -errno).
+    case accept(fd: Int32, client: Int32, peer: String?, local: String?)
+    /// connect: the new socket's fd and the immediate errno (0: connected at once).
+    case connect(fd: Int32, errno: Int32)
+    /// SO_ERROR once a connect in progress was reported writable.
+    case connected(fd: Int32, errno: Int32)
+    /// recv: the bytes (nil: would block).
+    case recv(fd: Int32, bytes: [UInt8]?)
+    /// send: how many bytes were taken (nil: would block).
+    case send(fd: Int32, count: Int?)
+    /// socketpair: the two fds.
+    case pair(Int32, Int32)
+    /// What a poll reported, in order (fd -1: the wake-up channel), or why it failed.
+    case poll(events: [PolledFD], failure: String?)
+    /// A completion another thread handed over, delivered here.
+    case future(Int)
+    /// A job another thread handed over (not replayable).
+    case job
+    /// A call another thread handed over (it ran here; a replay skips it).
+    case call
+
+    /// One fd a poll reported.
+    public struct PolledFD: Sendable, Hashable, Codable {
+        public var fd: Int32
+        public var flags: UInt8  // 1 readable, 2 writable, 4 hung up
+    }
+
+    /// `"recv fd 9"`, for saying what a replay expected.
+    public var summary: String {
+        switch self {
+        case .listen(let fd, let a): return "listen fd \(fd) (\(a))"
+        case .failed(let call, let fd, let e): return "\(call)\(fd >= 0 ? " fd \(fd)" : "") failing (\(errnoName(e)))"
+        case .accept(let fd, let c, _, _): return "accept fd \(fd)\(c >= 0 ? " → fd \(c)" : "")"
+        case .connect(let fd, _): return "connect (fd \(fd))"
+        case .connected(let fd, _): return "connect's result on fd \(fd)"
+        case .recv(let fd, let b): return "recv fd \(fd) (\(b.map { "\($0.count) bytes" } ?? "would block"))"
+        case .send(let fd, let n): return "send fd \(fd) (\(n.map { "\($0) bytes" } ?? "would block"))"
+        case .pair(let a, let b): return "socketpair (fds \(a), \(b))"
+        case .poll(let events, _): return "a poll (\(events.count) fd\(events.count == 1 ? "" : "s"))"
+        case .future(let id): return "future \(id)'s completion"
+        case .job: return "a job from another thread"
+        case .call: return "a call from another thread"
+        }
+    }
+
+    /// The fd it concerns, if one.
+    var fd: Int32? {
+        switch self {
+        case .listen(let fd, _), .accept(let fd, _, _, _), .connect(let fd, _), .connected(let fd, _),
+             .recv(let fd, _), .send(let fd, _):
+            return fd
+        case .failed(_, let fd, _): return fd >= 0 ? fd : nil
+        default: return nil
+        }
+    }
+
+    /// Roughly what it takes in memory, for the journal's bound.
+    var cost: Int {
+        switch self {
+        case .recv(_, let b): return 48 + (b?.count ?? 0)
+        case .poll(let e, _): return 48 + 8 * e.count
+        case .listen, .accept: return 96
+        default: return 32
+        }
+    }
+}
+
+/// The inputs of a loop from its start: what `journal save` writes and a replay reads.
+public struct LoopInputs: Sendable, Codable {
+    /// Every input, in order.
+    public var inputs: [LoopInput]
+    /// The clock: every reading taken inside a step, on the real clock, in order.
+    public var clock: [UInt64]
+    /// The step after which recording stopped because the journal reached its bound (nil:
+    /// it covers the whole session).
+    public var endedAfterStep: UInt64?
+}
+
+/// The journal of a loop's inputs while it records or replays (loop thread only).
+final class InputJournal {
+    enum Mode { case recording, replaying }
+    let mode: Mode
+    var inputs: [LoopInput] = []
+    var clock: [UInt64] = []
+    var cursor = 0
+    var clockCursor = 0
+    /// A replay's last clock reading (what is read outside steps).
+    var lastClock: UInt64 = 0
+    // Recording.
+    let limitBytes: Int
+    var bytes = 0
+    var endedAfterStep: UInt64?
+    // Replaying.
+    var divergence: String?
+    /// Completions other threads handed over, waiting for the point the journal delivers them.
+    var arrived: [FutureID: AnyLoopFuture] = [:]
+
+    init(recordingUpTo limitBytes: Int) {
+        mode = .recording
+        self.limitBytes = limitBytes
+    }
+
+    init(replaying recorded: LoopInputs) {
+        mode = .replaying
+        inputs = recorded.inputs
+        clock = recorded.clock
+        limitBytes = 0
+        endedAfterStep = recorded.endedAfterStep
+    }
+
+    var isRecording: Bool { mode == .recording && endedAfterStep == nil }
+}
+
+extension EventLoop {
+    // MARK: Recording and replaying
+
+    /// Starts keeping the journal of outside inputs (a fresh loop only: a replay starts
+    /// from the first step). Recording stops, and says so, once the journal holds about
+    /// `limitBytes` (default 64 MB): a replay then checks the steps up to that point.
+    public func startRecordingInputs(limitBytes: Int = 64 << 20) {
+        assertOnLoopThread()
+        precondition(stepNumber == 0, "inputs are recorded from a loop's first step")
+        inputJournal = InputJournal(recordingUpTo: limitBytes)
+        clockJournaled = true
+    }
+
+    /// Stops recording (or replaying) and forgets the journal.
+    public func stopJournalingInputs() {
+        assertOnLoopThread()
+        inputJournal = nil
+        clockJournaled = false
+    }
+
+    /// The inputs recorded so far (nil unless recording from the start).
+    public var recordedInputs: LoopInputs? {
+        assertOnLoopThread()
+        guard let j = inputJournal, j.mode == .recording else { return nil }
+        return LoopInputs(inputs: j.inputs, clock: j.clock, endedAfterStep: j.endedAfterStep)
+    }
+
+    /// How much the input journal holds: (inputs, bytes, the step it stopped after if full).
+    public var inputJournalStatus: (inputs: Int, bytes: Int, endedAfterStep: UInt64?)? {
+        assertOnLoopThread()
+        guard let j = inputJournal, j.mode == .recording else { return nil }
+        return (j.inputs.count, j.bytes, j.endedAfterStep)
+    }
+
+    /// Makes this fresh loop answer every outside input from `inputs` from now on.
+    public func startReplaying(_ inputs: LoopInputs) {
+        assertOnLoopThread()
+        precondition(stepNumber == 0, "a replay starts at a loop's first step")
+        inputJournal = InputJournal(replaying: inputs)
+        clockJournaled = true
+    }
+
+    /// Whether the loop answers outside inputs from a journal.
+    public var isReplayingInputs: Bool { inputJournal?.mode == .replaying }
+
+    /// The first difference between what this replay asked for and the journal, if any.
+    public var replayDivergence: String? { inputJournal?.divergence }
+
+    /// Whether the replayed inputs ran out (the journal's recording had stopped).
+    public var replayInputsExhausted: Bool {
+        guard let j = inputJournal, j.mode == .replaying else { return false }
+        return j.cursor >= j.inputs.count && j.endedAfterStep != nil
+    }
+
+    // MARK: The clock
+
+    /// Now, while the clock is journaled (recording or replaying, real clock). A reading
+    /// inside a step, by a task or the loop (not an observer), is an input: recorded, or
+    /// in a replay taken from the journal. Outside steps: the real clock (recording) or
+    /// the replay's last reading.
+    @usableFromInline @inline(never)
+    func journaledNow() -> UInt64 {
+        guard let j = inputJournal else { return monotonicNanos() &+ clockOffset }
+        let input = (currentRecord != nil || collectingWakes) && !notifying
+        switch j.mode {
+        case .recording:
+            let t = monotonicNanos() &+ clockOffset
+            if input && j.endedAfterStep == nil {
+                j.clock.append(t)
+                j.bytes += 8
+            }
+            return t
+        case .replaying:
+            guard input else { return j.lastClock }
+            if j.clockCursor < j.clock.count {
+                j.lastClock = j.clock[j.clockCursor]
+                j.clockCursor += 1
+            } else if j.divergence == nil && j.endedAfterStep == nil {
+                j.divergence = "at #\(stepNumber) this run read the clock more often than the journal holds"
+            }
+            return j.lastClock
+        }
+    }
+
+    // MARK: Inputs
+
+    /// Records an input (recording only; stops at the bound).
+    @inline(never)
+    func recordInput(_ input: LoopInput) {
+        guard let j = inputJournal, j.isRecording else { return }
+        j.inputs.append(input)
+        j.bytes += input.cost
+        if j.bytes > j.limitBytes { j.endedAfterStep = stepNumber }
+    }
+
+    /// The next input of a replay, if it is what `matches` accepts; otherwise notes the
+    /// divergence (`asked` says what this run asked for) and returns nil.
+    @inline(never)
+    func replayInput(_ asked: String, fd: Int32? = nil, _ matches: (LoopInput) -> Bool) -> LoopInput? {
+        guard let j = inputJournal, j.mode == .replaying else { return nil }
+        guard j.divergence == nil else { return nil }
+        guard j.cursor < j.inputs.count else {
+            j.divergence = j.endedAfterStep != nil
+                ? "at #\(stepNumber) the journal's inputs end (its recording stopped after #\(j.endedAfterStep!), at its bound)"
+                : "at #\(stepNumber) this run asked for \(asked), and the journal holds no more inputs"
+            return nil
+        }
+        let next = j.inputs[j.cursor]
+        guard matches(next), fd == nil || next.fd == nil || next.fd == fd else {
+            j.divergence = "at #\(stepNumber) the journal's next input is \(next.summary), this run asked for \(asked)"
+            return nil
+        }
+        j.cursor += 1
+        return next
+    }
+
+    /// What a socket call throws in a replay that has diverged.
+    func replayFailure(_ operation: String) -> SocketError {
+        SocketError(.closed, operation: operation, detail: "replay diverged: \(inputJournal?.divergence ?? "no input")")
+    }
+
+    var isReplaying: Bool {
+        @inline(__always) get { inputJournal?.mode == .replaying }
+    }
+
+    /// A replay's drain of the inbox: completions from other threads wait until the
+    /// journal delivers them; calls run; jobs cannot be replayed.
+    func replayDrainInbox() {
+        guard let j = inputJournal else { return }
+        let items = inbox.withLock { items -> [InboxItem] in
+            let taken = items
+            items.removeAll()
+            return taken
+        }
+        for item in items {
+            switch item {
+            case .future(let f): j.arrived[f.id] = f
+            case .pool(let event): notify(.pool(event))
+            case .call(let body): body()
+            case .job(let job): ready.append(.job(job, record(of: job)))
+            }
+        }
+        while j.divergence == nil, j.cursor < j.inputs.count {
+            switch j.inputs[j.cursor] {
+            case .future(let raw):
+                let id = FutureID(rawValue: raw)
+                guard let f = awaitArrival(id, j) else {
+                    j.divergence = "at #\(stepNumber) the journal delivers future \(raw)'s completion, which this run's work did not complete within 60 s"
+                    return
+                }
+                j.cursor += 1
+                deliver(f)
+            case .call:
+                j.cursor += 1
+            case .job:
+                j.divergence = "at #\(stepNumber) the journal has a job handed over by another thread, which a replay cannot repeat"
+                return
+            default:
+                return
+            }
+        }
+    }
+
+    /// Waits (real time, at most 60 s) for a completion from another thread.
+    private func awaitArrival(_ id: FutureID, _ j: InputJournal) -> AnyLoopFuture? {
+        let deadline = monotonicNanos() &+ 60_000_000_000
+        while true {
+            if let f = j.arrived.removeValue(forKey: id) { return f }
+            if monotonicNanos() > deadline || stopFlag.load(ordering: .relaxed) { return nil }
+            var p = pollfd(fd: wakeChannel.fd, events: Int16(POLLIN), revents: 0)
+            _ = Glibc.poll(&p, 1, 100)
+            if p.revents != 0 { wakeChannel.drain() }
+            let items = inbox.withLock { items -> [InboxItem] in
+                let taken = items
+                items.removeAll()
+                return taken
+            }
+            for item in items {
+                switch item {
+                case .future(let f): j.arrived[f.id] = f
+                case .pool(let event): notify(.pool(event))
+                case .call(let body): body()
+                case .job(let job): ready.append(.job(job, record(of: job)))
+                }
+            }
+        }
+    }
+
+    /// A replay's poll: what the journal says the poll reported (fd -1: the wake-up channel).
+    func replayPoll() throws(SystemCallError) -> [PollEvent] {
+        guard let input = replayInput("a poll", { if case .poll = $0 { return true } else { return false } }),
+              case .poll(let events, let failure) = input else {
+            return []
+        }
+        if let failure { throw SystemCallError(failure, errno: .ioError) }
+        return events.map {
+            PollEvent(fd: $0.fd < 0 ? wakeChannel.fd : $0.fd, readable: $0.flags & 1 != 0,
+                      writable: $0.flags & 2 != 0, hungUp: $0.flags & 4 != 0)
+        }
+    }
+
+    /// Records what a poll reported.
+    func recordPoll(_ events: [PollEvent], failure: String?) {
+        recordInput(.poll(events: events.map {
+            LoopInput.PolledFD(fd: $0.fd == wakeChannel.fd ? -1 : $0.fd,
+                               flags: ($0.readable ? 1 : 0) | ($0.writable ? 2 : 0) | ($0.hungUp ? 4 : 0))
+        }, failure: failure))
+    }
+}
