@@ -21,6 +21,8 @@ public struct Journal: Codable, Sendable {
     /// Every outside input the loop took, from its first step (format 2; nil when the
     /// session did not record them from its start).
     public var inputs: LoopInputs?
+    /// How many steps the session had run (format 2): `steps` may hold only the last ones.
+    public var stepCount: UInt64?
 
     /// Reads a journal written by `journal save`.
     public init(contentsOf path: String) throws {
@@ -41,26 +43,35 @@ public struct Journal: Codable, Sendable {
         }
     }
 
-    init(commands: [Command], steps: [StepDigest], inputs: LoopInputs?) {
+    init(commands: [Command], steps: [StepDigest], inputs: LoopInputs?, stepCount: UInt64) {
         self.commands = commands
         self.steps = steps
         self.inputs = inputs
+        self.stepCount = stepCount
     }
 }
 
 extension Session {
     /// The journal of this session so far.
     ///
-    /// - Throws: `ReplError` if the history is off or no longer holds the first steps.
+    /// Its steps' digests are the history's: with the outside inputs recorded from the
+    /// first step, a replay runs every step and checks those the history still holds.
+    ///
+    /// - Throws: `ReplError` if neither the history from the first step nor the inputs
+    ///   are there to replay from.
     public func journal() throws -> Journal {
-        guard let status = loop.historyStatus else {
-            throw ReplError("a journal needs the history ('history on' keeps it from now on; a journal then starts at a fresh loop: 'reset')")
-        }
-        guard status.oldestStep == 0 else {
-            throw ReplError("the history no longer holds steps 1–\(status.oldestStep) (it keeps \(status.limit)); 'history on --limit N' before a long session keeps more")
+        let inputs = loop.recordedInputs
+        let status = loop.historyStatus
+        if inputs == nil {
+            guard let status else {
+                throw ReplError("a journal needs the history or the outside inputs from the first step ('history on' and 'journal on' keep them from now on; a journal then starts at a fresh loop: 'reset')")
+            }
+            guard status.oldestStep == 0 else {
+                throw ReplError("the history no longer holds steps 1–\(status.oldestStep) (it keeps \(status.limit)) and the outside inputs were not recorded ('journal on' at a fresh loop records them; 'history on --limit N' before a long session keeps more steps)")
+            }
         }
         let commands = timeline.entries.map { Journal.Command(step: $0.step, text: $0.text, clock: $0.clockAfter) }
-        return Journal(commands: commands, steps: loop.historyDigests(), inputs: loop.recordedInputs)
+        return Journal(commands: commands, steps: loop.historyDigests(), inputs: inputs, stepCount: loop.stepCount)
     }
 }
 
@@ -77,21 +88,40 @@ struct JournalCommand: ReplCommand {
             after it), and stops at the first difference. It also holds every outside \
             input the loop took from its first step — what each socket call returned \
             (fds, ports, addresses, the bytes received, how many were sent), what each \
-            poll reported, where completions from pool threads were delivered, one clock \
-            reading per step — so a replay answers them from the journal instead of the \
-            kernel: a session with real sockets replays step for step, and the first call \
-            that differs is reported. The inputs are kept up to 64 MB; past that, \
-            recording stops and a replay checks the steps up to there. A session of \
-            simulated parts on the virtual clock replays identically without them.
+            poll reported, where completions from pool threads were delivered, the clock \
+            readings taken inside steps — so a replay answers them from the journal \
+            instead of the kernel: a session with real sockets replays step for step, and \
+            the first call that differs is reported. The inputs are kept up to 64 MB; past \
+            that, recording stops and a replay checks the steps up to there. A session of \
+            simulated parts on the virtual clock replays identically without them. \
+            'journal off' stops recording the inputs (a session that measures a loaded \
+            server saves their cost, a few percent); 'journal on' starts again, before the \
+            first step only (a replay begins at the first step).
             """)
 
-    @Argument(help: ArgumentHelp("'save' to write it to FILE; none: what it holds.", valueName: "save"), completion: .list(["save"]))
+    @Argument(help: ArgumentHelp("'save' to write it to FILE, 'off' or 'on' for the outside inputs; none: what it holds.",
+                                 valueName: "save|off|on"), completion: .list(["save", "off", "on"]))
     var action: String?
 
     @Argument(help: ArgumentHelp("Where to write it (JSON).", valueName: "file"), completion: .file())
     var file: String?
 
     mutating func run(in session: Session) throws {
+        let loop = session.loop
+        switch (action, file) {
+        case ("off"?, nil):
+            loop.stopJournalingInputs()
+            return session.output.line("journal: not recording outside inputs (a replay re-runs the commands against real sockets)")
+        case ("on"?, nil):
+            guard loop.inputJournalStatus == nil else { return session.output.line("journal: already recording outside inputs") }
+            guard loop.stepCount == 0 else {
+                throw ReplError("outside inputs are recorded from the first step only (a replay begins there); 'reset' starts a fresh loop")
+            }
+            loop.startRecordingInputs()
+            return session.output.line("journal: recording outside inputs")
+        default:
+            break
+        }
         let journal = try session.journal()
         switch (action, file) {
         case (nil, nil):
@@ -100,18 +130,23 @@ struct JournalCommand: ReplCommand {
                 inputs = ", \(plural(status.inputs, "outside input")) (\(status.bytes / 1024) KB)"
                 if let end = status.endedAfterStep { inputs += " up to #\(end), where recording stopped at its bound" }
             }
-            session.output.line("journal: \(plural(journal.commands.count, "command")), \(plural(journal.steps.count, "step"))\(inputs) ('journal save FILE' writes it)")
+            let steps = Int(journal.stepCount ?? UInt64(journal.steps.count))
+            let checked = journal.steps.count < steps ? " (the last \(journal.steps.count) checkable)" : ""
+            session.output.line("journal: \(plural(journal.commands.count, "command")), \(plural(steps, "step"))\(checked)\(inputs) ('journal save FILE' writes it)")
         case ("save"?, let file?):
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            // (One line: a loaded session's inputs run to hundreds of thousands.)
+            encoder.outputFormatting = [.sortedKeys]
             do {
                 try encoder.encode(journal).write(to: URL(fileURLWithPath: file))
             } catch {
                 throw ReplError("cannot write \(file): \(error.localizedDescription)")
             }
-            session.output.line("wrote \(plural(journal.commands.count, "command")) and \(plural(journal.steps.count, "step")) to \(file) (corepl replay \(file))")
+            let steps = journal.stepCount ?? UInt64(journal.steps.count)
+            let checked = journal.steps.count < Int(steps) ? " (the last \(journal.steps.count) checkable: the history keeps no more)" : ""
+            session.output.line("wrote \(plural(journal.commands.count, "command")) and \(plural(Int(steps), "step"))\(checked) to \(file) (corepl replay \(file))")
         default:
-            throw ReplError("usage: journal | journal save FILE")
+            throw ReplError("usage: journal | journal save FILE | journal off | journal on")
         }
     }
 }
@@ -137,20 +172,28 @@ extension Session {
             }
             return nil
         }
-        for recorded in journal.steps where recorded.step <= (k ?? .max) {
-            if let failure = runCommands(before: recorded.step) { return ("stopped before #\(recorded.step): \(failure)", next) }
-            guard loop.stepCount + 1 == recorded.step else {
-                return ("diverged: the journal's next step is #\(recorded.step), this run is at #\(loop.stepCount)", next)
-            }
+        // Every step to the journal's last (or #K); those the journal has digests of are checked.
+        let last = min(k ?? .max, journal.stepCount ?? journal.steps.last?.step ?? 0)
+        var digests = journal.steps[...]
+        while loop.stepCount < last {
+            let number = loop.stepCount + 1
+            if let failure = runCommands(before: number) { return ("stopped before #\(number): \(failure)", next) }
+            while let d = digests.first, d.step < number { digests.removeFirst() }
+            let digest = digests.first.flatMap { $0.step == number ? $0 : nil }
             if loop.replayInputsExhausted {
                 return (nil, next)  // the journal's inputs end here (its recording stopped at its bound)
             }
             let virtual = loop.clock == .virtual
             if virtual, let c = clock { loop.setVirtualNow(c) }
             let now = loop.now()
-            loop.step(timeout: virtual ? .nanoseconds(Int64(clamping: recorded.time > now ? recorded.time - now : 0)) : pollTimeout)
+            let target = digest?.time ?? now
+            loop.step(timeout: virtual ? .nanoseconds(Int64(clamping: target > now ? target - now : 0)) : pollTimeout)
             if let divergence = loop.replayDivergence {
                 return ("diverged \(divergence)", next)
+            }
+            guard let recorded = digest else {
+                clock = nil  // (the journal has no reading for this step: the next goes on from here)
+                continue
             }
             guard let got = loop.historyDigest(ofStep: recorded.step) else {
                 return ("diverged at #\(recorded.step): this run kept no record of it", next)
@@ -193,7 +236,8 @@ extension ReplRunner {
             ? ", answering the outside inputs from the journal up to #\(journal.inputs!.endedAfterStep!) (where its recording stopped)"
             : ", answering every outside input from the journal"
         let steps = session.loop.stepCount
-        writeLine("replayed \(plural(Int(steps), "step")) and \(plural(journal.commands.count, "command")) from \(file)\(how): every step as recorded", to: 1)
+        let checked = journal.steps.count < Int(steps) ? " (the last \(journal.steps.count) checked against the journal's digests: its history kept no more)" : ""
+        writeLine("replayed \(plural(Int(steps), "step")) and \(plural(journal.commands.count, "command")) from \(file)\(how): every step as recorded\(checked)", to: 1)
         return 0
     }
 }

@@ -133,8 +133,11 @@ extension EventLoop {
             failure = "\(error)"
             if clockJournaled && !isReplaying { recordPoll([], failure: failure) }
         }
+        // A replay's events name the wake-up channel -1: its recorded fds are the journal's
+        // numbers, one of which may be this process's wake-up channel.
+        let wakeFD = clockJournaled && isReplaying ? -1 : wakeChannel.fd
         for event in pollEvents {
-            if event.fd == wakeChannel.fd {
+            if event.fd == wakeFD {
                 signals += 1
                 wakeChannel.drain()
                 drainInbox()

@@ -321,7 +321,8 @@ extension EventLoop {
         }
     }
 
-    /// A replay's poll: what the journal says the poll reported (fd -1: the wake-up channel).
+    /// A replay's poll: what the journal says the poll reported (fd -1: the wake-up channel,
+    /// kept so: the journal's fd numbers are no fds of this process).
     func replayPoll() throws(SystemCallError) -> [PollEvent] {
         guard let input = replayInput("a poll", { if case .poll = $0 { return true } else { return false } }),
               case .poll(let events, let failure) = input else {
@@ -329,7 +330,7 @@ extension EventLoop {
         }
         if let failure { throw SystemCallError(failure, errno: .ioError) }
         return events.map {
-            PollEvent(fd: $0.fd < 0 ? wakeChannel.fd : $0.fd, readable: $0.flags & 1 != 0,
+            PollEvent(fd: $0.fd, readable: $0.flags & 1 != 0,
                       writable: $0.flags & 2 != 0, hungUp: $0.flags & 4 != 0)
         }
     }

@@ -481,15 +481,25 @@ extension ForkTests {
         #expect(r.out.contains("answering the outside inputs from the journal up to #\(end) (where its recording stopped)"), "\(r.out)")
     }
 
-    @Test func aJournalNeedsTheWholeHistory() throws {
+    /// A journal replays from the first step: with the outside inputs recorded from there,
+    /// a history that kept only the last steps is enough (those are checked); without
+    /// them, it needs the whole history.
+    @Test func aJournalNeedsTheInputsOrTheWholeHistory() throws {
         let (s, out) = try makeSession()
         defer { s.shutdown() }
         s.must("history on --limit 10; spawn counter 3000; run until idle")
+        s.must("journal")
+        #expect(out.out.last?.hasPrefix("journal: 1 command, 3001 steps (the last ") == true, "\(out.out.last ?? "")")
+        #expect(out.out.last?.contains(" checkable), 0 outside inputs (") == true, "\(out.out.last ?? "")")
+        s.must("journal off")
+        #expect(out.out.last == "journal: not recording outside inputs (a replay re-runs the commands against real sockets)")
         #expect(!s.execute("journal"))
         #expect(out.err.last?.contains("the history no longer holds steps 1–") == true, "\(out.err.last ?? "")")
         s.must("history off")
         #expect(!s.execute("journal save x.json"))
-        #expect(out.err.last?.contains("a journal needs the history") == true)
+        #expect(out.err.last?.contains("a journal needs the history or the outside inputs from the first step") == true)
+        #expect(!s.execute("journal on"))
+        #expect(out.err.last?.contains("outside inputs are recorded from the first step only") == true)
     }
 }
 

@@ -81,6 +81,32 @@ func loopStep(tasks: Int, yields: Int, observer: Bool = false, recording: Bool =
     return Double(now() - start) / Double(steps)
 }
 
+/// ns per round trip of one byte between two tasks over a socket pair (recv_wait and
+/// send_wait, real system calls, polls); with `journal`, the loop records its outside
+/// inputs (what a REPL session does by default, for `corepl replay`).
+func socketRoundTrip(trips: Int, journal: Bool) throws -> Double {
+    let loop = try EventLoop()
+    if journal { loop.startRecordingInputs() }
+    let (a, b) = try AsyncSocket.pair(on: loop)
+    loop.spawn(name: "ping") {
+        for _ in 0..<trips {
+            try await a.send(all: [1])
+            _ = try await a.recv(max: 1)
+        }
+    }
+    loop.spawn(name: "pong") {
+        for _ in 0..<trips {
+            let x = try await b.recv(max: 1)
+            try await b.send(all: x)
+        }
+    }
+    let start = now()
+    loop.run()
+    a.close()
+    b.close()
+    return Double(now() - start) / Double(trips)
+}
+
 /// Microseconds to rebuild the state of the step before the 100,000th (median of 21), and
 /// the history's estimated size then.
 func stepBack(tasks: Int) throws -> (Double, Int, Int) {
@@ -215,6 +241,16 @@ func runStepSuite() throws {
     figure("monitor / none", median(monitorRatio), "x", digits: 2)
     figure("yield step keeping the history (step back)", median(kept), "ns")
     figure("history / none", median(historyRatio), "x", digits: 2)
+    var trips: [Double] = [], journaled: [Double] = [], journalRatio: [Double] = []
+    _ = try socketRoundTrip(trips: 20_000, journal: false)
+    for _ in 0..<9 {
+        let plain = try socketRoundTrip(trips: 50_000, journal: false)
+        let j = try socketRoundTrip(trips: 50_000, journal: true)
+        trips.append(plain); journaled.append(j); journalRatio.append(j / plain)
+    }
+    figure("socket pair round trip (1 byte each way)", median(trips), "ns")
+    figure("socket pair round trip recording outside inputs (journal)", median(journaled), "ns")
+    figure("journal / none", median(journalRatio), "x", digits: 2)
     for tasks in [2, 1_000] {
         let (back, bytes, _) = try stepBack(tasks: tasks)
         figure("step back 1 at step 100000, \(tasks) tasks (rebuild the state)", back, "us", digits: 1)

@@ -20,6 +20,14 @@ let suites: [String: () throws -> Void] = [
     "profile-step": { for _ in 0..<5 { print(try loopStep(tasks: 2, yields: profileYields)) } },
     "profile-trace": { for _ in 0..<5 { print(try loopStep(tasks: 2, yields: profileYields, recording: true)) } },
     "profile-history": { for _ in 0..<5 { print(try loopStep(tasks: 2, yields: profileYields, history: true)) } },
+    "journal": {
+        var ratios: [Double] = []
+        for _ in 0..<9 {
+            let plain = try socketRoundTrip(trips: 50_000, journal: false)
+            ratios.append(try socketRoundTrip(trips: 50_000, journal: true) / plain)
+        }
+        figure("journal / none, socket pair round trip, median of pairs", median(ratios), "x", digits: 2)
+    },
     "profile-monitor": { for _ in 0..<5 { print(try loopStep(tasks: 2, yields: profileYields, monitor: true)) } },
     // The step against the bare executor only, alternating: `corepl-bench ratio [YIELDS]`.
     "ratio": {
