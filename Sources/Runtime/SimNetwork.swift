@@ -381,7 +381,8 @@ final class SimNetwork {
                 if case .data(let b) = s.payload { return n + b.count }
                 return n
             }
-            parts.append("\(inFlight.count) segment\(inFlight.count == 1 ? "" : "s") (\(bytes) B) on their way")
+            let n = inFlight.count
+            parts.append("\(n) segment\(n == 1 ? "" : "s")\(bytes > 0 ? " (\(bytes) B)" : "") on \(n == 1 ? "its" : "their") way")
         }
         parts.append("faults: \(faults)")
         if segmentsLost > 0 || resets > 0 { parts.append("\(segmentsLost) lost, \(resets) reset") }

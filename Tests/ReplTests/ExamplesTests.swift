@@ -11,7 +11,7 @@ import TestSupport
     }()
 
     @Test func thereAreElevenExamples() {
-        #expect(Self.examples.count == 11, "\(Self.examples)")
+        #expect(Self.examples.count == 12, "\(Self.examples)")
     }
 
     @Test(arguments: examples)
