@@ -19,6 +19,8 @@ public final class LoopService: @unchecked Sendable {
         public var policy: String?
         /// Whether the loop reads its virtual clock.
         public var virtualClock = false
+        /// Whether new sockets are the simulated network's (`net sim`).
+        public var netSimulated = false
         public var quit = false
         /// Tasks, for completion: id, name, and whether it listens (has an address).
         public var tasks: [(id: Int, name: String, listens: Bool)] = []
@@ -147,6 +149,7 @@ public final class LoopService: @unchecked Sendable {
             $0.past = s.pastStep
             $0.policy = s.loop.policy == .fifo ? nil : s.loop.policy.description
             $0.virtualClock = s.loop.clock == .virtual
+            $0.netSimulated = s.loop.isNetworkSimulated
             $0.quit = s.quitRequested
             $0.tasks = tasks
         }

@@ -292,6 +292,7 @@ public final class Terminal {
         if let k = status.past { where_ = "past #\(k) of #\(status.step)" }
         if let p = status.policy { where_ += ", \(p)" }
         if status.virtualClock { where_ += ", virtual clock" }
+        if status.netSimulated { where_ += ", net sim" }
         let text = "[\(where_)] > "
         promptText.map { free($0) }
         promptText = strdup(text)
