@@ -128,7 +128,7 @@ public final class FibPool: @unchecked Sendable {
     /// on the loop thread right here; `block` blocks the loop thread on the future.
     public func fib(_ n: Int, on loop: EventLoop, wait: WaitMode,
                     fileID: StaticString = #fileID, line: UInt = #line) async throws -> Int {
-        if n < inlineBelow { return computeInline(n, on: loop) }
+        if n < inlineBelow || (threads == nil && processes == nil) { return computeInline(n, on: loop) }
         let label = "fib(\(n))"
         let future: LoopFuture<Int>
         if let threads {
@@ -147,7 +147,7 @@ public final class FibPool: @unchecked Sendable {
             guard let value = Int(text) else { throw PoolError.badReply(pool: spec.description, reply: text) }
             return value
         } else {
-            return computeInline(n, on: loop)
+            preconditionFailure("an inline pool computes before making a label")
         }
         switch wait {
         case .yield: return try await future.get(label: "pool", fileID: fileID, line: line)

@@ -69,9 +69,18 @@ public struct FibServerHandle: Sendable {
 
 /// A number and "\n" as bytes (a small String: no allocation but the array's).
 func replyLine(_ value: Int) -> [UInt8] {
-    var text = String(value)
-    text.append("\n")
-    return Array(text.utf8)
+    // Digits straight into the bytes (no String: this runs once per request).
+    var magnitude = value.magnitude
+    var digits: [UInt8] = []
+    digits.reserveCapacity(22)
+    repeat {
+        digits.append(UInt8(truncatingIfNeeded: magnitude % 10) &+ 48)
+        magnitude /= 10
+    } while magnitude > 0
+    if value < 0 { digits.append(45) }
+    digits.reverse()
+    digits.append(10)
+    return digits
 }
 
 /// How much a handler receives at a time.

@@ -65,8 +65,8 @@ public struct SocketError: Error, Sendable, CustomStringConvertible {
 /// A non-blocking TCP socket driven by an `EventLoop` (loop thread only).
 public final class AsyncSocket: @unchecked Sendable {
     public let loop: EventLoop
-    /// The file descriptor; -1 once closed.
-    public private(set) var fd: Int32
+    /// The file descriptor; -1 once closed. (Loop thread only: no dynamic exclusivity check.)
+    @exclusivity(unchecked) public private(set) var fd: Int32
     /// Where it listens or which local end it is.
     public let localAddress: SocketAddress?
     /// The other end, for connected sockets.

@@ -172,7 +172,10 @@ extension EventLoop {
     /// calls.
     func drainInbox() {
         if clockJournaled && isReplaying { return replayDrainInbox() }
+        // Nothing handed over since the last drain: no lock (see `inboxPending`).
+        guard inboxPending.load(ordering: .acquiring) else { return }
         let items = inbox.withLock { items -> [InboxItem] in
+            inboxPending.store(false, ordering: .relaxed)
             if items.isEmpty { return [] }
             let taken = items
             items.removeAll()
@@ -221,7 +224,7 @@ extension EventLoop {
         guard current == nil else { throw LoopError.pollerBusy }
         if kind == poller.kind { return }
         let fresh = try makePoller(kind, wakeFD: wakeChannel.fd)
-        let fds = Set(queues.recv.keys).union(queues.send.keys)
+        let fds = Set(queues.recv.entries.map(\.fd)).union(queues.send.entries.map(\.fd))
         do {
             for fd in fds { try fresh.validate(fd: fd) }
         } catch {

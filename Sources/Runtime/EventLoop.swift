@@ -138,6 +138,11 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     let owner: pthread_t
     let wakeChannel: WakeChannel
     let inbox = Locked<[InboxItem]>([])
+    /// Set, under the inbox's lock, when something is put in it (before the wake-up
+    /// channel is signalled); cleared under the lock when it is emptied. A poll step that
+    /// reads it unset takes no lock: whatever is added after that read signals the
+    /// wake-up channel, and the next drain sees the flag.
+    let inboxPending = Atomic<Bool>(false)
     let stopFlag = Atomic<Bool>(false)
     /// The task the current step runs (0: none) and when the step began, for other
     /// threads to report who holds the loop.
@@ -181,7 +186,10 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         guard isOnLoopThread else {
-            inbox.withLock { $0.append(.job(job)) }
+            inbox.withLock {
+                $0.append(.job(job))
+                inboxPending.store(true, ordering: .releasing)
+            }
             wakeChannel.signal()
             return
         }
@@ -242,7 +250,10 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
             body()
             return
         }
-        inbox.withLock { $0.append(.call(body)) }
+        inbox.withLock {
+            $0.append(.call(body))
+            inboxPending.store(true, ordering: .releasing)
+        }
         wakeChannel.signal()
     }
 
@@ -252,7 +263,10 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
             notify(.pool(event))
             return
         }
-        inbox.withLock { $0.append(.pool(event)) }
+        inbox.withLock {
+            $0.append(.pool(event))
+            inboxPending.store(true, ordering: .releasing)
+        }
     }
 }
 

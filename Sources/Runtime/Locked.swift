@@ -9,7 +9,8 @@ import Glibc
 
 /// A value that any thread may read or change, one at a time.
 public final class Locked<Value>: @unchecked Sendable {
-    private var value: Value
+    /// Only touched under the mutex: no dynamic exclusivity check needed.
+    @exclusivity(unchecked) private var value: Value
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
     public init(_ value: Value) {

@@ -148,7 +148,10 @@ extension EventLoop {
         if isOnLoopThread {
             deliver(future)
         } else {
-            inbox.withLock { $0.append(.future(future)) }
+            inbox.withLock {
+                $0.append(.future(future))
+                inboxPending.store(true, ordering: .releasing)
+            }
             wakeChannel.signal()
         }
     }

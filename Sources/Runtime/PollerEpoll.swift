@@ -10,8 +10,8 @@ final class EpollPoller: Poller {
     private let epfd: Int32
     private let wakeFD: Int32
     /// What is registered with the kernel now, per fd.
-    private var registered: [Int32: UInt32] = [:]
-    private var buffer = [epoll_event](repeating: epoll_event(), count: 256)
+    @exclusivity(unchecked) private var registered: [Int32: UInt32] = [:]
+    @exclusivity(unchecked) private var buffer = [epoll_event](repeating: epoll_event(), count: 256)
 
     init(wakeFD: Int32) throws(SystemCallError) {
         epfd = try Sys.call("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) }

@@ -458,8 +458,8 @@ extension EventLoop {
         sim.deliver(upTo: now())
         flushNetEvents()
         var fds: [Int32] = []
-        for fd in queues.recv.keys where fd >= SimNetwork.fdBase { fds.append(fd) }
-        for fd in queues.send.keys where fd >= SimNetwork.fdBase { fds.append(fd) }
+        for fd in queues.recv.largeFDs where fd >= SimNetwork.fdBase { fds.append(fd) }
+        for fd in queues.send.largeFDs where fd >= SimNetwork.fdBase { fds.append(fd) }
         guard !fds.isEmpty else { return }
         fds.sort()
         var last: Int32 = -1
@@ -474,8 +474,8 @@ extension EventLoop {
     var simHasWork: Bool {
         guard let sim else { return false }
         if sim.nextArrival != nil { return true }
-        for (fd, _) in queues.recv where fd >= SimNetwork.fdBase && sim.isReady(fd, write: false) { return true }
-        for (fd, _) in queues.send where fd >= SimNetwork.fdBase && sim.isReady(fd, write: true) { return true }
+        for fd in queues.recv.largeFDs where fd >= SimNetwork.fdBase && sim.isReady(fd, write: false) { return true }
+        for fd in queues.send.largeFDs where fd >= SimNetwork.fdBase && sim.isReady(fd, write: true) { return true }
         return false
     }
 }

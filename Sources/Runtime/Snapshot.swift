@@ -135,8 +135,8 @@ extension EventLoop {
             step: stepNumber,
             ready: readyIDs,
             foreignJobs: foreign,
-            recvWait: queues.recv.map { .init(fd: $0.key, task: $0.value.id) }.sorted { $0.fd < $1.fd },
-            sendWait: queues.send.map { .init(fd: $0.key, task: $0.value.id) }.sorted { $0.fd < $1.fd },
+            recvWait: queues.recv.entries.map { .init(fd: $0.fd, task: $0.task.id) },
+            sendWait: queues.send.entries.map { .init(fd: $0.fd, task: $0.task.id) },
             futureWait: queues.future.map { .init(future: $0.key, task: $0.value.id, label: futureLabel($0.key)) }.sorted { $0.future < $1.future },
             timers: timerList,
             joins: queues.join.flatMap { target, waiters in waiters.map { .init(task: $0.id, target: target) } }

@@ -26,10 +26,61 @@ struct TimerEntry: Comparable {
     }
 }
 
+/// The task waiting on each fd in one direction: by index for the kernel's small fd
+/// numbers (a lookup per poll event and per wait, no hashing), in a dictionary for the
+/// rest (the simulated network's, from 2^20).
+struct FDWaiters {
+    static let denseLimit: Int32 = 1 << 16
+    private var dense: [TaskRecord?] = []
+    private var sparse: [Int32: TaskRecord] = [:]
+    /// How many fds have a waiter.
+    private(set) var count = 0
+
+    subscript(fd: Int32) -> TaskRecord? {
+        @inline(__always) get {
+            if fd >= 0 && fd < Self.denseLimit {
+                let i = Int(fd)
+                return i < dense.count ? dense[i] : nil
+            }
+            return sparse[fd]
+        }
+        set {
+            let old: TaskRecord?
+            if fd >= 0 && fd < Self.denseLimit {
+                let i = Int(fd)
+                if i >= dense.count {
+                    guard newValue != nil else { return }
+                    dense.append(contentsOf: repeatElement(nil, count: Swift.max(i + 1 - dense.count, dense.count)))
+                }
+                old = dense[i]
+                dense[i] = newValue
+            } else {
+                old = sparse[fd]
+                sparse[fd] = newValue
+            }
+            count += (newValue == nil ? 0 : 1) - (old == nil ? 0 : 1)
+        }
+    }
+
+    /// Every fd with a waiter and its task, in fd order.
+    var entries: [(fd: Int32, task: TaskRecord)] {
+        var out: [(fd: Int32, task: TaskRecord)] = []
+        out.reserveCapacity(count)
+        if count > sparse.count {
+            for (i, r) in dense.enumerated() { if let r { out.append((Int32(i), r)) } }
+        }
+        out += sparse.map { ($0.key, $0.value) }.sorted { $0.0 < $1.0 }
+        return out
+    }
+
+    /// The fds from `SimNetwork.fdBase` up with a waiter, in no particular order.
+    var largeFDs: Dictionary<Int32, TaskRecord>.Keys { sparse.keys }
+}
+
 /// Every wait queue of a loop (loop thread only).
 struct WaitQueues {
-    var recv: [Int32: TaskRecord] = [:]
-    var send: [Int32: TaskRecord] = [:]
+    var recv = FDWaiters()
+    var send = FDWaiters()
     var future: [FutureID: TaskRecord] = [:]
     /// Tasks waiting for another to finish, by the task they wait for, in arrival order.
     var join: [TaskID: [TaskRecord]] = [:]
