@@ -121,3 +121,11 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// A nonisolated async function runs on its caller's executor (SE-0461), in every module:
+// the loop's tasks call the runtime's waits and each other's async functions without a
+// hop to the generic executor — which, for a task with an executor preference, meant a
+// lookup of that preference under a lock at every call.
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]
+}
