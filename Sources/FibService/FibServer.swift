@@ -68,19 +68,18 @@ public struct FibServerHandle: Sendable {
 }
 
 /// A number and "\n" as bytes (a small String: no allocation but the array's).
-func replyLine(_ value: Int) -> [UInt8] {
-    // Digits straight into the bytes (no String: this runs once per request).
+/// Appends `value` and a newline to `line`, digits straight into the bytes (no String:
+/// this runs once per request).
+func replyLine(_ value: Int, into line: inout [UInt8]) {
     var magnitude = value.magnitude
-    var digits: [UInt8] = []
-    digits.reserveCapacity(22)
+    let start = line.count
     repeat {
-        digits.append(UInt8(truncatingIfNeeded: magnitude % 10) &+ 48)
+        line.append(UInt8(truncatingIfNeeded: magnitude % 10) &+ 48)
         magnitude /= 10
     } while magnitude > 0
-    if value < 0 { digits.append(45) }
-    digits.reverse()
-    digits.append(10)
-    return digits
+    if value < 0 { line.append(45) }
+    line[start...].reverse()
+    line.append(10)
 }
 
 /// How much a handler receives at a time.
@@ -169,10 +168,14 @@ public enum FibServer {
     static func serve(_ client: AsyncSocket, pool: FibPool, options: FibServerOptions, loop: EventLoop) async throws {
         defer { client.close() }
         var framer = RequestFramer(ceiling: options.ceiling)
+        // Kept between requests: no allocation for them per request.
+        var items: [RequestFramer.Item] = []
+        var reply: [UInt8] = []
         while true {
             guard let data = try? await client.recv(max: receiveSize) else { return }
             var endOfFile = data.isEmpty
-            var items = framer.feed(data)
+            items.removeAll(keepingCapacity: true)
+            framer.feed(data, into: &items)
             // An unterminated request counts only once nothing more is immediately there:
             // a recv that did not fill the buffer took all the socket had (as the seed's
             // recv(100) takes one request); after a full one, look again without waiting.
@@ -189,16 +192,16 @@ public enum FibServer {
                     break
                 }
                 last = more.count
-                if more.isEmpty { endOfFile = true } else { items += framer.feed(more) }
+                if more.isEmpty { endOfFile = true } else { framer.feed(more, into: &items) }
             }
             if endOfFile, let item = framer.flushPartial() { items.append(item) }
             for item in items {
-                let reply: [UInt8]
                 var close = false
+                reply.removeAll(keepingCapacity: true)
                 switch item {
                 case .request(let n):
                     do {
-                        reply = replyLine(try await pool.fib(n, on: loop, wait: options.wait))
+                        replyLine(try await pool.fib(n, on: loop, wait: options.wait), into: &reply)
                     } catch is CancellationError {
                         throw CancellationError()
                     } catch {

@@ -36,11 +36,18 @@ public struct RequestFramer: Sendable {
     /// Feeds received bytes; returns the items of every complete line, in order. After a
     /// `.fatal` item nothing more is produced.
     public mutating func feed(_ bytes: some Collection<UInt8>) -> [Item] {
-        guard !failed else { return [] }
         var items: [Item] = []
+        feed(bytes, into: &items)
+        return items
+    }
+
+    /// Feeds received bytes, appending the items of every complete line to `items` (a
+    /// buffer the caller keeps between calls: no allocation per request).
+    public mutating func feed(_ bytes: some Collection<UInt8>, into items: inout [Item]) {
+        guard !failed else { return }
         for byte in bytes {
             guard Self.isText(byte) else {
-                return fail(items, "binary data in the request; closing the connection")
+                return fail(&items, "binary data in the request; closing the connection")
             }
             if byte == 10 {
                 if let item = item(forLine: pending) { items.append(item) }
@@ -48,11 +55,10 @@ public struct RequestFramer: Sendable {
             } else {
                 pending.append(byte)
                 if pending.count > Self.maxPendingBytes {
-                    return fail(items, "more than \(Self.maxPendingBytes) bytes without a newline; closing the connection")
+                    return fail(&items, "more than \(Self.maxPendingBytes) bytes without a newline; closing the connection")
                 }
             }
         }
-        return items
     }
 
     /// Takes the unterminated remainder as a request (call once no more bytes are
@@ -63,10 +69,10 @@ public struct RequestFramer: Sendable {
         return item(forLine: pending)
     }
 
-    private mutating func fail(_ items: [Item], _ reason: String) -> [Item] {
+    private mutating func fail(_ items: inout [Item], _ reason: String) {
         failed = true
         pending.removeAll()
-        return items + [.fatal(reason)]
+        items.append(.fatal(reason))
     }
 
     /// Text is printable ASCII, tab, CR and LF; anything else is binary garbage.

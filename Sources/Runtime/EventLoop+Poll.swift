@@ -5,7 +5,10 @@ import Glibc
 
 extension EventLoop {
 
-    func pollStep(timeoutNanos: UInt64) -> StepEvent {
+    /// One poll step. Its event is built only if `report` is set or observers are
+    /// attached: a free run with nobody watching pays for no event (nor for a copy of the
+    /// step's wakes).
+    func pollStep(timeoutNanos: UInt64, report: Bool = true) -> StepEvent? {
         let number = beginStep(task: nil)
         collectingWakes = true
         var signals = 0
@@ -37,6 +40,10 @@ extension EventLoop {
             if sim != nil { wakeSimulated() }
         }
         collectingWakes = false
+        guard report || !observers.isEmpty else {
+            stepWakes.removeAll(keepingCapacity: true)
+            return nil
+        }
         let wakes = stepWakes
         stepWakes.removeAll(keepingCapacity: true)
         let event: StepEvent

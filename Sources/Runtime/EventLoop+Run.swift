@@ -88,7 +88,7 @@ extension EventLoop {
                 } else if case .deadline(let d) = limit {
                     t = min(t, d > clock ? d - clock : 0)
                 }
-                event = pollStep(timeoutNanos: t)
+                event = pollStep(timeoutNanos: t, report: report)
                 if history != nil { captureHistory(popped: nil) }
                 clock = now()
             }

@@ -17,7 +17,7 @@ extension EventLoop {
             if history != nil { captureHistory(popped: entry) }
             return takeLastEvent()
         }
-        let event = pollStep(timeoutNanos: (timeout ?? defaultPollTimeout).clampedNanoseconds)
+        let event = pollStep(timeoutNanos: (timeout ?? defaultPollTimeout).clampedNanoseconds)!
         if history != nil { captureHistory(popped: nil) }
         return event
     }
