@@ -22,18 +22,19 @@ extension EventLoop {
             if stepWakes.isEmpty && table.liveCount == 0 && pendingFutures == 0 && inbox.withLock({ $0.isEmpty }) {
                 break pollOnce
             }
-            var timeout: UInt64? = stepWakes.isEmpty ? timeoutNanos : 0
+            // No limit: the poll blocks until something happens (no timer armed in the kernel).
+            var timeout: UInt64? = stepWakes.isEmpty ? (timeoutNanos == .max ? nil : timeoutNanos) : 0
             if clockIsVirtual {
-                (failure, waited) = pollVirtually(horizon: timeout ?? 0, signals: &signals)
+                (failure, waited) = pollVirtually(horizon: timeout ?? .max, signals: &signals)
                 break pollOnce
             }
-            if let t = timeout, let next = queues.nextTimerDeadline() {
+            if timeout != 0, let next = queues.nextTimerDeadline() {
                 let now = now()
-                timeout = min(t, next > now ? next - now : 0)
+                timeout = min(timeout ?? .max, next > now ? next - now : 0)
             }
-            if let t = timeout, let next = sim?.nextArrival {
+            if timeout != 0, let next = sim?.nextArrival {
                 let now = now()
-                timeout = min(t, next > now ? next - now : 0)
+                timeout = min(timeout ?? .max, next > now ? next - now : 0)
             }
             (failure, waited) = pollAndWake(timeoutNanos: timeout, signals: &signals)
             fireTimers(now: now())
@@ -76,7 +77,7 @@ extension EventLoop {
         deliverHeld()
         if sim != nil { wakeSimulated() }
         if failure == nil && stepWakes.isEmpty && horizon > 0 {
-            let limit = start &+ horizon
+            let limit = start > .max - horizon ? .max : start + horizon
             let target = min(nextVirtualEvent() ?? limit, limit)
             if awaitDueWork(upTo: target, signals: &signals) {
                 virtualNow = max(virtualNow, target)

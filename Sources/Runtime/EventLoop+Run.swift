@@ -101,6 +101,11 @@ extension EventLoop {
         }
     }
 
+    /// A poll timeout meaning none: the poll blocks until a socket, a timer, another
+    /// thread or a stop request wakes it, and the kernel arms no timer for it. For runs
+    /// whose only limit is a stop request or `.noTasks`.
+    public static let noPollLimit = Duration(secondsComponent: Int64.max, attosecondsComponent: 0)
+
     /// True when the ready queue is empty and no timer, pool work or simulated network
     /// segment is pending.
     public var isIdle: Bool {

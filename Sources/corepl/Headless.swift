@@ -35,7 +35,8 @@ struct Serve: ParsableCommand {
         }
         // The trap lives through the shutdown too: a second signal then changes nothing.
         let trap = SignalTrap { loop.requestStop() }
-        let outcome = loop.run(until: .noTasks, pollTimeout: .seconds(1))
+        // A signal's stop request wakes the poll: it needs no limit (and arms no timer).
+        let outcome = loop.run(until: .noTasks, pollTimeout: EventLoop.noPollLimit)
         // Cancel every task and let the cancellations run: sockets close, the pool stops.
         for task in loop.snapshot().tasks where !task.state.isFinished { loop.cancel(task.id) }
         loop.run(until: .deadline(monotonicNanos() &+ 3_000_000_000), pollTimeout: .milliseconds(10))
