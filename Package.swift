@@ -54,7 +54,15 @@ let package = Package(
             dependencies: ["Runtime", .product(name: "Histogram", package: "hdrhistogram-swift")]
         ),
         // The seed's demo: the fib microservice, its pools, and the perf clients.
-        .target(name: "FibService", dependencies: ["Runtime"]),
+        // A nonisolated async function here runs on its caller's executor (SE-0461): a
+        // handler's calls cost no hop through swift_task_switch, which for a task with an
+        // executor preference looks that preference up under a lock. (Not for every module:
+        // in Runtime it would add a hop to each resumption of a yield — see
+        // docs/PERFORMANCE.md; AsyncSocket's methods say `nonisolated(nonsending)` instead.)
+        .target(
+            name: "FibService", dependencies: ["Runtime"],
+            swiftSettings: [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]
+        ),
         // A process-pool worker: reads n, writes fib(n), one line each.
         .executableTarget(name: "corepl-worker", dependencies: ["FibService", "Runtime", "CLinux"]),
         // The REPL as a library: commands, scripting, line editing. It knows nothing of fib.
@@ -121,11 +129,3 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
-
-// A nonisolated async function runs on its caller's executor (SE-0461), in every module:
-// the loop's tasks call the runtime's waits and each other's async functions without a
-// hop to the generic executor — which, for a task with an executor preference, meant a
-// lookup of that preference under a lock at every call.
-for target in package.targets where target.type != .system {
-    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]
-}

@@ -62,7 +62,9 @@ public struct SocketError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// A non-blocking TCP socket driven by an `EventLoop` (loop thread only).
+/// A non-blocking TCP socket driven by an `EventLoop` (loop thread only). Its async
+/// methods are `nonisolated(nonsending)`: they run on the calling task's executor (the
+/// loop), without a hop through the generic executor on every call.
 public final class AsyncSocket: @unchecked Sendable {
     public let loop: EventLoop
     /// The file descriptor; -1 once closed. (Loop thread only: no dynamic exclusivity check.)
@@ -184,7 +186,7 @@ public final class AsyncSocket: @unchecked Sendable {
     }
 
     /// Waits until a connection arrives (in recv_wait, labelled "accept") and accepts it.
-    public func accept(fileID: StaticString = #fileID, line: UInt = #line) async throws -> AsyncSocket {
+    nonisolated(nonsending) public func accept(fileID: StaticString = #fileID, line: UInt = #line) async throws -> AsyncSocket {
         while true {
             try checkOpen("accept")
             try await loop.socketWait(fd, serial: serial, write: false, label: "accept",
@@ -235,7 +237,7 @@ public final class AsyncSocket: @unchecked Sendable {
     /// Connects to `address`, waiting in send_wait (labelled "connect") until the
     /// connection is established. While the loop's network is simulated, only a
     /// simulated listener can answer.
-    public static func connect(
+    nonisolated(nonsending) public static func connect(
         on loop: EventLoop, to address: SocketAddress, fileID: StaticString = #fileID, line: UInt = #line
     ) async throws -> AsyncSocket {
         if loop.simActive, let sim = loop.sim {
@@ -322,7 +324,7 @@ public final class AsyncSocket: @unchecked Sendable {
 
     /// Waits in recv_wait until readable, then receives up to `max` bytes. An empty
     /// result means end of file (the peer closed or shut down its sending side).
-    public func recv(max: Int, fileID: StaticString = #fileID, line: UInt = #line) async throws -> [UInt8] {
+    nonisolated(nonsending) public func recv(max: Int, fileID: StaticString = #fileID, line: UInt = #line) async throws -> [UInt8] {
         while true {
             try checkOpen("recv")
             try await loop.socketWait(fd, serial: serial, write: false, label: "recv",
@@ -369,7 +371,7 @@ public final class AsyncSocket: @unchecked Sendable {
 
     /// Sends every byte, waiting in send_wait before each attempt (as the seed does).
     /// A peer that has gone away surfaces as EPIPE or ECONNRESET, never as SIGPIPE.
-    public func send(all bytes: some Collection<UInt8>, fileID: StaticString = #fileID, line: UInt = #line) async throws {
+    nonisolated(nonsending) public func send(all bytes: some Collection<UInt8>, fileID: StaticString = #fileID, line: UInt = #line) async throws {
         let data = Array(bytes)
         var offset = 0
         while offset < data.count {
