@@ -127,7 +127,8 @@ struct JournalCommand: ReplCommand {
         case (nil, nil):
             var inputs = ""
             if let status = session.loop.inputJournalStatus {
-                inputs = ", \(plural(status.inputs, "outside input")) (\(status.bytes / 1024) KB)"
+                let size = status.bytes < 10_240 ? "\(status.bytes) B" : "\(status.bytes / 1024) KB"
+                inputs = ", \(plural(status.inputs, "outside input")) (\(size))"
                 if let end = status.endedAfterStep { inputs += " up to #\(end), where recording stopped at its bound" }
             }
             let steps = Int(journal.stepCount ?? UInt64(journal.steps.count))
