@@ -349,6 +349,8 @@ struct TimelineLog {
         var step: UInt64
         var text: String
         var clockAfter: UInt64?
+        /// Whether new sockets were simulated after it (`net sim`).
+        var netSimulatedAfter = false
     }
 
     var entries: [Entry] = []
@@ -380,12 +382,7 @@ struct TimelineLog {
 
     /// Whether the network was simulated after the commands that ran before step `k`.
     func netSimulated(before k: UInt64) -> Bool {
-        var on = false
-        for e in entries where e.step < k {
-            let words = e.text.split(separator: " ")
-            if words.first == "net", words.count == 2, words[1] == "sim" || words[1] == "real" { on = words[1] == "sim" }
-        }
-        return on
+        entries.last { $0.step < k }?.netSimulatedAfter ?? false
     }
 
     /// Notes a command that ran in the present.
@@ -405,7 +402,8 @@ struct TimelineLog {
                 blocker = (step, "'\(text)' at #\(step) ran on the real clock ('clock virtual' first makes a session re-runnable)")
             }
         }
-        entries.append(Entry(step: step, text: text, clockAfter: loop.clock == .virtual ? loop.now() : nil))
+        entries.append(Entry(step: step, text: text, clockAfter: loop.clock == .virtual ? loop.now() : nil,
+                             netSimulatedAfter: loop.isNetworkSimulated))
     }
 
     /// Why the session cannot be re-run exactly to step `k`, or nil if it can.

@@ -82,7 +82,7 @@ public final class AsyncSocket: @unchecked Sendable {
         self.loop = loop
         self.fd = fd
         self.serial = nextSocketSerial()
-        self.replayed = loop.clockJournaled && loop.isReplaying
+        self.replayed = loop.isReplaying
         self.localAddress = local
         self.peerAddress = peer
     }
@@ -100,7 +100,7 @@ public final class AsyncSocket: @unchecked Sendable {
     /// `future_notify, future_event = socketpair()`.
     public static func pair(on loop: EventLoop) throws(SystemCallError) -> (AsyncSocket, AsyncSocket) {
         var fds: [Int32] = [-1, -1]
-        if loop.clockJournaled && loop.isReplaying {
+        if loop.isReplaying {
             guard case .pair(let a, let b)? = loop.replayInput("socketpair", { if case .pair = $0 { return true } else { return false } }) else {
                 throw SystemCallError("socketpair (replay diverged)", errno: .ioError)
             }
@@ -142,7 +142,7 @@ public final class AsyncSocket: @unchecked Sendable {
             let (fd, bound) = try sim.listen(wanted, backlog: backlog)
             return AsyncSocket(loop: loop, fd: fd, local: bound, peer: nil)
         }
-        if loop.clockJournaled && loop.isReplaying {
+        if loop.isReplaying {
             switch loop.replayInput("listen on \(wanted)", { input in
                 switch input {
                 case .listen: return true
@@ -196,7 +196,7 @@ public final class AsyncSocket: @unchecked Sendable {
                 return AsyncSocket(loop: loop, fd: client, local: local, peer: peer)
             }
             let e: Int32
-            if loop.clockJournaled && loop.isReplaying {
+            if loop.isReplaying {
                 guard case .accept(_, let client, let peer, let local)? = loop.replayInput(
                     "accept on fd \(fd)", fd: fd, { if case .accept = $0 { return true } else { return false } }) else {
                     throw loop.replayFailure("accept")
@@ -257,7 +257,7 @@ public final class AsyncSocket: @unchecked Sendable {
             }
             return socket
         }
-        let replaying = loop.clockJournaled && loop.isReplaying
+        let replaying = loop.isReplaying
         let fd: Int32, e: Int32
         if replaying {
             switch loop.replayInput("connect to \(address)", { input in
@@ -342,15 +342,10 @@ public final class AsyncSocket: @unchecked Sendable {
         if isSimulated { return try loop.sim!.recv(fd, max: want, address: peerAddress) }
         let bytes: [UInt8]?
         if replayed {
-            switch loop.replayInput("recv fd \(fd)", fd: fd, { input in
-                if case .recv = input { return true }
-                if case .failed("recv", _, _) = input { return true }
-                return false
-            }) {
-            case .recv(_, let recorded)?: bytes = recorded
-            case .failed(let call, _, let e)?: throw SocketError(.system(Errno(rawValue: e)), operation: call, address: peerAddress?.description)
-            default: throw loop.replayFailure("recv")
+            guard case .recv(_, let recorded) = try replayedCall("recv", { if case .recv = $0 { true } else { false } }) else {
+                throw loop.replayFailure("recv")
             }
+            bytes = recorded
         } else {
             do throws(SystemCallError) {
                 bytes = try loop.withReceiveBuffer(atLeast: want) { buffer throws(SystemCallError) -> [UInt8]? in
@@ -386,15 +381,10 @@ public final class AsyncSocket: @unchecked Sendable {
                 }
                 loop.flushNetEvents()
             } else if replayed {
-                switch loop.replayInput("send fd \(fd)", fd: fd, { input in
-                    if case .send = input { return true }
-                    if case .failed("send", _, _) = input { return true }
-                    return false
-                }) {
-                case .send(_, let count)?: sent = count
-                case .failed(let call, _, let e)?: throw SocketError(.system(Errno(rawValue: e)), operation: call, address: peerAddress?.description)
-                default: throw loop.replayFailure("send")
+                guard case .send(_, let count) = try replayedCall("send", { if case .send = $0 { true } else { false } }) else {
+                    throw loop.replayFailure("send")
                 }
+                sent = count
             } else { do throws(SystemCallError) {
                 sent = try Sys.nonBlocking("send") {
                     data.withUnsafeBytes { buf in
@@ -427,6 +417,23 @@ public final class AsyncSocket: @unchecked Sendable {
     }
 
     // MARK: Helpers
+
+    /// In a replay: the journal's answer to `call` on this socket — the input `matches`
+    /// accepts, or the failure recorded for the call, thrown as it was.
+    private func replayedCall(_ call: String, _ matches: (LoopInput) -> Bool) throws(SocketError) -> LoopInput {
+        let input = loop.replayInput("\(call) fd \(fd)", fd: fd) { input in
+            if case .failed(let c, _, _) = input, c == call { return true }
+            return matches(input)
+        }
+        switch input {
+        case .failed(let c, _, let e)?:
+            throw SocketError(.system(Errno(rawValue: e)), operation: c, address: peerAddress?.description)
+        case let input?:
+            return input
+        case nil:
+            throw loop.replayFailure(call)
+        }
+    }
 
     private func checkOpen(_ operation: String) throws(SocketError) {
         if fd < 0 { throw SocketError(.closed, operation: operation, address: peerAddress?.description ?? localAddress?.description) }

@@ -131,19 +131,19 @@ extension EventLoop {
             defer { if gilHeld { gilLock?.acquire(as: "loop") } }
             let before = now()
             defer { waited = now() &- before }
-            if clockJournaled && isReplaying {
+            if isReplaying {
                 pollEvents = try replayPoll()
             } else {
                 try poller.poll(timeoutNanos: timeout, into: &pollEvents)
             }
-            if clockJournaled && !isReplaying { recordPoll(pollEvents, failure: nil) }
+            if isRecordingInputs { recordPoll(pollEvents, failure: nil) }
         } catch {
             failure = "\(error)"
-            if clockJournaled && !isReplaying { recordPoll([], failure: failure) }
+            if isRecordingInputs { recordPoll([], failure: failure) }
         }
         // A replay's events name the wake-up channel -1: its recorded fds are the journal's
         // numbers, one of which may be this process's wake-up channel.
-        let wakeFD = clockJournaled && isReplaying ? -1 : wakeChannel.fd
+        let wakeFD = isReplaying ? -1 : wakeChannel.fd
         for event in pollEvents {
             if event.fd == wakeFD {
                 signals += 1
@@ -162,7 +162,7 @@ extension EventLoop {
     func syncInterest() throws(SystemCallError) {
         guard !queues.dirtyFDs.isEmpty else { return }
         // A replay's fds are the journal's, not the kernel's: the poller never sees them.
-        if clockJournaled && isReplaying {
+        if isReplaying {
             queues.dirtyFDs.removeAll(keepingCapacity: true)
             return
         }
@@ -179,7 +179,7 @@ extension EventLoop {
     /// Takes in what other threads handed over: jobs, future completions, pool events,
     /// calls.
     func drainInbox() {
-        if clockJournaled && isReplaying { return replayDrainInbox() }
+        if isReplaying { return replayDrainInbox() }
         // Nothing handed over since the last drain: no lock (see `inboxPending`).
         guard inboxPending.load(ordering: .acquiring) else { return }
         let items = inbox.withLock { items -> [InboxItem] in
@@ -189,7 +189,7 @@ extension EventLoop {
             items.removeAll()
             return taken
         }
-        if clockJournaled, !items.isEmpty, inputJournal?.isRecording == true {
+        if isRecordingInputs, !items.isEmpty, inputJournal!.isRecording {
             for item in items {
                 switch item {
                 case .job: recordInput(.job)

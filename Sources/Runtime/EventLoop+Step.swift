@@ -157,7 +157,7 @@ extension EventLoop {
     private func stepEnd(_ start: UInt64) -> UInt64 {
         guard clockIsVirtual else {
             // (A replay's steps take no time: its clock is the journal's.)
-            if clockJournaled && isReplaying { return start }
+            if isReplaying { return start }
             return monotonicNanos() &+ clockOffset
         }
         virtualNow = max(virtualNow, start &+ virtualStepNanos)

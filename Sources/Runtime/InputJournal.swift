@@ -176,7 +176,7 @@ extension EventLoop {
     }
 
     /// Whether the loop answers outside inputs from a journal.
-    public var isReplayingInputs: Bool { inputJournal?.mode == .replaying }
+    public var isReplayingInputs: Bool { isReplaying }
 
     /// The first difference between what this replay asked for and the journal, if any.
     public var replayDivergence: String? { inputJournal?.divergence }
@@ -254,27 +254,20 @@ extension EventLoop {
         SocketError(.closed, operation: operation, detail: "replay diverged: \(inputJournal?.divergence ?? "no input")")
     }
 
+    /// Whether the loop answers outside inputs from a journal, and whether it records
+    /// them (a byte's check first: a loop without a journal answers at once).
     var isReplaying: Bool {
-        @inline(__always) get { inputJournal?.mode == .replaying }
+        @inline(__always) get { clockJournaled && inputJournal?.mode == .replaying }
+    }
+    var isRecordingInputs: Bool {
+        @inline(__always) get { clockJournaled && inputJournal?.mode == .recording }
     }
 
     /// A replay's drain of the inbox: completions from other threads wait until the
     /// journal delivers them; calls run; jobs cannot be replayed.
     func replayDrainInbox() {
         guard let j = inputJournal else { return }
-        let items = inbox.withLock { items -> [InboxItem] in
-            let taken = items
-            items.removeAll()
-            return taken
-        }
-        for item in items {
-            switch item {
-            case .future(let f): j.arrived[f.id] = f
-            case .pool(let event): notify(.pool(event))
-            case .call(let body): body()
-            case .job(let job): ready.append(.job(job, record(of: job)))
-            }
-        }
+        takeInboxForReplay(j)
         while j.divergence == nil, j.cursor < j.inputs.count {
             switch j.inputs[j.cursor] {
             case .future(let raw):
@@ -305,18 +298,25 @@ extension EventLoop {
             var p = pollfd(fd: wakeChannel.fd, events: Int16(POLLIN), revents: 0)
             _ = Glibc.poll(&p, 1, 100)
             if p.revents != 0 { wakeChannel.drain() }
-            let items = inbox.withLock { items -> [InboxItem] in
-                let taken = items
-                items.removeAll()
-                return taken
-            }
-            for item in items {
-                switch item {
-                case .future(let f): j.arrived[f.id] = f
-                case .pool(let event): notify(.pool(event))
-                case .call(let body): body()
-                case .job(let job): ready.append(.job(job, record(of: job)))
-                }
+            takeInboxForReplay(j)
+        }
+    }
+
+    /// Empties the inbox in a replay: completions wait in `arrived` for the point the
+    /// journal delivers them; pool events, calls and jobs go where a drain sends them.
+    private func takeInboxForReplay(_ j: InputJournal) {
+        let items = inbox.withLock { items -> [InboxItem] in
+            inboxPending.store(false, ordering: .relaxed)
+            let taken = items
+            items.removeAll()
+            return taken
+        }
+        for item in items {
+            switch item {
+            case .future(let f): j.arrived[f.id] = f
+            case .pool(let event): notify(.pool(event))
+            case .call(let body): body()
+            case .job(let job): ready.append(.job(job, record(of: job)))
             }
         }
     }

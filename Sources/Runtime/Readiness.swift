@@ -116,7 +116,7 @@ extension EventLoop {
     @inline(__always)
     func readinessBits(_ fd: Int32, serial: UInt32) throws(SystemCallError) -> UInt8 {
         if let bits = readiness.bits(fd, serial: serial) { return bits }
-        if !(clockJournaled && isReplaying) { try poller.registerEdgeTriggered(fd: fd) }
+        if !isReplaying { try poller.registerEdgeTriggered(fd: fd) }
         readiness.set(fd, serial: serial, bits: ReadinessCache.registered)
         return ReadinessCache.registered
     }

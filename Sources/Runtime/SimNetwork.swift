@@ -227,7 +227,7 @@ final class SimNetwork {
             e.failure = .connectionReset
             throw error(.connectionReset, "send", address)
         }
-        let room = bufferSize - peer.inbound.count - peer.inFlight
+        let room = room(in: peer)
         guard room > 0 else { return nil }
         let n = min(room, bytes.count)
         var due = now &+ faults.delayNanos
@@ -295,8 +295,13 @@ final class SimNetwork {
             if !write { return !e.inbound.isEmpty || e.finArrived }
             if e.writeShut { return true }
             guard let p = e.peerFD, let peer = endpoints[p] else { return true }
-            return bufferSize - peer.inbound.count - peer.inFlight > 0
+            return room(in: peer) > 0
         }
+    }
+
+    /// What the receive buffer of `end` can still take: bytes neither read nor on their way.
+    private func room(in end: Endpoint) -> Int {
+        bufferSize - end.inbound.count - end.inFlight
     }
 
     /// The earliest time a segment on its way arrives.

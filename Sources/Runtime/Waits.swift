@@ -155,7 +155,7 @@ extension EventLoop {
             sim!.close(fd, now: now())
             return
         }
-        if clockJournaled && isReplaying {
+        if isReplaying {
             // A replayed socket's fd is the journal's number, not an fd of this process.
             readiness.forget(fd)
             return
