@@ -7,7 +7,8 @@
 # on the same server, then a window of SECONDS. Every row: the median req/s of REPEAT runs,
 # their spread (min-max), the largest latency of any run, the server's CPU time per request
 # (all its threads and child processes, from /proc/PID/task/*/schedstat) and the ratio of
-# the medians to the NIO peer's configuration it is compared with:
+# the medians to the NIO peer's configuration it is compared with, and in brackets the
+# median of the repetitions' own ratios (each run against the peer's run beside it):
 #   corepl inline  vs  NIO inline (one event loop, fib on the loop)
 #   corepl default vs  NIO pool   (one event loop, fib above 19 on NIOThreadPool(4)); the
 #                      default is thread:4 with fib(n) for n below 20 on the loop
@@ -111,6 +112,11 @@ row() {  # NAME PIN C: one line of the table
   if [ -n "$peer" ] && [ -f "$tmp/$peer.$2.$3" ]; then
     ratio=$(awk -v a="$med" -v b="$(col 1 "$tmp/$peer.$2.$3" | median)" 'BEGIN { printf "%.2f", a / b }')
     ratio="$ratio vs $peer"
+    # Each repetition's run beside the peer's run of the same repetition (adjacent in
+    # time): the median of those ratios drifts less with the neighbours' load.
+    if [ "$(wc -l < "$f")" = "$(wc -l < "$tmp/$peer.$2.$3")" ]; then
+      ratio="$ratio (paired $(paste <(col 1 "$f") <(col 1 "$tmp/$peer.$2.$3") | awk '{printf "%.4f\n", $1 / $2}' | median | awk '{printf "%.2f", $1}'))"
+    fi
   fi
   printf '| %-9s | %5s | %-14s | %7.0f | %15s | %9.1f | %6.1f | %s |\n' \
     "$2 core$([ "$2" = two ] && echo s)" "$3" "$1" "$med" "$lo-$hi" "$(awk -v m="$worst" 'BEGIN {print m / 1000}')" \

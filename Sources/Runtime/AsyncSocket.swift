@@ -367,7 +367,12 @@ public final class AsyncSocket: @unchecked Sendable {
     /// Sends every byte, waiting in send_wait before each attempt (as the seed does).
     /// A peer that has gone away surfaces as EPIPE or ECONNRESET, never as SIGPIPE.
     nonisolated(nonsending) public func send(all bytes: some Collection<UInt8>, fileID: StaticString = #fileID, line: UInt = #line) async throws {
-        let data = Array(bytes)
+        try await send(all: Array(bytes), fileID: fileID, line: line)
+    }
+
+    /// Sends every byte of `data`, waiting in send_wait before each attempt; the overload
+    /// a byte array takes (not generic: a call from another module runs specialized code).
+    nonisolated(nonsending) public func send(all data: [UInt8], fileID: StaticString = #fileID, line: UInt = #line) async throws {
         var offset = 0
         while offset < data.count {
             try checkOpen("send")
