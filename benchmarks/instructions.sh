@@ -36,8 +36,7 @@ for s in "${servers[@]}"; do
   case $s in
     corepl-inline) (cd "$root" && swift build "${dwarf4[@]}" --product corepl --scratch-path "$root/.build/callgrind" >&2) ;;
     nio-inline) (cd "$here/nio-peer" && swift build "${dwarf4[@]}" --scratch-path "$here/nio-peer/.build/callgrind" >&2) ;;
-    c-epoll) gcc -O2 -gdwarf-4 -o "$tmp/floor" "$here/c-floor/floor.c" -luring ||
-      { echo "benchmarks/c-floor needs liburing: apt-get install -y liburing-dev" >&2; exit 1; } ;;
+    c-epoll) build_floor -gdwarf-4 ;;
     *) echo "unknown server $s (corepl-inline, nio-inline, c-epoll)" >&2; exit 2 ;;
   esac
 done

@@ -9,6 +9,13 @@ build_servers() {
   gcc -O2 -o "$tmp/loadgen" "$here/load/loadgen.c"
 }
 
+# build_floor [GCC FLAGS…]: the hand-written C floor (benchmarks/c-floor, needs
+# liburing-dev) as $tmp/floor.
+build_floor() {
+  gcc -O2 "$@" -o "$tmp/floor" "$here/c-floor/floor.c" -luring ||
+    { echo "benchmarks/c-floor needs liburing: apt-get install -y liburing-dev" >&2; exit 1; }
+}
+
 start_server() {  # command...; sets PID and PORT
   "$@" > "$tmp/server.out" 2>&1 &
   PID=$!

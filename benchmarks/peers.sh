@@ -44,8 +44,7 @@ servers=(corepl-inline nio-inline corepl-default nio-pool corepl-process seed-py
 [ -n "${TWO_CORES+x}" ] && read -r -a two_cores <<< "$TWO_CORES"
 # The C floor (benchmarks/c-floor, needs liburing-dev): only when named in SERVERS.
 if [[ " ${servers[*]} " == *" c-"* ]]; then
-  gcc -O2 -o "$tmp/floor" "$here/c-floor/floor.c" -luring ||
-    { echo "benchmarks/c-floor needs liburing: apt-get install -y liburing-dev" >&2; exit 1; }
+  build_floor
 fi
 if [ "${SMOKE:-}" = 1 ]; then
   REPEAT=1; WINDOW=1; one_core=(1 100); two_cores=(100); servers=(corepl-inline nio-inline corepl-default nio-pool)
