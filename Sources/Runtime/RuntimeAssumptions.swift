@@ -1,6 +1,7 @@
 // The runtime's two assumptions about Swift's concurrency runtime, in one place. Every
 // `unsafeBitCast` of Runtime and every prefetch hint is here; debug builds check both
-// assumptions each time they are used (see ARCHITECTURE.md, "Measured tricks").
+// assumptions each time they are used (see docs/ARCHITECTURE.md, "What a step costs, and
+// why it is cheap").
 //
 // 1. A task's first job *is* the task: the job Swift enqueues when a task is created has
 //    the task's address. So a job enqueued later by other means (a host's continuation
