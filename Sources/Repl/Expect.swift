@@ -19,9 +19,14 @@ struct Expect: ReplCommand {
               the same length of time just before ('during TASK2' shows both), e.g.
               expect task perf2 replies during long < 0.02 * before   (starved)
               expect task perf2 replies during long >= 0.1 * before  (kept being served)
+              A comparison with 'before' needs replies before the window: with none, there
+              is nothing to compare with, and the expectation fails saying so.
             expect queue ready|recv_wait|send_wait|future_wait|timers|HOST_QUEUE [OP] N
             expect queue QUEUE contains TASK
             expect output contains TEXT
+              TEXT (as typed, spaces included) appears in a result line printed since the
+              last 'reset': task output, command replies, warnings. Never in an echoed
+              command line (--echo), an 'echo' narration or an error message.
             expect no lints                the monitor found nothing wrong (see 'lints')
             expect lint KIND [TASK]        it found KIND (blocked-loop, late-wake, closed-fd,
                                            orphan-future, never-yields, deadlock), about TASK
@@ -67,7 +72,10 @@ struct Expect: ReplCommand {
             // The raw text after "output contains" (spacing and quotes survive).
             let text = Tokenizer.restText(of: Tokenizer.restText(of: session.current.rest))
             guard session.output.transcriptContains(text) else {
-                throw ReplError("expected output containing '\(text)', found none; last lines: \(session.output.lastLines(3).map { "'\($0)'" }.joined(separator: ", "))")
+                let last = session.output.lastLines(3)
+                let found = last.isEmpty ? "no result line at all since the session began or its last reset"
+                    : "none; last lines: \(last.map { "'\($0)'" }.joined(separator: ", "))"
+                throw ReplError("expected output containing '\(text)', found \(found)")
             }
         default:
             throw ReplError("usage: expect task … | expect queue … | expect output contains TEXT | expect no lints | expect lint KIND [TASK] | expect gil … (see 'help expect')")
@@ -112,6 +120,7 @@ struct Expect: ReplCommand {
         let holds: Bool
         switch want {
         case "waiting":
+            guard w.count <= 3 else { throw ReplError("usage: expect task TASK waiting [REASON] (one reason: recv, send, future, sleep, yield, join, external or a host queue)") }
             if w.count == 3 {
                 guard case .waiting(let wait) = info.state else { holds = false; break }
                 holds = wait.reason.kind == w[2]
@@ -119,6 +128,7 @@ struct Expect: ReplCommand {
                 holds = info.state.name == "waiting"
             }
         case "finished":
+            guard w.count == 2 else { throw ReplError("usage: expect task TASK finished") }
             holds = info.state.isFinished
         case "ready", "running", "done", "failed", "cancelled":
             guard w.count == 2 else { throw ReplError("usage: expect task TASK \(want)") }
@@ -141,7 +151,15 @@ struct Expect: ReplCommand {
         let rhs = try Expect.factored(Array(w.dropFirst(3)))
         let limit: Double
         switch rhs.rest {
-        case ["before"]: limit = (rhs.factor ?? 1) * before
+        case ["before"]:
+            // Nothing before the window: every comparison with it would hold or fail for
+            // no reason worth a test (during >= 0 * 0).
+            guard before > 0 else {
+                throw ReplError("no replies before task \(subject.id.rawValue)'s requests: task \(info.id.rawValue) had none in "
+                    + "the \(formatSeconds(window.seconds)) s before them, so there is nothing to compare with "
+                    + "(it got \(during) during them)")
+            }
+            limit = (rhs.factor ?? 1) * before
         case [] where rhs.factor != nil: limit = rhs.factor!
         default: throw ReplError(usage)
         }
@@ -173,7 +191,9 @@ struct Expect: ReplCommand {
             guard head.count == 1, let factor = Double(head[0]) else {
                 throw ReplError("expected a number before '*', got '\(String(parts[0]).trimmingWhitespace())'")
             }
-            return (factor, parts[1].split(separator: " ").map(String.init))
+            let rest = parts[1].split(separator: " ").map(String.init)
+            guard !rest.isEmpty else { throw ReplError("expected something after '\(head[0]) *' to multiply") }
+            return (factor, rest)
         }
         if head.count == 1, let n = Double(head[0]) { return (n, []) }
         return (nil, head)
@@ -276,6 +296,7 @@ struct Expect: ReplCommand {
             }
             return
         }
+        guard w.count <= 3 else { throw ReplError("usage: expect queue QUEUE [OP] N | expect queue QUEUE contains TASK") }
         let (op, number) = w.count == 3 ? (w[1], w[2]) : ("==", w[1])
         guard let n = Double(number) else { throw ReplError("'\(number)' is not a number") }
         guard try Expect.compare(Double(members.count), op, n) else {

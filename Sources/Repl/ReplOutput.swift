@@ -1,5 +1,7 @@
 // Where a session writes: results to one place (stdout), errors to another (stderr), and
 // every result line also into a bounded transcript that `expect output contains` reads.
+// Narration (an echoed command line, `echo`'s text) goes to the same place as results but
+// never into the transcript: a script's own words cannot satisfy its own expectations.
 // Front ends choose the writers: a terminal prints above the prompt, a test captures.
 import Foundation
 import Glibc
@@ -69,6 +71,13 @@ public final class ReplOutput: Sendable {
         }
     }
 
+    /// A narration line (an echoed command, `echo`'s text): written like a result, but
+    /// not a result, so `expect output contains` never finds it.
+    public func narration(_ text: String) {
+        if muted.load(ordering: .relaxed) { return }
+        for l in text.split(separator: "\n", omittingEmptySubsequences: false) { writeOut(String(l)) }
+    }
+
     /// An error line.
     public func error(_ text: String) {
         if muted.load(ordering: .relaxed) { return }
@@ -83,7 +92,13 @@ public final class ReplOutput: Sendable {
         return try body()
     }
 
-    /// Whether any result line so far contains `text`.
+    /// Forgets every result line so far (`reset`: a fresh loop's expectations look only at
+    /// what it printed).
+    public func clearTranscript() {
+        transcript.withLock { $0.removeAll() }
+    }
+
+    /// Whether any result line since the transcript was last cleared contains `text`.
     public func transcriptContains(_ text: String) -> Bool {
         transcript.withLock { lines in lines.contains { $0.contains(text) } }
     }

@@ -4,13 +4,15 @@ import Foundation
 import Runtime
 
 struct Echo: ReplCommand {
-    static let configuration = CommandConfiguration(abstract: "Print TEXT (for narrating demos).")
+    static let configuration = CommandConfiguration(
+        abstract: "Print TEXT (for narrating demos).",
+        discussion: "Narration, not a result: 'expect output contains' never finds it.")
 
     @Argument(parsing: .captureForPassthrough, help: "The text, printed as typed.")
     var text: [String] = []
 
     mutating func run(in session: Session) throws {
-        session.output.line(session.current.rest)
+        session.output.narration(session.current.rest)
     }
 }
 

@@ -156,7 +156,7 @@ public final class Session: @unchecked Sendable {
         for (i, command) in commands.enumerated() {
             if quitRequested { break }
             let succeeded = withOrigin(origin(i)) { () -> Bool in
-                if echo { output.line("> " + command.text) }
+                if echo { output.narration("> " + command.text) }
                 do {
                     try run(command)
                     return true
@@ -396,6 +396,8 @@ public final class Session: @unchecked Sendable {
     func resetLoop() throws -> (tasks: Int, stopped: [String]) {
         let counts = shutdown()
         adopt(try EventLoop(poller: loop.pollerKind))
+        // What the old loop printed does not satisfy the new one's `expect output contains`.
+        output.clearTranscript()
         breakpoints = Breakpoints()
         gilMark = nil
         timeline = TimelineLog()
