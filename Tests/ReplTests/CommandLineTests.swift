@@ -23,64 +23,65 @@ func corepl(_ arguments: [String], stdin: String? = nil, timeout: Duration = .se
     return Ran(status: r.status, out: r.out, err: r.err)
 }
 
-func scriptFile(_ name: String, _ text: String) throws -> String {
-    let path = NSTemporaryDirectory() + "corepl-\(getpid())-\(name)"
-    try text.write(toFile: path, atomically: true, encoding: .utf8)
-    return path
-}
-
 @Suite(.serialized, .timeLimit(.minutes(5))) struct CommandLineTests {
     @Test func traceRecordsAWholeScript() throws {
-        let f = try scriptFile("traced.repl", """
-            spawn server 0 --pool thread:2 --name server
-            spawn request @server 21 --name r
-            run until r done
-            """)
-        let out = tempFile("traced.json")
-        let r = try corepl([f, "--trace", out])
-        #expect(r.status == 0, "\(r.err)")
-        let trace = try ParsedTrace(file: out)
-        // One event per step, poll and piece of pool work: each is one complete event.
-        #expect(r.err == "trace: wrote \(trace.phase("X").count) events to \(out) (open it in ui.perfetto.dev)\n")
-        #expect(trace.phase("X").contains { $0["name"] as? String == "fib(21)" })
-        #expect(trace.phase("M").contains { ParsedTrace.args($0)["name"] as? String == "task 1: server (server)" })
-        // The trace is written even when the script fails (it shows how it got there).
-        let bad = try scriptFile("traced-bad.repl", "spawn counter 2\nrun until idle\nexpect task 1 failed\n")
-        let r2 = try corepl([bad, "--trace", out])
-        #expect(r2.status == 1)
-        #expect(try ParsedTrace(file: out).phase("X").map { $0["name"] as? String } == ["start → yield", "yield → yield", "yield → done"])
+        try withTemporaryDirectory("cli") { dir in
+            let f = try writeFile(dir, "traced.repl", """
+                spawn server 0 --pool thread:2 --name server
+                spawn request @server 21 --name r
+                run until r done
+                """)
+            let out = dir + "/traced.json"
+            let r = try corepl([f, "--trace", out])
+            #expect(r.status == 0, "\(r.err)")
+            let trace = try ParsedTrace(file: out)
+            // One event per step, poll and piece of pool work: each is one complete event.
+            #expect(r.err == "trace: wrote \(trace.phase("X").count) events to \(out) (open it in ui.perfetto.dev)\n")
+            #expect(trace.phase("X").contains { $0["name"] as? String == "fib(21)" })
+            #expect(trace.phase("M").contains { ParsedTrace.args($0)["name"] as? String == "task 1: server (server)" })
+            // The trace is written even when the script fails (it shows how it got there).
+            let bad = try writeFile(dir, "traced-bad.repl", "spawn counter 2\nrun until idle\nexpect task 1 failed\n")
+            let r2 = try corepl([bad, "--trace", out])
+            #expect(r2.status == 1)
+            #expect(try ParsedTrace(file: out).phase("X").map { $0["name"] as? String } == ["start → yield", "yield → yield", "yield → done"])
+        }
     }
 
     @Test func aPassingScriptExitsZero() throws {
-        let f = try scriptFile("ok.repl", """
-            # a comment
-            spawn server 0
-            spawn request @1 36
-            run until 2 done
-            expect task 2 done
-            expect output contains 14930352
-            """)
-        let r = try corepl([f])
-        #expect(r.status == 0, "\(r.err)")
-        #expect(r.out.contains("task 2 request: fib(36) = 14930352"))
-        #expect(r.err.isEmpty)
+        try withTemporaryDirectory("cli") { dir in
+            let f = try writeFile(dir, "ok.repl", """
+                # a comment
+                spawn server 0
+                spawn request @1 36
+                run until 2 done
+                expect task 2 done
+                expect output contains 14930352
+                """)
+            let r = try corepl([f])
+            #expect(r.status == 0, "\(r.err)")
+            #expect(r.out.contains("task 2 request: fib(36) = 14930352"))
+            #expect(r.err.isEmpty)
+        }
     }
 
     @Test func theFirstFailingLineStopsTheScriptWithFileAndLine() throws {
-        let f = try scriptFile("fail.repl", "spawn counter 1\nexpect task 1 done\necho not reached\n")
-        let r = try corepl([f])
-        #expect(r.status == 1)
-        #expect(r.err == "\(f):2: expected task 1 done, found ready\n")
-        #expect(!r.out.contains("not reached"))
+        try withTemporaryDirectory("cli") { dir in
+            let f = try writeFile(dir, "fail.repl", "spawn counter 1\nexpect task 1 done\necho not reached\n")
+            let r = try corepl([f])
+            #expect(r.status == 1)
+            #expect(r.err == "\(f):2: expected task 1 done, found ready\n")
+            #expect(r.out == "task 1 counter 1 → ready\n", "nothing after the failing line")
+        }
     }
 
     @Test func keepGoingReportsEveryFailingLineAndStillExitsOne() throws {
-        let f = try scriptFile("keep.repl", "expect queue ready 5\nbogus\necho reached\n")
-        let r = try corepl(["--keep-going", f])
-        #expect(r.status == 1)
-        #expect(r.err.contains("\(f):1: expected ready to hold 5, found 0 []"))
-        #expect(r.err.contains("\(f):2: unknown command 'bogus'"))
-        #expect(r.out.contains("reached"))
+        try withTemporaryDirectory("cli") { dir in
+            let f = try writeFile(dir, "keep.repl", "expect queue ready 5\nbogus\necho reached\n")
+            let r = try corepl(["--keep-going", f])
+            #expect(r.status == 1)
+            #expect(r.err == "\(f):1: expected ready to hold 5, found 0 []\n\(f):2: unknown command 'bogus'; 'help' lists the commands\n")
+            #expect(r.out == "reached\n")
+        }
     }
 
     @Test func inlineCommandsAndEcho() throws {
@@ -111,10 +112,21 @@ func scriptFile(_ name: String, _ text: String) throws -> String {
     }
 
     @Test func quittingLeavesNothingListeningAndNoWorkerProcesses() throws {
-        let r = try corepl(["-c", "spawn server 0 --pool process:2; step 2; show 1 --json; quit; echo not reached"])
-        #expect(r.status == 0, "\(r.err)")
-        #expect(!r.out.contains("not reached"))
-        let lines = r.out.split(separator: "\n").drop { !$0.hasPrefix("{") }
+        // Every process this corepl starts inherits the mark in its environment: /proc
+        // shows which are its workers, also once they outlive it.
+        let mark = "COREPL_TEST_MARK=\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        let child = try ChildProcess(try coreplPath(), [], environment: [mark])
+        child.write("spawn server 0 --pool process:2\nstep 2\necho workers-up\n")
+        try child.waitForLine(containing: "workers-up")
+        let workers = try processes(withEnvironment: mark).filter { $0.pid != child.pid }
+        #expect(workers.map(\.command) == ["corepl-worker", "corepl-worker"], "\(workers)")
+        #expect(workers.allSatisfy { $0.ppid == child.pid }, "\(workers)")
+        child.write("show 1 --json\nquit\necho not reached\n")
+        child.closeInput()
+        #expect(try child.waitForExit() == 0, "\(child.errors)")
+        let out = child.output
+        #expect(!out.contains("not reached"))
+        let lines = out.split(separator: "\n").drop { !$0.hasPrefix("{") }
         let json = lines.prefix { $0 != "}" }.joined(separator: "\n") + "\n}"
         let show = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         let address = try #require((show["facts"] as? [String: String])?["address"])
@@ -126,9 +138,8 @@ func scriptFile(_ name: String, _ text: String) throws -> String {
         }
         loop.run(until: .taskDone(t.id))
         #expect(refused.value.contains("ECONNREFUSED"))
-        // No corepl-worker is left whose parent was that corepl.
-        let ps = try runChild("/bin/sh", ["-c", "ps -eo ppid=,comm= | awk '$1 == 1 && $2 == \"corepl-worker\"' | wc -l"], timeout: .seconds(30))
-        #expect(ps.out.trimmingWhitespace() == "0")
+        // No process of that corepl's is left, orphaned or not (a zombie is not alive).
+        #expect(try processes(withEnvironment: mark).filter { $0.state != "Z" }.isEmpty)
     }
 
     @Test func serveRunsUntilSIGTERMAndAPortInUseExitsOne() throws {

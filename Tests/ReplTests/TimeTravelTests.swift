@@ -102,13 +102,13 @@ import TestSupport
         #expect(s.loop.stepCount == 3, "nothing ran")
         s.must("tasks; queues; show c; expect task c ready; history; help step; echo fine")
         // Moving through the past is not written by save.
-        let file = NSTemporaryDirectory() + "corepl-tt-\(getpid()).repl"
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        s.must("goto now; save \(file)")
-        let saved = try String(contentsOfFile: file, encoding: .utf8)
-        #expect(saved.contains("step 3"))
-        #expect(!saved.contains("step back"))
-        #expect(!saved.contains("goto"))
+        try withTemporaryDirectory("tt") { dir in
+            s.must("goto now; save \(dir)/saved.repl")
+            let saved = try String(contentsOfFile: dir + "/saved.repl", encoding: .utf8)
+            #expect(saved.contains("step 3"))
+            #expect(!saved.contains("step back"))
+            #expect(!saved.contains("goto"))
+        }
     }
 
     @Test func historyCanBeTurnedOffAndOnAndSaysWhatItHolds() throws {
@@ -178,29 +178,28 @@ import TestSupport
     }
 
     @Test func aFailingExpectUnderASeedSaysHowToReproduceIt() throws {
-        let dir = NSTemporaryDirectory() + "corepl-seeds-\(getpid())"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let script = dir + "/race.repl"
-        try "spawn race --racers 3\nrun until race done\nexpect task race winners.last == 1\n".write(toFile: script, atomically: true, encoding: .utf8)
-        let search = try runChild(try coreplPath(), ["--seeds", "1-12", script], timeout: .seconds(60))
-        #expect(search.status == 1)
-        let lines = search.out.split(separator: "\n").map(String.init)
-        let failing = lines.filter { $0.hasPrefix("seed ") }
-        #expect(!failing.isEmpty && failing.count < 12, "\(search.out)")
-        #expect(failing.first?.contains("race.repl:3: expected task 1 winners.last == 1, found 2") == true)
-        #expect(lines.contains { $0.contains("(under policy random --seed ") && $0.contains("reproduce with corepl --seed ") })
-        #expect(lines.last?.contains("seeds fail: ") == true)
-        // The first failing seed fails again, the same way, every time; fifo passes.
-        let seed = String(failing[0].dropFirst(5).prefix { $0 != ":" })
-        for _ in 0..<3 {
-            let again = try runChild(try coreplPath(), ["--seed", seed, script], timeout: .seconds(30))
-            #expect(again.status == 1)
-            #expect(again.err.contains("reproduce with corepl --seed \(seed) \(script)"))
+        try withTemporaryDirectory("seeds") { dir in
+            let script = dir + "/race.repl"
+            try "spawn race --racers 3\nrun until race done\nexpect task race winners.last == 1\n".write(toFile: script, atomically: true, encoding: .utf8)
+            let search = try runChild(try coreplPath(), ["--seeds", "1-12", script], timeout: .seconds(60))
+            #expect(search.status == 1)
+            let lines = search.out.split(separator: "\n").map(String.init)
+            let failing = lines.filter { $0.hasPrefix("seed ") }
+            #expect(!failing.isEmpty && failing.count < 12, "\(search.out)")
+            #expect(failing.first?.contains("race.repl:3: expected task 1 winners.last == 1, found 2") == true)
+            #expect(lines.contains { $0.contains("(under policy random --seed ") && $0.contains("reproduce with corepl --seed ") })
+            #expect(lines.last?.contains("seeds fail: ") == true)
+            // The first failing seed fails again, the same way, every time; fifo passes.
+            let seed = String(failing[0].dropFirst(5).prefix { $0 != ":" })
+            for _ in 0..<3 {
+                let again = try runChild(try coreplPath(), ["--seed", seed, script], timeout: .seconds(30))
+                #expect(again.status == 1)
+                #expect(again.err.contains("reproduce with corepl --seed \(seed) \(script)"))
+            }
+            #expect(try runChild(try coreplPath(), [script], timeout: .seconds(30)).status == 0)
+            let bad = try runChild(try coreplPath(), ["--seeds", "9-3", script], timeout: .seconds(30))
+            #expect(bad.status == 64)
         }
-        #expect(try runChild(try coreplPath(), [script], timeout: .seconds(30)).status == 0)
-        let bad = try runChild(try coreplPath(), ["--seeds", "9-3", script], timeout: .seconds(30))
-        #expect(bad.status == 64)
     }
 }
 
@@ -224,21 +223,20 @@ import TestSupport
 
     /// One seed on the virtual clock: byte-identical output (times included) and traces.
     @Test func oneSeedOnTheVirtualClockGivesByteIdenticalOutputAndTraces() throws {
-        let dir = NSTemporaryDirectory() + "corepl-vclock-\(getpid())"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let a = try Self.run(seed: 5, traceFile: dir + "/a.json")
-        let b = try Self.run(seed: 5, traceFile: dir + "/b.json")
-        #expect(a == b)
-        #expect(a.contains { $0.contains("idle after") && $0.contains("in 1.5 s") }, "\(a)")
-        #expect(a.contains { $0.hasPrefix("ran ") && $0.contains("in 3.0 s") })
-        #expect(a.contains("timers       7 long (7.0 s left)"))
-        let ta = try String(contentsOfFile: dir + "/a.json", encoding: .utf8)
-        let tb = try String(contentsOfFile: dir + "/b.json", encoding: .utf8)
-        #expect(ta == tb)
-        #expect(ta.contains("\"traceEvents\""))
-        let c = try Self.run(seed: 6, traceFile: dir + "/c.json")
-        #expect(c != a, "another seed, another interleaving")
+        try withTemporaryDirectory("vclock") { dir in
+            let a = try Self.run(seed: 5, traceFile: dir + "/a.json")
+            let b = try Self.run(seed: 5, traceFile: dir + "/b.json")
+            #expect(a == b)
+            #expect(a.contains { $0.contains("idle after") && $0.contains("in 1.5 s") }, "\(a)")
+            #expect(a.contains { $0.hasPrefix("ran ") && $0.contains("in 3.0 s") })
+            #expect(a.contains("timers       7 long (7.0 s left)"))
+            let ta = try String(contentsOfFile: dir + "/a.json", encoding: .utf8)
+            let tb = try String(contentsOfFile: dir + "/b.json", encoding: .utf8)
+            #expect(ta == tb)
+            #expect(ta.contains("\"traceEvents\""))
+            let c = try Self.run(seed: 6, traceFile: dir + "/c.json")
+            #expect(c != a, "another seed, another interleaving")
+        }
     }
 
     @Test func clockCommandSaysWhatItIsAndRefusesNonsense() throws {
@@ -294,17 +292,18 @@ import TestSupport
         s.must("goto now; run until idle")
         s.must("expect task extra done; expect task nap done")
         // save writes what leads to the new timeline; it replays to the same end.
-        let file = NSTemporaryDirectory() + "corepl-fork-\(getpid()).repl"
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        s.must("save \(file)")
-        let saved = try String(contentsOfFile: file, encoding: .utf8)
-        #expect(saved.contains("step 6"), "\(saved)")
-        #expect(saved.contains("spawn counter 2 --name extra"))
-        let (t, _) = try makeSession()
-        defer { t.shutdown() }
-        t.must("source \(file)")
-        #expect(try t.task("extra").state == .done)
-        #expect(try t.task("race").state == .done)
+        try withTemporaryDirectory("fork") { dir in
+            let file = dir + "/fork.repl"
+            s.must("save \(file)")
+            let saved = try String(contentsOfFile: file, encoding: .utf8)
+            #expect(saved.contains("step 6"), "\(saved)")
+            #expect(saved.contains("spawn counter 2 --name extra"))
+            let (t, _) = try makeSession()
+            defer { t.shutdown() }
+            t.must("source \(file)")
+            #expect(try t.task("extra").state == .done)
+            #expect(try t.task("race").state == .done)
+        }
     }
 
     @Test func thePastOfASessionWithRealPartsCannotBeChanged() throws {
@@ -496,8 +495,11 @@ extension ForkTests {
         #expect(!s.execute("journal"))
         #expect(out.err.last?.contains("the history no longer holds steps 1–") == true, "\(out.err.last ?? "")")
         s.must("history off")
-        #expect(!s.execute("journal save x.json"))
-        #expect(out.err.last?.contains("a journal needs the history or the outside inputs from the first step") == true)
+        try withTemporaryDirectory("journal") { dir in
+            #expect(!s.execute("journal save \(dir)/x.json"))
+            #expect(out.err.last?.contains("a journal needs the history or the outside inputs from the first step") == true)
+            #expect(!FileManager.default.fileExists(atPath: dir + "/x.json"), "nothing written")
+        }
         #expect(!s.execute("journal on"))
         #expect(out.err.last?.contains("outside inputs are recorded from the first step only") == true)
     }

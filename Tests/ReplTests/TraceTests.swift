@@ -6,6 +6,7 @@ import FoundationXML
 @testable import Repl
 import Runtime
 import Testing
+import TestSupport
 import Trace
 
 /// A trace file's events, parsed.
@@ -52,10 +53,6 @@ struct ParsedTrace {
     }
 }
 
-func tempFile(_ name: String) -> String {
-    NSTemporaryDirectory() + "corepl-\(getpid())-\(name)"
-}
-
 @Suite(.serialized, .timeLimit(.minutes(2))) struct TraceTests {
     @Test func theTraceOfAScriptedSessionHoldsTracksStepsPollsAndFlows() throws {
         let (s, out) = try makeSession()
@@ -66,43 +63,45 @@ func tempFile(_ name: String) -> String {
         s.must("spawn server 0 --pool thread:2 --name server")
         s.must("spawn request @server 20 22 --name client")
         s.must("run until client done")
-        let file = tempFile("trace.json")
-        s.must("trace save \(file)")
-        #expect(out.out.last?.hasSuffix("to \(file): open it in ui.perfetto.dev or chrome://tracing") == true)
-        let trace = try ParsedTrace(file: file)
-        #expect(trace.other["dropped_events"] as? Int == 0)
+        try withTemporaryDirectory("trace") { dir in
+            let file = dir + "/trace.json"
+            s.must("trace save \(file)")
+            #expect(out.out.last?.hasSuffix("to \(file): open it in ui.perfetto.dev or chrome://tracing") == true)
+            let trace = try ParsedTrace(file: file)
+            #expect(trace.other["dropped_events"] as? Int == 0)
 
-        // Tracks: one per task, named with its id, name and kind; the poll track; workers.
-        let names = trace.phase("M").filter { $0["name"] as? String == "thread_name" }
-            .map { ParsedTrace.args($0)["name"] as? String ?? "" }
-        #expect(names.contains("task 1: server (server)"))
-        #expect(names.contains("task 2: client (request)"))
-        #expect(names.contains { $0.hasPrefix("task 3: handler 127.0.0.1:") && $0.hasSuffix("(handler)") })
-        #expect(names.contains("poll (the loop's select)"))
-        #expect(names.contains("thread:2 worker 1") || names.contains("thread:2 worker 2"))
+            // Tracks: one per task, named with its id, name and kind; the poll track; workers.
+            let names = trace.phase("M").filter { $0["name"] as? String == "thread_name" }
+                .map { ParsedTrace.args($0)["name"] as? String ?? "" }
+            #expect(names.contains("task 1: server (server)"))
+            #expect(names.contains("task 2: client (request)"))
+            #expect(names.contains { $0.hasPrefix("task 3: handler 127.0.0.1:") && $0.hasSuffix("(handler)") })
+            #expect(names.contains("poll (the loop's select)"))
+            #expect(names.contains("thread:2 worker 1") || names.contains("thread:2 worker 2"))
 
-        // A complete event per step, naming the waits and the source location.
-        let steps = trace.phase("X").filter { $0["cat"] as? String == "step" }
-        #expect(steps.count == Int(s.loop.stepCount) - trace.phase("X").filter { $0["cat"] as? String == "poll" }.count)
-        let handlerWaitsFuture = steps.first { ParsedTrace.args($0)["suspended_on"] as? String == "future 1 (fib(20))" }
-        let h = try #require(handlerWaitsFuture, "the handler's step that submits fib(20)")
-        #expect(ParsedTrace.args(h)["resumed_from"] as? String == "recv fd \(try handlerFD(s)) (recv)")
-        #expect((ParsedTrace.args(h)["where"] as? String)?.hasPrefix("FibServer.swift:") == true)
-        #expect(h["name"] as? String == "recv → future")
+            // A complete event per step, naming the waits and the source location.
+            let steps = trace.phase("X").filter { $0["cat"] as? String == "step" }
+            #expect(steps.count == Int(s.loop.stepCount) - trace.phase("X").filter { $0["cat"] as? String == "poll" }.count)
+            let handlerWaitsFuture = steps.first { ParsedTrace.args($0)["suspended_on"] as? String == "future 1 (fib(20))" }
+            let h = try #require(handlerWaitsFuture, "the handler's step that submits fib(20)")
+            #expect(ParsedTrace.args(h)["resumed_from"] as? String == "recv fd \(try handlerFD(s)) (recv)")
+            #expect((ParsedTrace.args(h)["where"] as? String)?.hasPrefix("FibServer.swift:") == true)
+            #expect(h["name"] as? String == "recv → future")
 
-        // An instant per poll, with the fds that woke and how long it blocked.
-        let polls = trace.phase("i")
-        #expect(polls.count == trace.phase("X").filter { $0["cat"] as? String == "poll" }.count)
-        #expect(polls.contains { (ParsedTrace.args($0)["fds"] as? [Int])?.isEmpty == false })
-        #expect(polls.allSatisfy { ParsedTrace.args($0)["blocked_us"] is NSNumber })
+            // An instant per poll, with the fds that woke and how long it blocked.
+            let polls = trace.phase("i")
+            #expect(polls.count == trace.phase("X").filter { $0["cat"] as? String == "poll" }.count)
+            #expect(polls.contains { (ParsedTrace.args($0)["fds"] as? [Int])?.isEmpty == false })
+            #expect(polls.allSatisfy { ParsedTrace.args($0)["blocked_us"] is NSNumber })
 
-        // Pool work on a worker track, with flows from the submit and to the wake.
-        let work = trace.phase("X").filter { $0["cat"] as? String == "pool" }
-        #expect(Set(work.compactMap { $0["name"] as? String }) == ["fib(20)", "fib(22)"])
-        #expect(work.allSatisfy { $0["pid"] as? Int == 2 })
-        let flows = trace.checkFlows()
-        #expect(flows.kinds == ["wake", "submit", "done"])
-        #expect(flows.starts >= 6)
+            // Pool work on a worker track, with flows from the submit and to the wake.
+            let work = trace.phase("X").filter { $0["cat"] as? String == "pool" }
+            #expect(Set(work.compactMap { $0["name"] as? String }) == ["fib(20)", "fib(22)"])
+            #expect(work.allSatisfy { $0["pid"] as? Int == 2 })
+            let flows = trace.checkFlows()
+            #expect(flows.kinds == ["wake", "submit", "done"])
+            #expect(flows.starts >= 6)
+        }
     }
 
     /// The fd of the handler task's connection, from its current wait (`recv fd N`).
@@ -122,17 +121,19 @@ func tempFile(_ name: String) -> String {
         s.must("run until idle")
         s.must("trace")
         #expect(out.out.last == "recording, 40 events (40 steps, 2 tasks, 0 pool workers), 162 dropped, limit 40")
-        let file = tempFile("ring.json")
-        s.must("trace save \(file)")
-        let trace = try ParsedTrace(file: file)
-        #expect(trace.other["dropped_events"] as? Int == 162)
-        #expect(trace.phase("X").count == 40)
-        _ = trace.checkFlows()
-        // Saving goes on while recording; stopping keeps what was recorded.
-        s.must("trace stop")
-        #expect(out.out.last == "stopped, 40 events (40 steps, 2 tasks, 0 pool workers), 162 dropped, limit 40")
-        #expect(!s.execute("trace stop"))
-        #expect(out.err.last == "error: not recording")
+        try withTemporaryDirectory("trace") { dir in
+            let file = dir + "/ring.json"
+            s.must("trace save \(file)")
+            let trace = try ParsedTrace(file: file)
+            #expect(trace.other["dropped_events"] as? Int == 162)
+            #expect(trace.phase("X").count == 40)
+            _ = trace.checkFlows()
+            // Saving goes on while recording; stopping keeps what was recorded.
+            s.must("trace stop")
+            #expect(out.out.last == "stopped, 40 events (40 steps, 2 tasks, 0 pool workers), 162 dropped, limit 40")
+            #expect(!s.execute("trace stop"))
+            #expect(out.err.last == "error: not recording")
+        }
     }
 
     @Test func theTimelineOfASteppedSession() throws {
@@ -170,14 +171,16 @@ func tempFile(_ name: String) -> String {
         s.must("spawn counter 2 --name b")
         s.must("spawn sleeper 5ms")
         s.must("run until idle")
-        for axis in ["", " --time"] {
-            let file = tempFile("timeline.svg")
-            s.must("timeline --svg \(file)\(axis) --title \"a <b> & c\"")
-            #expect(out.out.last == "wrote \(s.loop.stepCount) steps and 3 lanes to \(file)")
-            let lanes = try SVGLanes(file: file)
-            #expect(lanes.tasks == ["1", "2", "3"], "one lane per task")
-            #expect(lanes.pollLanes == 1)
-            #expect(lanes.texts.joined().contains("a <b> & c"))
+        try withTemporaryDirectory("trace") { dir in
+            for axis in ["", " --time"] {
+                let file = dir + (axis.isEmpty ? "/timeline.svg" : "/timeline-time.svg")
+                s.must("timeline --svg \(file)\(axis) --title \"a <b> & c\"")
+                #expect(out.out.last == "wrote \(s.loop.stepCount) steps and 3 lanes to \(file)")
+                let lanes = try SVGLanes(file: file)
+                #expect(lanes.tasks == ["1", "2", "3"], "one lane per task")
+                #expect(lanes.pollLanes == 1)
+                #expect(lanes.texts.joined().contains("a <b> & c"))
+            }
         }
     }
 
@@ -186,8 +189,11 @@ func tempFile(_ name: String) -> String {
         defer { s.shutdown() }
         #expect(!s.execute("timeline"))
         #expect(out.err.last == "error: nothing recorded: 'trace record' starts recording; then step or run, and 'timeline' draws it")
-        #expect(!s.execute("trace save x.json"))
-        #expect(out.err.last == "error: nothing recorded: 'trace record' starts recording")
+        try withTemporaryDirectory("trace") { dir in
+            #expect(!s.execute("trace save \(dir)/x.json"))
+            #expect(out.err.last == "error: nothing recorded: 'trace record' starts recording")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/x.json"), "nothing written")
+        }
         #expect(!s.execute("trace begin"))
         #expect(out.err.last == "error: no trace action 'begin'; use record, stop or save")
         #expect(!s.execute("trace stop --limit 3"))

@@ -12,6 +12,8 @@ import os
 import pty
 import re
 import select
+import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -154,8 +156,27 @@ def check(condition, message, session):
 
 def main():
     corepl = sys.argv[1]
+    # corepl's home (its history file) is a directory of this run's own, removed however
+    # the run ends.
     home = tempfile.mkdtemp(prefix="corepl-pty-")
+    session = []
+    try:
+        run(corepl, home, session)
+    finally:
+        for s in session:
+            try:
+                # Still running (a check failed before it quit)? Reaped already raises.
+                if os.waitpid(s.pid, os.WNOHANG) == (0, 0):
+                    os.kill(s.pid, signal.SIGKILL)
+                    os.waitpid(s.pid, 0)
+            except ChildProcessError:
+                pass
+        shutil.rmtree(home)
+
+
+def run(corepl, home, session):
     s = Session(corepl, home)
+    session.append(s)
     s.wait_for(r"\[paused #0\] >$")
 
     # A command and its output.

@@ -152,17 +152,18 @@ public final class ChildProcess: @unchecked Sendable {
         kill(pid, sig)
     }
 
-    /// The child's CPU time (user + system) so far, in seconds, from /proc.
-    public var cpuSeconds: Double {
-        guard let f = fopen("/proc/\(pid)/stat", "r") else { return 0 }
+    /// The child's CPU time (user + system) so far, in seconds, from /proc; nil if /proc
+    /// does not show it (a check on it must not pass for want of a figure).
+    public var cpuSeconds: Double? {
+        guard let f = fopen("/proc/\(pid)/stat", "r") else { return nil }
         defer { fclose(f) }
         var buf = [CChar](repeating: 0, count: 1024)
-        guard fgets(&buf, 1024, f) != nil else { return 0 }
+        guard fgets(&buf, 1024, f) != nil else { return nil }
         let line = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         // Fields after the command's closing parenthesis: state is field 3; utime 14, stime 15.
-        guard let close = line.lastIndex(of: ")") else { return 0 }
+        guard let close = line.lastIndex(of: ")") else { return nil }
         let fields = line[line.index(after: close)...].split(separator: " ")
-        guard fields.count > 13, let u = Double(fields[11]), let s = Double(fields[12]) else { return 0 }
+        guard fields.count > 13, let u = Double(fields[11]), let s = Double(fields[12]) else { return nil }
         return (u + s) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
