@@ -83,6 +83,51 @@ public struct CommandRegistry: Sendable {
         entries.first { $0.name == word || $0.aliases.contains(word) }
     }
 
+    /// What a command line's words mean, parsed but not run.
+    enum Parsed {
+        /// `--help` or `-h` among the words: show `entry`'s help (of `subcommand`, if any).
+        case help(Entry, subcommand: String?)
+        /// The parser's own clean exit (its help or version text).
+        case message(String)
+        /// A command to run: `entry` (under `spawn`, the task kind, named `kind`).
+        case command(any ReplCommand, entry: Entry, kind: String?)
+    }
+
+    /// Resolves and parses one command's words the way a session runs them: the name or an
+    /// alias, `spawn KIND …` through the task kinds, `--help` shown rather than parsed.
+    /// Nothing runs, so a caller can judge a line without a loop (the docs' test does).
+    func parse(_ words: [String]) throws -> Parsed {
+        guard let name = words.first else { throw ReplError("no command") }
+        guard let found = find(name) else {
+            let hints = suggestions(for: name)
+            let hint = hints.isEmpty ? "; 'help' lists the commands" : "; did you mean \(hints.map { "'\($0)'" }.joined(separator: " or "))?"
+            throw ReplError("unknown command '\(name)'\(hint)")
+        }
+        var args = Array(words.dropFirst())
+        var entry = found
+        // `spawn KIND …`: the task kind's own command parses the rest.
+        if entry.name == "spawn", let kind = args.first.flatMap({ taskKind($0) }) {
+            entry = kind
+            args.removeFirst()
+        }
+        if args.contains("--help") || args.contains("-h") {
+            return .help(entry, subcommand: args.first { !$0.hasPrefix("-") })
+        }
+        let parsed: any ParsableCommand
+        do {
+            parsed = try entry.type.parseAsRoot(args)
+        } catch let clean as CleanExit {
+            return .message(Session.tidyHelp(entry.type.fullMessage(for: clean)))
+        } catch {
+            let helpName = entry.name == found.name ? entry.name : "\(found.name) \(entry.name)"
+            throw ReplError(Session.tidy(entry.type.fullMessage(for: error), command: helpName))
+        }
+        guard let command = parsed as? any ReplCommand else {
+            throw ReplError("'\(name)' needs a subcommand; see 'help \(entry.name)'")
+        }
+        return .command(command, entry: entry, kind: entry.name == found.name ? nil : entry.name)
+    }
+
     /// Names close to `word`: a command it begins, or one at most two edits away.
     public func suggestions(for word: String) -> [String] {
         let names = entries.flatMap { [$0.name] + $0.aliases }.filter { $0.count >= 2 }

@@ -185,38 +185,18 @@ public final class Session: @unchecked Sendable {
     /// Runs one command.
     func run(_ command: CommandWords) throws {
         guard let name = command.words.first else { return }
-        guard let found = registry.find(name) else {
-            let hints = registry.suggestions(for: name)
-            let hint = hints.isEmpty ? "; 'help' lists the commands" : "; did you mean \(hints.map { "'\($0)'" }.joined(separator: " or "))?"
-            throw ReplError("unknown command '\(name)'\(hint)")
-        }
-        var args = Array(command.words.dropFirst())
-        var entry = found
-        // `spawn KIND …`: the task kind's own command parses the rest.
-        if entry.name == "spawn", let kind = args.first.flatMap({ registry.taskKind($0) }) {
-            entry = kind
-            args.removeFirst()
-        }
-        if args.contains("--help") || args.contains("-h") {
-            output.line(helpText(entry, subcommand: args.first { !$0.hasPrefix("-") }))
+        let entry: CommandRegistry.Entry, kindName: String?
+        var replCommand: any ReplCommand
+        switch try registry.parse(command.words) {
+        case let .help(shown, subcommand):
+            output.line(helpText(shown, subcommand: subcommand))
             return
-        }
-        var parsed: any ParsableCommand
-        do {
-            parsed = try entry.type.parseAsRoot(args)
-        } catch let clean as CleanExit {
-            // --help (or --version): show it, as `help COMMAND` would.
-            _ = clean
-            output.line(Self.tidyHelp(entry.type.fullMessage(for: clean)))
+        case .message(let text):
+            output.line(text)
             return
-        } catch {
-            let helpName = entry.name == found.name ? entry.name : "\(found.name) \(entry.name)"
-            throw ReplError(Self.tidy(entry.type.fullMessage(for: error), command: helpName))
+        case let .command(parsed, shown, kind):
+            (replCommand, entry, kindName) = (parsed, shown, kind)
         }
-        guard var replCommand = parsed as? any ReplCommand else {
-            throw ReplError("'\(name)' needs a subcommand; see 'help \(entry.name)'")
-        }
-        let kindName = entry.name == found.name ? nil : entry.name
         try refuseInThePast(entry, as: kindName.map { "\(name) \($0)" } ?? name, command: command.text, kind: kindName)
         current = command
         interruptFlag.store(false, ordering: .relaxed)

@@ -67,8 +67,9 @@ import Testing
     }
 
     /// Why `line` does not parse with `registry`, or nil when every command of it does.
-    /// The same resolution as `Session.run` (name or alias, `spawn KIND` through the task
-    /// kinds, `--help` shown rather than parsed), stopping before anything runs.
+    /// The resolution `Session.run` makes (`CommandRegistry.parse`: name or alias, `spawn
+    /// KIND` through the task kinds, `--help` shown rather than parsed), stopping before
+    /// anything runs.
     static func problem(parsing line: String, with registry: CommandRegistry) -> String? {
         let commands: [CommandWords]
         do {
@@ -84,33 +85,18 @@ import Testing
     }
 
     static func problem(parsing words: [String], with registry: CommandRegistry) -> String? {
-        guard let name = words.first else { return "no command" }
-        guard let found = registry.find(name) else {
-            let hints = registry.suggestions(for: name)
-            return "unknown command '\(name)'" + (hints.isEmpty ? "" : "; did you mean \(hints.map { "'\($0)'" }.joined(separator: " or "))?")
-        }
-        var args = Array(words.dropFirst())
-        var entry = found
-        if entry.name == "spawn" {
+        if words.first == "spawn" {
             // `spawn` itself takes any words and fails only when it runs: a kind must resolve.
             let kinds = registry.taskKinds.map(\.name).joined(separator: ", ")
-            guard let word = args.first else { return "spawn needs a kind (\(kinds))" }
-            guard let kind = registry.taskKind(word) else { return "no task kind '\(word)' (\(kinds))" }
-            entry = kind
-            args.removeFirst()
+            guard let word = words.dropFirst().first else { return "spawn needs a kind (\(kinds))" }
+            guard registry.taskKind(word) != nil else { return "no task kind '\(word)' (\(kinds))" }
         }
-        if args.contains("--help") || args.contains("-h") { return nil }
-        let parsed: any ParsableCommand
         do {
-            parsed = try entry.type.parseAsRoot(args)
-        } catch is CleanExit {
+            _ = try registry.parse(words)
             return nil
         } catch {
-            let helpName = entry.name == found.name ? entry.name : "\(found.name) \(entry.name)"
-            return Session.tidy(entry.type.fullMessage(for: error), command: helpName)
+            return "\(error)"
         }
-        guard parsed is any ReplCommand else { return "'\(name)' needs a subcommand" }
-        return nil
     }
 
     /// The command table of a session as `corepl` makes it. The session's loop takes no step.
