@@ -7,23 +7,10 @@ import Synchronization
 import Testing
 import TestSupport
 
-/// Child processes of this process that are zombies (exited, not reaped).
-func zombieChildren() -> [Int32] {
-    guard let dir = opendir("/proc") else { return [] }
-    defer { closedir(dir) }
-    var zombies: [Int32] = []
-    let me = getpid()
-    while let entry = readdir(dir) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        guard let pid = Int32(name), let f = fopen("/proc/\(pid)/stat", "r") else { continue }
-        var buf = [CChar](repeating: 0, count: 512)
-        let line = fgets(&buf, 512, f).map { _ in String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
-        fclose(f)
-        guard let line, let close = line.lastIndex(of: ")") else { continue }
-        let fields = line[line.index(close, offsetBy: 2)...].split(separator: " ")
-        if fields.count > 1, fields[0] == "Z", Int32(fields[1]) == me { zombies.append(pid) }
-    }
-    return zombies
+/// Child processes of this process that are zombies (exited, not reaped), from /proc
+/// (throws where /proc cannot be read: no zombies found is then no answer).
+func zombieChildren() throws -> [Int32] {
+    try allProcesses().filter { $0.state == "Z" && $0.ppid == getpid() }.map(\.pid)
 }
 
 @Suite(.serialized, .timeLimit(.minutes(3))) struct ProcessPoolStressTests {
@@ -91,11 +78,11 @@ func zombieChildren() -> [Int32] {
         #expect(after.value == "6765")
         // A worker killed while idle is reaped and replaced within the pool's idle check
         // (100 ms); allow a few of them.
-        var zombies = zombieChildren()
+        var zombies = try zombieChildren()
         for _ in 0..<50 where !zombies.isEmpty {
             var ts = timespec(tv_sec: 0, tv_nsec: 20_000_000)
             nanosleep(&ts, nil)
-            zombies = zombieChildren()
+            zombies = try zombieChildren()
         }
         #expect(zombies.isEmpty, "killed workers are reaped")
         let pids = pool.workerPIDs

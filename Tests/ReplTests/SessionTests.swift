@@ -267,34 +267,36 @@ extension Session {
 
     @Test func aScriptThatSourcesItselfStopsAtTheNestingLimit() throws {
         let (s, out) = try makeSession()
-        let file = NSTemporaryDirectory() + "corepl-self-\(getpid()).repl"
-        try "source \(file)\n".write(toFile: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        #expect(!s.execute("source \(file)"))
-        #expect(out.err.first == "\(file):1: source nested more than 64 deep (does a script source itself?)")
-        #expect(out.err.count == 1, "reported once, not once per level")
+        try withTemporaryDirectory("session") { dir in
+            let file = dir + "/self.repl"
+            try writeFile(dir, "self.repl", "source \(file)\n")
+            #expect(!s.execute("source \(file)"))
+            #expect(out.err.first == "\(file):1: source nested more than 64 deep (does a script source itself?)")
+            #expect(out.err.count == 1, "reported once, not once per level")
+        }
         #expect(!s.execute("source /no/such/file.repl"))
         #expect(out.err.last == "error: cannot read /no/such/file.repl: no such file")
     }
 
     @Test func saveWritesAScriptThatReplaysToTheSameState() throws {
-        let file = NSTemporaryDirectory() + "corepl-save-\(getpid()).repl"
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        let (s, _) = try makeSession()
-        s.must("echo the seed's demo, saved")
-        s.must("spawn server 0 --pool thread:1; spawn request @1 12; run until 2 done")
-        s.must("spawn counter 5; spawn sleeper 1h; step 3; cancel 4; tasks; break on spawn")
-        s.must("save \(file)")
-        let original = s.loop.snapshot().tasks.map { "\($0.id.rawValue) \($0.kind) \($0.state.name)" }
-        s.shutdown()
-        let text = try String(contentsOfFile: file, encoding: .utf8)
-        #expect(!text.contains("tasks"), "views are not saved")
-        #expect(text.contains("echo the seed's demo, saved"))
-        let (replay, out) = try makeSession()
-        defer { replay.shutdown() }
-        #expect(replay.execute("source \(file)"), "\(out.err)")
-        let replayed = replay.loop.snapshot().tasks.map { "\($0.id.rawValue) \($0.kind) \($0.state.name)" }
-        #expect(replayed == original)
-        #expect(replay.breakpoints.all.count == 1)
+        try withTemporaryDirectory("session") { dir in
+            let file = dir + "/saved.repl"
+            let (s, _) = try makeSession()
+            s.must("echo the seed's demo, saved")
+            s.must("spawn server 0 --pool thread:1; spawn request @1 12; run until 2 done")
+            s.must("spawn counter 5; spawn sleeper 1h; step 3; cancel 4; tasks; break on spawn")
+            s.must("save \(file)")
+            let original = s.loop.snapshot().tasks.map { "\($0.id.rawValue) \($0.kind) \($0.state.name)" }
+            s.shutdown()
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            #expect(!text.contains("tasks"), "views are not saved")
+            #expect(text.contains("echo the seed's demo, saved"))
+            let (replay, out) = try makeSession()
+            defer { replay.shutdown() }
+            #expect(replay.execute("source \(file)"), "\(out.err)")
+            let replayed = replay.loop.snapshot().tasks.map { "\($0.id.rawValue) \($0.kind) \($0.state.name)" }
+            #expect(replayed == original)
+            #expect(replay.breakpoints.all.count == 1)
+        }
     }
 }

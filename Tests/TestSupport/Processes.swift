@@ -15,12 +15,27 @@ public struct ProcessEntry: Sendable, CustomStringConvertible {
     public var description: String { "pid \(pid) ppid \(ppid) \(command) (\(state))" }
 }
 
+/// Every process /proc shows now (its `stat`). Throws if /proc cannot be read, or does not
+/// list this process.
+public func allProcesses() throws -> [ProcessEntry] {
+    try scanProc { pid in readProcFile("/proc/\(pid)/stat").flatMap { parseStat(String(decoding: $0, as: UTF8.self)) } }
+}
+
 /// Every process whose environment holds `entry` (`NAME=value`), as /proc shows it now. A
 /// test passes a mark of its own to a child (`ChildProcess(…, environment: [mark])`): the
 /// child's children inherit it, so they are found even once they outlived their parent.
 /// Processes of other users (their environment unreadable) and zombies (their environment
 /// gone) are not found. Throws if /proc cannot be read.
 public func processes(withEnvironment entry: String) throws -> [ProcessEntry] {
+    try scanProc { pid in
+        guard let environment = readProcFile("/proc/\(pid)/environ"),
+              environment.split(separator: 0).contains(where: { $0.elementsEqual(entry.utf8) }) else { return nil }
+        return readProcFile("/proc/\(pid)/stat").flatMap { parseStat(String(decoding: $0, as: UTF8.self)) }
+    }
+}
+
+/// The processes `entry` returns an entry for, by pid.
+private func scanProc(_ entry: (pid_t) -> ProcessEntry?) throws -> [ProcessEntry] {
     guard let dir = opendir("/proc") else {
         throw SystemCallError("opendir /proc", errno: .init(rawValue: errno))
     }
@@ -31,11 +46,7 @@ public func processes(withEnvironment entry: String) throws -> [ProcessEntry] {
         let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         guard let pid = pid_t(name) else { continue }
         if pid == getpid() { sawSelf = true }
-        guard let environment = readProcFile("/proc/\(pid)/environ"),
-              environment.split(separator: 0).contains(where: { $0.elementsEqual(entry.utf8) }),
-              let stat = readProcFile("/proc/\(pid)/stat").map({ String(decoding: $0, as: UTF8.self) }),
-              let process = parseStat(stat) else { continue }
-        found.append(process)
+        if let process = entry(pid) { found.append(process) }
     }
     guard sawSelf else {
         throw SystemCallError("/proc does not list this process (\(getpid())): not a procfs", errno: .init(rawValue: ENOENT))
