@@ -48,12 +48,15 @@ public enum Figure {
 public enum LoopClients {
     /// perf1: repeated fib(n) requests on one connection, printing each latency in
     /// seconds (`0.2326`) and recording it as `latency`. Runs until cancelled or, with a
-    /// duration, until it has passed.
+    /// duration, until it has passed (counted from the client's first step).
     @discardableResult
     public static func perf1(on loop: EventLoop, to address: SocketAddress, n: Int = 30,
                              duration: Duration? = nil, name: String? = nil, output: LineSink) -> TaskHandle {
-        let deadline = duration.map { loop.now() &+ $0.clampedNanoseconds }
-        return loop.spawn(name: name ?? "perf1 \(address)", kind: "perf1") {
+        loop.spawn(name: name ?? "perf1 \(address)", kind: "perf1") {
+            // The duration counts from the client's first step, and the clock is read in a
+            // step: a reading a task depends on is one the input journal keeps, so a replay
+            // gets the same deadline (one read by the spawning command would not be).
+            let deadline = duration.map { loop.now() &+ $0.clampedNanoseconds }
             let socket = try await AsyncSocket.connect(on: loop, to: address)
             defer { socket.close() }
             var reader = LineReader(socket)
@@ -76,13 +79,15 @@ public enum LoopClients {
 
     /// perf2: fib(1) ping-pong on one connection, printing `N reqs/sec` each second and
     /// recording each count as `reqs_per_sec` (and every 100 ms as `reqs_per_100ms`). A monitor task does the counting, like the
-    /// seed's monitor thread, so a starved server shows as `0 reqs/sec`.
+    /// seed's monitor thread, so a starved server shows as `0 reqs/sec`. With a duration,
+    /// it stops once that has passed (counted from its first step).
     @discardableResult
     public static func perf2(on loop: EventLoop, to address: SocketAddress,
                              duration: Duration? = nil, name: String? = nil, output: LineSink) -> TaskHandle {
-        let deadline = duration.map { loop.now() &+ $0.clampedNanoseconds }
         let counter = Counter()
         return loop.spawn(name: name ?? "perf2 \(address)", kind: "perf2") {
+            // From the client's first step, read in the step (as perf1's).
+            let deadline = duration.map { loop.now() &+ $0.clampedNanoseconds }
             let socket = try await AsyncSocket.connect(on: loop, to: address)
             defer { socket.close() }
             let me = loop.currentTask!

@@ -222,7 +222,13 @@ extension LoopClients {
             let me = loop.currentTask!
             let stamps = loop.stamps(for: me)
             let client = BlockingClient(address: address)
-            let finished = loop.makeFuture(of: Void.self, label: "\(kindName) thread", countsAsPending: false)
+            // The thread's outcome is an outside input: a journal keeps how it ended, and a
+            // replay (which opens no socket) takes that from the journal without the thread.
+            let finished = loop.makeOutsideFuture(label: "\(kindName) thread", countsAsPending: false)
+            if loop.isReplayingInputs {
+                try await finished.get(label: "thread")
+                return
+            }
             let thread = OSThread(name: kindName) {
                 let write: (String) -> Void = { output.write($0, me) }
                 let record: (String, Double) -> Void = { name, value in

@@ -88,11 +88,12 @@ struct JournalCommand: ReplCommand {
             after it), and stops at the first difference. It also holds every outside \
             input the loop took from its first step — what each socket call returned \
             (fds, ports, addresses, the bytes received, how many were sent), what each \
-            poll reported, where completions from pool threads were delivered, the clock \
-            readings taken inside steps — so a replay answers them from the journal \
-            instead of the kernel: a session with real sockets replays step for step, and \
-            the first call that differs is reported. The inputs are kept up to 64 MB; past \
-            that, recording stops and a replay checks the steps up to there. A session of \
+            poll reported, where completions from pool threads were delivered, how clients \
+            on threads of their own ended, the clock readings taken inside steps — so a \
+            replay answers them from the journal instead of the kernel: a session with \
+            real sockets replays step for step, and the first call that differs is \
+            reported. The inputs are kept up to 64 MB; past that, recording stops and a \
+            replay checks the steps up to there. A session of \
             simulated parts on the virtual clock replays identically without them. \
             'journal off' stops recording the inputs (a session that measures a loaded \
             server saves their cost, a few percent); 'journal on' starts again, before the \

@@ -360,6 +360,10 @@ public final class Session: @unchecked Sendable {
     public func shutdown() -> (tasks: Int, stopped: [String]) {
         // What the cancellations cause (work nobody awaits any more) is no news.
         monitor.stop()
+        // A replay is over by now: its journal's inputs and clock have run out, and a loop
+        // answering from it could not unwind its tasks (nor would its clock reach the
+        // deadline below).
+        loop.endReplay()
         let live = loop.snapshot().tasks.filter { !$0.state.isFinished }
         for t in live { loop.cancel(t.id) }
         // Bounded: a task suspended outside the runtime (external) cannot be cancelled out.

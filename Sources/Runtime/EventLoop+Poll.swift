@@ -132,7 +132,7 @@ extension EventLoop {
             let before = now()
             defer { waited = now() &- before }
             if isReplaying {
-                pollEvents = try replayPoll()
+                pollEvents = try replayPoll(timeoutNanos: timeout)
             } else {
                 try poller.poll(timeoutNanos: timeout, into: &pollEvents)
             }
@@ -193,7 +193,9 @@ extension EventLoop {
             for item in items {
                 switch item {
                 case .job: recordInput(.job)
-                case .future(let f): recordInput(.future(f.id.rawValue))
+                case .future(let f):
+                    recordInput(f.outcomeIsInput ? .outcome(future: f.id.rawValue, failure: f.failureDescription)
+                                                 : .future(f.id.rawValue))
                 case .call: recordInput(.call)
                 case .pool: break
                 }

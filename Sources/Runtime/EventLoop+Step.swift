@@ -156,8 +156,8 @@ extension EventLoop {
     @inline(__always)
     private func stepEnd(_ start: UInt64) -> UInt64 {
         guard clockIsVirtual else {
-            // (A replay's steps take no time: its clock is the journal's.)
-            if isReplaying { return start }
+            // (A replay's steps take no time: its clock is the journal's, until it ends.)
+            if isReplaying, !inputJournal.unsafelyUnwrapped.ended { return start }
             return monotonicNanos() &+ clockOffset
         }
         virtualNow = max(virtualNow, start &+ virtualStepNanos)

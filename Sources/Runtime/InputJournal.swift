@@ -8,10 +8,11 @@
 // session that used real sockets runs again step for step; the first call that asks for
 // something else than the journal holds is the divergence, and is reported.
 //
-// Not inputs, so not here: pool work runs again in a replay (its completion is delivered
-// where the journal says); clients on threads of their own run again (the bytes the
-// loop's sockets got from them are replayed, their own results are theirs); a host's own
-// fds (`readable(_:)` on a raw fd) are outside the loop's knowledge.
+// Also how outside work ended (`makeOutsideFuture`: a client on a thread of its own), which
+// a replay delivers without running that work. Not inputs, so not here: pool work runs
+// again in a replay (its completion is delivered where the journal says); a host's own fds
+// (`readable(_:)` on a raw fd) are outside the loop's knowledge. Once a replay has given
+// its verdict, `endReplay()` lets the loop run on without the journal (to shut down).
 import Glibc
 
 /// One input the loop took from outside.
@@ -36,6 +37,9 @@ public enum LoopInput: Sendable, Hashable, Codable {
     case poll(events: [PolledFD], failure: String?)
     /// A completion another thread handed over, delivered here.
     case future(Int)
+    /// The outcome of outside work (`makeOutsideFuture`), delivered here: nil, it
+    /// succeeded; otherwise how it failed.
+    case outcome(future: Int, failure: String?)
     /// A job another thread handed over (not replayable).
     case job
     /// A call another thread handed over (it ran here; a replay skips it).
@@ -60,6 +64,7 @@ public enum LoopInput: Sendable, Hashable, Codable {
         case .pair(let a, let b): return "socketpair (fds \(a), \(b))"
         case .poll(let events, _): return "a poll (\(events.count) fd\(events.count == 1 ? "" : "s"))"
         case .future(let id): return "future \(id)'s completion"
+        case .outcome(let id, let f): return "future \(id)'s outcome (\(f.map { "failed: \($0)" } ?? "done"))"
         case .job: return "a job from another thread"
         case .call: return "a call from another thread"
         }
@@ -82,6 +87,7 @@ public enum LoopInput: Sendable, Hashable, Codable {
         case .recv(_, let b): return 48 + (b?.count ?? 0)
         case .poll(let e, _): return 48 + 8 * e.count
         case .listen, .accept: return 96
+        case .outcome(_, let f): return 32 + (f?.utf8.count ?? 0)
         default: return 32
         }
     }
@@ -96,6 +102,11 @@ public struct LoopInputs: Sendable, Codable {
     /// The step after which recording stopped because the journal reached its bound (nil:
     /// it covers the whole session).
     public var endedAfterStep: UInt64?
+}
+
+/// How outside work failed, as the journal has it (a replay's `makeOutsideFuture`).
+public struct JournaledFailure: Error, Sendable, CustomStringConvertible {
+    public var description: String
 }
 
 /// The journal of a loop's inputs while it records or replays (loop thread only).
@@ -114,8 +125,13 @@ final class InputJournal {
     var endedAfterStep: UInt64?
     // Replaying.
     var divergence: String?
+    /// The replay is over (`endReplay()`): the journal answers nothing more, the clock is
+    /// real again, completions from other threads are delivered as they come.
+    var ended = false
     /// Completions other threads handed over, waiting for the point the journal delivers them.
     var arrived: [FutureID: AnyLoopFuture] = [:]
+    /// Futures of outside work, which the journal completes (`makeOutsideFuture`).
+    var outside: [FutureID: AnyLoopFuture] = [:]
 
     init(recordingUpTo limitBytes: Int) {
         mode = .recording
@@ -181,6 +197,36 @@ extension EventLoop {
     /// The first difference between what this replay asked for and the journal, if any.
     public var replayDivergence: String? { inputJournal?.divergence }
 
+    /// Ends a replay — its verdict is in, or it is being shut down — so that the loop can
+    /// still run (cancelled tasks unwinding, pool work finishing) without a journal whose
+    /// inputs and clock readings have run out: the clock goes on in real time from the
+    /// replay's last reading, polls wait only for other threads (the wake-up channel) up to
+    /// their timeout, completions are delivered as they arrive, and a socket call — of a
+    /// replayed socket or a new one — fails without touching the kernel (a replayed
+    /// socket's fd is the journal's number, not this process's). Nothing is checked any
+    /// more: a divergence found so far stays as it was. No effect unless replaying.
+    public func endReplay() {
+        assertOnLoopThread()
+        guard let j = inputJournal, j.mode == .replaying, !j.ended else { return }
+        j.ended = true
+        // Time goes on from the replay's clock, never back.
+        let real = monotonicNanos()
+        clockOffset = j.lastClock > real ? j.lastClock - real : 0
+        // Completions that waited for their place in the journal are delivered now.
+        takeInboxForReplay(j)
+        for f in j.arrived.values.sorted(by: { $0.id.rawValue < $1.id.rawValue }) { deliver(f) }
+        j.arrived.removeAll()
+        // Outside work the journal did not complete never will: whoever waits for it is told.
+        for f in j.outside.values.sorted(by: { $0.id.rawValue < $1.id.rawValue }) {
+            f.completeFromJournal(failure: "the replay has ended")
+            deliver(f)
+        }
+        j.outside.removeAll()
+    }
+
+    /// Whether a replay was ended (`endReplay()`).
+    public var replayEnded: Bool { inputJournal.map { $0.mode == .replaying && $0.ended } ?? false }
+
     /// Whether the replayed inputs ran out (the journal's recording had stopped).
     public var replayInputsExhausted: Bool {
         guard let j = inputJournal, j.mode == .replaying else { return false }
@@ -206,6 +252,7 @@ extension EventLoop {
             }
             return t
         case .replaying:
+            if j.ended { return monotonicNanos() &+ clockOffset }
             guard input else { return j.lastClock }
             if j.clockCursor < j.clock.count {
                 j.lastClock = j.clock[j.clockCursor]
@@ -233,7 +280,7 @@ extension EventLoop {
     @inline(never)
     func replayInput(_ asked: String, fd: Int32? = nil, _ matches: (LoopInput) -> Bool) -> LoopInput? {
         guard let j = inputJournal, j.mode == .replaying else { return nil }
-        guard j.divergence == nil else { return nil }
+        guard j.divergence == nil, !j.ended else { return nil }
         guard j.cursor < j.inputs.count else {
             j.divergence = j.endedAfterStep != nil
                 ? "at #\(stepNumber) the journal's inputs end (its recording stopped after #\(j.endedAfterStep!), at its bound)"
@@ -251,7 +298,10 @@ extension EventLoop {
 
     /// What a socket call throws in a replay that has diverged.
     func replayFailure(_ operation: String) -> SocketError {
-        SocketError(.closed, operation: operation, detail: "replay diverged: \(inputJournal?.divergence ?? "no input")")
+        if let j = inputJournal, j.ended, j.divergence == nil {
+            return SocketError(.closed, operation: operation, detail: "the replay has ended")
+        }
+        return SocketError(.closed, operation: operation, detail: "replay diverged: \(inputJournal?.divergence ?? "no input")")
     }
 
     /// Whether the loop answers outside inputs from a journal, and whether it records
@@ -264,19 +314,38 @@ extension EventLoop {
     }
 
     /// A replay's drain of the inbox: completions from other threads wait until the
-    /// journal delivers them; calls run; jobs cannot be replayed.
+    /// journal delivers them; calls run; jobs cannot be replayed. Once the replay has
+    /// ended, completions are delivered as they come.
     func replayDrainInbox() {
         guard let j = inputJournal else { return }
+        if j.ended {
+            takeInboxForReplay(j)
+            for f in j.arrived.values.sorted(by: { $0.id.rawValue < $1.id.rawValue }) { deliver(f) }
+            j.arrived.removeAll()
+            return
+        }
         takeInboxForReplay(j)
         while j.divergence == nil, j.cursor < j.inputs.count {
             switch j.inputs[j.cursor] {
             case .future(let raw):
                 let id = FutureID(rawValue: raw)
+                if j.outside[id] != nil {
+                    j.divergence = "at #\(stepNumber) the journal delivers future \(raw)'s completion without its outcome, which this run takes from the journal (a journal from before outcomes of outside work were recorded)"
+                    return
+                }
                 guard let f = awaitArrival(id, j) else {
                     j.divergence = "at #\(stepNumber) the journal delivers future \(raw)'s completion, which this run's work did not complete within 60 s"
                     return
                 }
                 j.cursor += 1
+                deliver(f)
+            case .outcome(let raw, let failure):
+                guard let f = j.outside.removeValue(forKey: FutureID(rawValue: raw)) else {
+                    j.divergence = "at #\(stepNumber) the journal has future \(raw)'s outcome from outside the loop, a future this run did not make so"
+                    return
+                }
+                j.cursor += 1
+                f.completeFromJournal(failure: failure)
                 deliver(f)
             case .call:
                 j.cursor += 1
@@ -322,8 +391,16 @@ extension EventLoop {
     }
 
     /// A replay's poll: what the journal says the poll reported (fd -1: the wake-up channel,
-    /// kept so: the journal's fd numbers are no fds of this process).
-    func replayPoll() throws(SystemCallError) -> [PollEvent] {
+    /// kept so: the journal's fd numbers are no fds of this process). Once the replay has
+    /// ended, a real wait of up to `timeoutNanos` (nil: no limit) on the wake-up channel
+    /// alone — completions from other threads, a stop request — never on the journal's fds.
+    func replayPoll(timeoutNanos: UInt64?) throws(SystemCallError) -> [PollEvent] {
+        if let j = inputJournal, j.ended {
+            var p = pollfd(fd: wakeChannel.fd, events: Int16(POLLIN), revents: 0)
+            let millis = timeoutNanos.map { Int32(clamping: $0 / 1_000_000 + ($0 % 1_000_000 == 0 ? 0 : 1)) } ?? -1
+            _ = Glibc.poll(&p, 1, millis)
+            return p.revents != 0 ? [PollEvent(fd: -1, readable: true, writable: false, hungUp: false)] : []
+        }
         guard let input = replayInput("a poll", { if case .poll = $0 { return true } else { return false } }),
               case .poll(let events, let failure) = input else {
             return []

@@ -24,13 +24,27 @@ public class AnyLoopFuture: @unchecked Sendable {
     var virtualWork: (pool: String, worker: Int, start: UInt64)?
     /// Whether it completed with an error (once completed).
     var failed: Bool { false }
+    /// Whether its outcome is an outside input (`makeOutsideFuture`): recorded when it is
+    /// delivered, and in a replay taken from the journal.
+    let outcomeIsInput: Bool
+    /// Made in a replay with its outcome an input: the journal completes it, and a
+    /// completion from another thread is ignored.
+    let answeredByJournal: Bool
+    /// How it failed, if it did (once completed).
+    var failureDescription: String? { nil }
 
-    init(id: FutureID, label: String, loop: EventLoop, countsAsPending: Bool) {
+    init(id: FutureID, label: String, loop: EventLoop, countsAsPending: Bool,
+         outcomeIsInput: Bool = false, answeredByJournal: Bool = false) {
         self.id = id
         self.label = label
         self.loop = loop
         self.countsAsPending = countsAsPending
+        self.outcomeIsInput = outcomeIsInput
+        self.answeredByJournal = answeredByJournal
     }
+
+    /// In a replay: completes it as the journal says (loop thread; the caller delivers it).
+    func completeFromJournal(failure: String?) {}
 }
 
 /// A value that arrives later, typically from a worker pool. Complete it from any
@@ -44,12 +58,35 @@ public final class LoopFuture<Value: Sendable>: AnyLoopFuture, @unchecked Sendab
     private let state = Locked(State())
     private let semaphore = Semaphore()
 
-    init(loop: EventLoop, id: FutureID, label: String, countsAsPending: Bool) {
-        super.init(id: id, label: label, loop: loop, countsAsPending: countsAsPending)
+    init(loop: EventLoop, id: FutureID, label: String, countsAsPending: Bool,
+         outcomeIsInput: Bool = false, answeredByJournal: Bool = false) {
+        super.init(id: id, label: label, loop: loop, countsAsPending: countsAsPending,
+                   outcomeIsInput: outcomeIsInput, answeredByJournal: answeredByJournal)
     }
 
     override var failed: Bool {
         state.withLock { if case .failure? = $0.result { return true } else { return false } }
+    }
+
+    override var failureDescription: String? {
+        state.withLock { if case .failure(let e)? = $0.result { return "\(e)" } else { return nil } }
+    }
+
+    override func completeFromJournal(failure: String?) {
+        let result: Result<Value, any Error>
+        if let failure {
+            result = .failure(JournaledFailure(description: failure))
+        } else if let value = () as? Value {
+            result = .success(value)
+        } else {
+            return  // (only futures of no value are made with their outcome an input)
+        }
+        let blocked = state.withLock { s -> Int? in
+            guard s.result == nil else { return nil }
+            s.result = result
+            return s.blockedThreads
+        }
+        if let blocked { semaphore.signal(blocked) }
     }
 
     /// Completes the future (any thread). Only the first completion counts.
@@ -57,6 +94,8 @@ public final class LoopFuture<Value: Sendable>: AnyLoopFuture, @unchecked Sendab
     /// - Returns: false if it was already completed.
     @discardableResult
     public func complete(_ result: Result<Value, any Error>) -> Bool {
+        // In a replay the journal says how outside work ended, not the work.
+        if answeredByJournal && !loop.isOnLoopThread { return false }
         let blocked = state.withLock { s -> Int? in
             guard s.result == nil else { return nil }
             s.result = result
@@ -140,6 +179,29 @@ extension EventLoop {
             future.virtualDue = virtualDue
             virtualUnarrived[id] = virtualDue
         }
+        return future
+    }
+
+    /// Makes a future that work outside the loop completes — a client on a thread of its
+    /// own, with sockets of its own — whose outcome is an outside input: a loop recording
+    /// its inputs keeps where the completion was delivered and whether it succeeded (or
+    /// how it failed, in words), and a replay completes it there from the journal. In a
+    /// replay (`isReplayingInputs`) the outside work should not run at all — a replay
+    /// opens no socket — and a completion from another thread is ignored. Once a replay
+    /// has ended (`endReplay()`), one still pending fails ("the replay has ended").
+    public func makeOutsideFuture(label: String = "", countsAsPending: Bool = true) -> LoopFuture<Void> {
+        assertOnLoopThread()
+        let id = FutureID(rawValue: nextFutureID)
+        nextFutureID += 1
+        if countsAsPending { pendingFutures += 1 }
+        let replaying = isReplaying
+        let future = LoopFuture<Void>(loop: self, id: id, label: label, countsAsPending: countsAsPending,
+                                      outcomeIsInput: true, answeredByJournal: replaying)
+        if clockIsVirtual && countsAsPending {
+            future.virtualDue = now()
+            virtualUnarrived[id] = future.virtualDue
+        }
+        if replaying { inputJournal!.outside[id] = future }
         return future
     }
 
