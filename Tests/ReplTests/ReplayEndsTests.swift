@@ -12,14 +12,6 @@ import Testing
 import TestSupport
 
 @Suite(.serialized, .timeLimit(.minutes(5))) struct ReplayEndsTests {
-    /// A temporary directory of the test's own, removed by `body`'s end.
-    static func inTemporaryDirectory(_ body: (String) throws -> Void) throws {
-        let d = NSTemporaryDirectory() + "corepl-replay-ends-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: d) }
-        try body(d)
-    }
-
     /// Runs `lines` in a fresh session (real sockets; `spawn server 0`, so `@1` is its
     /// address), lets `check` look at it, saves its journal to `file`; returns its steps.
     static func record(_ lines: [String], to file: String, sourceLocation: SourceLocation = #_sourceLocation,
@@ -61,7 +53,7 @@ import TestSupport
     /// standing still, for the completion the journal never delivers). The same journal
     /// changed at a late step exits 1, as promptly.
     @Test func aLoadedSessionsReplayPrintsItsVerdictAndExits() throws {
-        try Self.inTemporaryDirectory { d in
+        try withTemporaryDirectory("replay-ends") { d in
             let steps = try Self.record(["spawn server 0", "spawn perf1 @1 --n 25", "spawn perf2 @1",
                                          "spawn request @1 38", "run 200ms"],
                                         to: "\(d)/j.json") { s in
@@ -87,8 +79,8 @@ import TestSupport
     /// same step (it used to be read at spawn, outside any step, and the replay's perf2
     /// ended at once: "diverged at #5: … this run task 2 ran → done").
     @Test func perf2WithADurationReplaysAsRecorded() throws {
-        try Self.inTemporaryDirectory { d in
-            let steps = try Self.record(["spawn server 0", "spawn perf2 @1 --duration 300ms", "run 600ms"],
+        try withTemporaryDirectory("replay-ends") { d in
+            let steps = try Self.record(["spawn server 0", "spawn perf2 @1 --duration 300ms", "run 800ms"],
                                         to: "\(d)/j.json") { s in
                 #expect(Self.state(s, kind: "perf2") == "done", "perf2's duration passed within the session")
             }
@@ -98,9 +90,9 @@ import TestSupport
 
     /// perf1 with a duration (fib(22) on the pool), and a request beside it: as perf2's.
     @Test func perf1WithADurationReplaysAsRecorded() throws {
-        try Self.inTemporaryDirectory { d in
+        try withTemporaryDirectory("replay-ends") { d in
             let steps = try Self.record(["spawn server 0", "spawn perf1 @1 --n 22 --duration 300ms",
-                                         "spawn request @1 20 21", "run 600ms"],
+                                         "spawn request @1 20 21", "run 800ms"],
                                         to: "\(d)/j.json") { s in
                 #expect(Self.state(s, kind: "perf1") == "done", "perf1's duration passed within the session")
                 #expect(Self.state(s, kind: "request") == "done")
@@ -115,11 +107,11 @@ import TestSupport
     /// used to run the threads again, which found no server: "this run task 2 ran →
     /// failed"). One still running when the journal was saved, and one that failed, too.
     @Test func clientsOnThreadsOfTheirOwnReplayAsRecorded() throws {
-        try Self.inTemporaryDirectory { d in
+        try withTemporaryDirectory("replay-ends") { d in
             let steps = try Self.record(["spawn server 0", "spawn perf2 @1 --thread --duration 300ms --name p2",
                                          "spawn perf1 @1 --n 22 --thread --duration 300ms --name p1",
                                          "spawn request @1 20 --thread --name r", "spawn perf1 127.0.0.1:1 --thread --name refused",
-                                         "spawn perf2 @1 --thread --name open", "run 700ms"],
+                                         "spawn perf2 @1 --thread --name open", "run 1s"],
                                         to: "\(d)/j.json") { s in
                 let tasks = s.loop.snapshot().tasks
                 func state(_ name: String) -> String? { tasks.first { $0.name == name }?.state.name }
