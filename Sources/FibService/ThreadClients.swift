@@ -140,7 +140,10 @@ final class Connection {
         }
         if rc != 0 {
             let e = errno
-            Glibc.close(fd)
+            // Through close(), which forgets the fd: the connection is whole by now, so its
+            // deinit runs after the throw, and a second close of the number could close
+            // another thread's new socket (a client beside it failed with EBADF).
+            close()
             throw SocketError(.system(.init(rawValue: e)), operation: "connect", address: address.description)
         }
         var one: Int32 = 1

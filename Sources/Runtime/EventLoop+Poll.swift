@@ -148,7 +148,7 @@ extension EventLoop {
             if event.fd == wakeFD {
                 signals += 1
                 wakeChannel.drain()
-                drainInbox()
+                drainInbox(afterWake: true)
                 continue
             }
             if edgeTriggered { readiness.mark(event) }
@@ -177,11 +177,15 @@ extension EventLoop {
     }
 
     /// Takes in what other threads handed over: jobs, future completions, pool events,
-    /// calls.
-    func drainInbox() {
-        if isReplaying { return replayDrainInbox() }
+    /// calls. `afterWake`: the drain of a poll that reported the wake-up channel (a
+    /// journal records how many inputs it took, a replay takes as many).
+    func drainInbox(afterWake: Bool = false) {
+        if isReplaying { return replayDrainInbox(afterWake: afterWake) }
         // Nothing handed over since the last drain: no lock (see `inboxPending`).
-        guard inboxPending.load(ordering: .acquiring) else { return }
+        guard inboxPending.load(ordering: .acquiring) else {
+            if afterWake && isRecordingInputs { recordInput(.drained(0)) }
+            return
+        }
         let items = inbox.withLock { items -> [InboxItem] in
             inboxPending.store(false, ordering: .relaxed)
             if items.isEmpty { return [] }
@@ -189,7 +193,8 @@ extension EventLoop {
             items.removeAll()
             return taken
         }
-        if isRecordingInputs, !items.isEmpty, inputJournal!.isRecording {
+        if isRecordingInputs, inputJournal!.isRecording, afterWake || !items.isEmpty {
+            if afterWake { recordInput(.drained(items.count { if case .pool = $0 { false } else { true } })) }
             for item in items {
                 switch item {
                 case .job: recordInput(.job)

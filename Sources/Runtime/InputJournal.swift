@@ -44,6 +44,12 @@ public enum LoopInput: Sendable, Hashable, Codable {
     case job
     /// A call another thread handed over (it ran here; a replay skips it).
     case call
+    /// The drain of the inbox when a poll reported the wake-up channel: how many of the
+    /// inputs that follow (completions, outcomes, calls, jobs) it took. (A step's first
+    /// drain, before its poll, takes those before the poll's input; without this count a
+    /// replay could not tell the wake-up channel's drain that took nothing from the next
+    /// step's first drain.)
+    case drained(Int)
 
     /// One fd a poll reported.
     public struct PolledFD: Sendable, Hashable, Codable {
@@ -67,6 +73,7 @@ public enum LoopInput: Sendable, Hashable, Codable {
         case .outcome(let id, let f): return "future \(id)'s outcome (\(f.map { "failed: \($0)" } ?? "done"))"
         case .job: return "a job from another thread"
         case .call: return "a call from another thread"
+        case .drained(let n): return "the wake-up channel's drain (\(n) handed over)"
         }
     }
 
@@ -102,6 +109,9 @@ public struct LoopInputs: Sendable, Codable {
     /// The step after which recording stopped because the journal reached its bound (nil:
     /// it covers the whole session).
     public var endedAfterStep: UInt64?
+    /// Whether each drain of the wake-up channel is recorded (`.drained`); nil in journals
+    /// from before that, which a replay reads as they were.
+    public var wakeDrainsCounted: Bool?
 }
 
 /// How outside work failed, as the journal has it (a replay's `makeOutsideFuture`).
@@ -132,10 +142,13 @@ final class InputJournal {
     var arrived: [FutureID: AnyLoopFuture] = [:]
     /// Futures of outside work, which the journal completes (`makeOutsideFuture`).
     var outside: [FutureID: AnyLoopFuture] = [:]
+    /// Whether the journal has `.drained` for each drain of the wake-up channel.
+    let wakeDrainsCounted: Bool
 
     init(recordingUpTo limitBytes: Int) {
         mode = .recording
         self.limitBytes = limitBytes
+        wakeDrainsCounted = true
     }
 
     init(replaying recorded: LoopInputs) {
@@ -144,6 +157,7 @@ final class InputJournal {
         clock = recorded.clock
         limitBytes = 0
         endedAfterStep = recorded.endedAfterStep
+        wakeDrainsCounted = recorded.wakeDrainsCounted ?? false
     }
 
     var isRecording: Bool { mode == .recording && endedAfterStep == nil }
@@ -173,7 +187,7 @@ extension EventLoop {
     public var recordedInputs: LoopInputs? {
         assertOnLoopThread()
         guard let j = inputJournal, j.mode == .recording else { return nil }
-        return LoopInputs(inputs: j.inputs, clock: j.clock, endedAfterStep: j.endedAfterStep)
+        return LoopInputs(inputs: j.inputs, clock: j.clock, endedAfterStep: j.endedAfterStep, wakeDrainsCounted: true)
     }
 
     /// How much the input journal holds: (inputs, bytes, the step it stopped after if full).
@@ -314,9 +328,11 @@ extension EventLoop {
     }
 
     /// A replay's drain of the inbox: completions from other threads wait until the
-    /// journal delivers them; calls run; jobs cannot be replayed. Once the replay has
-    /// ended, completions are delivered as they come.
-    func replayDrainInbox() {
+    /// journal delivers them; calls run; jobs cannot be replayed. The wake-up channel's
+    /// drain (`afterWake`) takes as many as the journal's `.drained` says; a step's first
+    /// drain, those before its poll. Once the replay has ended, completions are delivered
+    /// as they come.
+    func replayDrainInbox(afterWake: Bool) {
         guard let j = inputJournal else { return }
         if j.ended {
             takeInboxForReplay(j)
@@ -325,7 +341,15 @@ extension EventLoop {
             return
         }
         takeInboxForReplay(j)
-        while j.divergence == nil, j.cursor < j.inputs.count {
+        var left = Int.max
+        if afterWake && j.wakeDrainsCounted {
+            guard case .drained(let n)? = replayInput("the wake-up channel's drain", { if case .drained = $0 { true } else { false } }) else {
+                return
+            }
+            left = n
+        }
+        while left > 0, j.divergence == nil, j.cursor < j.inputs.count {
+            left -= 1
             switch j.inputs[j.cursor] {
             case .future(let raw):
                 let id = FutureID(rawValue: raw)
