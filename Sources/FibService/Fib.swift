@@ -24,3 +24,14 @@ public func fib(_ n: Int, checking gil: GIL) -> Int {
     gil.checkpoint()
     return fib(n - 1, checking: gil) + fib(n - 2, checking: gil)
 }
+
+/// fib(n) as a pool thread computes it: every call above n = 18 (some 10 µs of work apart)
+/// passes the loop's pause gate, so the computation stands still while the loop is paused
+/// at a prompt (and the GIL's checkpoint too, under a GIL).
+@_optimize(speed)
+public func fib(_ n: Int, pausingAt gate: PauseGate, checking gil: GIL? = nil) -> Int {
+    if n <= 18 { return fib(n) }
+    gate.checkpoint()
+    gil?.checkpoint()
+    return fib(n - 1, pausingAt: gate, checking: gil) + fib(n - 2, pausingAt: gate, checking: gil)
+}

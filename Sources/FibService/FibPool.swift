@@ -132,10 +132,9 @@ public final class FibPool: @unchecked Sendable {
         let label = "fib(\(n))"
         let future: LoopFuture<Int>
         if let threads {
-            if let gil = threads.gil {
-                future = threads.submit(on: loop, label: label, virtualCost: virtualCost(n)) { FibService.fib(n, checking: gil) }
-            } else {
-                future = threads.submit(on: loop, label: label, virtualCost: virtualCost(n)) { FibService.fib(n) }
+            let gate = loop.pauseGate, gil = threads.gil
+            future = threads.submit(on: loop, label: label, virtualCost: virtualCost(n)) {
+                FibService.fib(n, pausingAt: gate, checking: gil)
             }
         } else if let processes {
             let reply = processes.submit(on: loop, label: label, request: String(n), virtualCost: virtualCost(n))

@@ -65,7 +65,7 @@ public enum LoopClients {
             while deadline.map({ loop.now() < $0 }) ?? true {
                 let start = loop.now()
                 try await socket.send(all: Array("\(n)\n".utf8))
-                stamps?.add(Stamp.sent)
+                stamps?.add(Stamp.sent, at: start)
                 guard let reply = try await reader.next() else { throw ClientError("the server closed the connection") }
                 let end = loop.now()
                 stamps?.add(Stamp.replied, at: end)
@@ -125,7 +125,7 @@ public enum LoopClients {
                 try await socket.send(all: Array("1\n".utf8))
                 guard let reply = try await reader.next() else { throw ClientError("the server closed the connection") }
                 if reply != "1" { throw ClientError("server replied '\(reply)'") }
-                stamps?.add(Stamp.replied)
+                stamps?.add(Stamp.replied, at: loop.now())
                 counter.add()
             }
         }
@@ -146,7 +146,7 @@ public enum LoopClients {
             for n in ns {
                 let start = loop.now()
                 try await socket.send(all: Array("\(n)\n".utf8))
-                stamps?.add(Stamp.sent)
+                stamps?.add(Stamp.sent, at: start)
                 guard let reply = try await reader.next() else { throw ClientError("the server closed the connection") }
                 let end = loop.now()
                 stamps?.add(Stamp.replied, at: end)

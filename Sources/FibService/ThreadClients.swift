@@ -8,10 +8,16 @@ import Synchronization
 /// A fib client on the calling thread, with blocking sockets. Stoppable from any thread.
 public final class BlockingClient: Sendable {
     public let address: SocketAddress
+    /// The clock the client times with: latencies, rates, deadlines and stamps.
+    public let clock: @Sendable () -> UInt64
     private let stopFlag = Atomic<Bool>(false)
 
-    public init(address: SocketAddress) {
+    /// A client of the server at `address`, timing with `clock` (default the monotonic
+    /// clock; a loop's `sharedClock` when its figures are compared with the loop's, so
+    /// that time the loop stood paused is not counted).
+    public init(address: SocketAddress, clock: @escaping @Sendable () -> UInt64 = { monotonicNanos() }) {
         self.address = address
+        self.clock = clock
     }
 
     /// Asks a running client to stop after its current request (any thread). A client
@@ -26,13 +32,13 @@ public final class BlockingClient: Sendable {
                       output: (String) -> Void, record: (String, Double) -> Void) throws {
         let conn = try Connection(to: address)
         defer { conn.close() }
-        let deadline = duration.map { monotonicNanos() &+ $0.clampedNanoseconds }
-        while !stopped, deadline.map({ monotonicNanos() < $0 }) ?? true {
-            let start = monotonicNanos()
+        let deadline = duration.map { clock() &+ $0.clampedNanoseconds }
+        while !stopped, deadline.map({ clock() < $0 }) ?? true {
+            let start = clock()
             try conn.send("\(n)\n")
             stamps?.add(Stamp.sent, at: start)
             guard let reply = try conn.readLine(stop: stopFlag) else { return }
-            let end = monotonicNanos()
+            let end = clock()
             stamps?.add(Stamp.replied, at: end)
             if reply.hasPrefix("error:") { throw ClientError("server replied '\(reply)'") }
             let seconds = Double(end - start) / 1e9
@@ -48,7 +54,7 @@ public final class BlockingClient: Sendable {
                       output: (String) -> Void, record: (String, Double) -> Void) throws {
         let conn = try Connection(to: address)
         defer { conn.close() }
-        let start = monotonicNanos()
+        let start = clock()
         let deadline = duration.map { start &+ $0.clampedNanoseconds }
         var nextTick = start + 100_000_000
         var ticks = 0
@@ -70,7 +76,7 @@ public final class BlockingClient: Sendable {
             }
         }
         while !stopped {
-            let now = monotonicNanos()
+            let now = clock()
             report(upTo: now)
             if let deadline, now >= deadline { return }
             if !inFlight {
@@ -81,7 +87,7 @@ public final class BlockingClient: Sendable {
             case .line(let reply):
                 guard reply == "1" else { throw ClientError("server replied '\(reply)'") }
                 // Close the ticks that passed while it waited before counting the reply.
-                let arrived = monotonicNanos()
+                let arrived = clock()
                 stamps?.add(Stamp.replied, at: arrived)
                 report(upTo: arrived)
                 count += 1
@@ -102,11 +108,11 @@ public final class BlockingClient: Sendable {
         defer { conn.close() }
         var failure: String?
         for n in ns where !stopped {
-            let start = monotonicNanos()
+            let start = clock()
             try conn.send("\(n)\n")
             stamps?.add(Stamp.sent, at: start)
             guard let reply = try conn.readLine(stop: stopFlag) else { return }
-            let end = monotonicNanos()
+            let end = clock()
             stamps?.add(Stamp.replied, at: end)
             let seconds = Double(end - start) / 1e9
             record(Figure.latency, seconds)
@@ -224,7 +230,8 @@ extension LoopClients {
         return loop.spawn(name: name ?? "\(kindName) --thread \(address)\(suffix)", kind: kindName) {
             let me = loop.currentTask!
             let stamps = loop.stamps(for: me)
-            let client = BlockingClient(address: address)
+            let shared = loop.sharedClock
+            let client = BlockingClient(address: address, clock: { shared.now() })
             // The thread's outcome is an outside input: a journal keeps how it ended, and a
             // replay (which opens no socket) takes that from the journal without the thread.
             let finished = loop.makeOutsideFuture(label: "\(kindName) thread", countsAsPending: false)

@@ -81,6 +81,8 @@ public final class LoopMonitor: LoopObserver {
         kinds = [:]; perTask = []; blocked = []
         submitter = [:]; awaiter = [:]; completed = [:]; ended = []
         runningTask = nil; beforePoll = false
+        // Counters count this loop's steps, from now (rates are over its clock).
+        counters = Counters()
         self.loop = loop
         for t in loop.snapshot().tasks {
             kinds[t.id] = (t.name, t.kind)

@@ -59,7 +59,11 @@ public final class Session: @unchecked Sendable {
     private(set) var extensions: [any SessionExtension] = []
     var lastRun: RunRequest?
     /// A free run going on in the background (`run &`), between commands.
-    var background: BackgroundRun?
+    var background: BackgroundRun? {
+        // A background run keeps the clock going between its slices (commands typed
+        // meanwhile take no loop time worth pausing for); it stops when the run does.
+        didSet { if (oldValue == nil) != (background == nil) { loop.pausesClockBetweenRuns = background == nil } }
+    }
     /// Whether a front end drives background runs (the interactive prompt does; scripts
     /// do not).
     public var backgroundRunsSupported = false
@@ -119,8 +123,10 @@ public final class Session: @unchecked Sendable {
     private func watch(_ loop: EventLoop) {
         let output = self.output
         monitor.onLint = { lint in output.line("warning: \(lint.line)") }
+        // Time at the prompt is not loop time: the clock stands still between runs.
+        loop.pausesClockBetweenRuns = true
         monitor.start(on: loop)
-        monitorStarted = monotonicNanos()
+        monitorStarted = loop.now()
         pastStep = nil
         if loop.historyStatus == nil { loop.startHistory(limit: Session.defaultHistoryLimit) }
         // A fresh loop's outside inputs, so that 'journal save' can be replayed exactly.

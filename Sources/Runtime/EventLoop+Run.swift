@@ -9,7 +9,7 @@ extension EventLoop {
         /// The ready queue is empty and no timer or pool work is pending (tasks may still
         /// wait on sockets).
         case idle
-        /// A monotonic deadline (`monotonicNanos()` based).
+        /// A deadline on the loop's clock (`now()` based).
         case deadline(UInt64)
         /// The task has ended.
         case taskDone(TaskID)
@@ -46,7 +46,11 @@ extension EventLoop {
         onStep: ((StepEvent) -> Void)? = nil
     ) -> RunOutcome {
         assertOnLoopThread()
-        defer { releaseGIL() }
+        if clockPausesBetweenRuns { resumeClock() }
+        defer {
+            releaseGIL()
+            if clockPausesBetweenRuns { pauseClock() }
+        }
         let timeout = (pollTimeout ?? defaultPollTimeout).clampedNanoseconds
         let report = stopWhen != nil || onStep != nil
         var stepsLeft = Int.max

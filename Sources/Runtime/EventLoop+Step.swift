@@ -10,7 +10,11 @@ extension EventLoop {
     public func step(timeout: Duration? = nil) -> StepEvent {
         assertOnLoopThread()
         precondition(current == nil, "EventLoop.step() called from inside a step")
-        defer { releaseGIL() }
+        if clockPausesBetweenRuns { resumeClock() }
+        defer {
+            releaseGIL()
+            if clockPausesBetweenRuns { pauseClock() }
+        }
         if history != nil { historyBeforeStep() }
         if let entry = popReady() {
             _ = runTask(entry, startedAt: now(), report: true)

@@ -56,7 +56,16 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// The loop's clock (LoopClock.swift).
     @usableFromInline @exclusivity(unchecked) var clockIsVirtual = false
     @usableFromInline @exclusivity(unchecked) var virtualNow: UInt64 = 0
+    /// Added to `monotonicNanos()` (wrapping: it is negative once the clock was paused).
     @usableFromInline @exclusivity(unchecked) var clockOffset: UInt64 = 0
+    /// Whether the clock is paused (the loop is stopped at a prompt), the reading it
+    /// stopped at, and how long it has been paused in all (LoopClock.swift).
+    @usableFromInline @exclusivity(unchecked) var clockPaused = false
+    @usableFromInline @exclusivity(unchecked) var pausedNow: UInt64 = 0
+    @exclusivity(unchecked) var pausedSince: UInt64 = 0
+    @exclusivity(unchecked) var pausedTotal: UInt64 = 0
+    @exclusivity(unchecked) var virtualSkipped: UInt64 = 0
+    @exclusivity(unchecked) var clockPausesBetweenRuns = false
     @exclusivity(unchecked) var virtualStepNanos: UInt64 = 10_000
     /// On the virtual clock: pool work not finished yet (future → due), work finished
     /// before its due time, and whether `deliverHeld` is delivering (LoopClock.swift).
@@ -148,6 +157,11 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// threads to report who holds the loop.
     let probeTask = Atomic<Int>(0)
     let probeSince = Atomic<UInt64>(0)
+    /// The loop's clock for other threads (LoopClock.swift).
+    public let sharedClock = SharedLoopClock()
+    /// Closed while the clock is paused: the loop's pools wait at its checkpoints
+    /// (PauseGate.swift).
+    public let pauseGate = PauseGate()
 
     /// Creates a loop owned by the calling thread, polling with `poller` (epoll by default).
     public init(poller kind: PollerKind = .epoll) throws(SystemCallError) {

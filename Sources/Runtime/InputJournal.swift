@@ -225,7 +225,12 @@ extension EventLoop {
         j.ended = true
         // Time goes on from the replay's clock, never back.
         let real = monotonicNanos()
-        clockOffset = j.lastClock > real ? j.lastClock - real : 0
+        if clockPaused {
+            pausedNow = max(pausedNow, j.lastClock)
+        } else {
+            clockOffset = j.lastClock > real &+ clockOffset ? j.lastClock &- real : clockOffset
+        }
+        publishClock()
         // Completions that waited for their place in the journal are delivered now.
         takeInboxForReplay(j)
         for f in j.arrived.values.sorted(by: { $0.id.rawValue < $1.id.rawValue }) { deliver(f) }

@@ -17,6 +17,7 @@ extension EventLoop {
     @inline(__always)
     public func now() -> UInt64 {
         if clockIsVirtual { return virtualNow }
+        if clockPaused { return pausedNow }
         if clockJournaled { return journaledNow() }
         return monotonicNanos() &+ clockOffset
     }
@@ -34,12 +35,16 @@ extension EventLoop {
             assertOnLoopThread()
             guard newValue != clock else { return }
             if newValue == .virtual {
-                virtualNow = monotonicNanos() &+ clockOffset
+                virtualNow = clockPaused ? pausedNow : monotonicNanos() &+ clockOffset
                 clockIsVirtual = true
+                publishClock()
             } else {
-                let real = monotonicNanos()
-                clockOffset = virtualNow > real ? virtualNow - real : 0
+                // The real clock goes on from the virtual one's reading (paused, if it was).
+                let real = clockPaused ? pausedNow : monotonicNanos() &+ clockOffset
+                if virtualNow > real { virtualSkipped &+= virtualNow - real }
+                if clockPaused { pausedNow = virtualNow } else { clockOffset = virtualNow &- monotonicNanos() }
                 clockIsVirtual = false
+                publishClock()
                 // Work held for its virtual time is delivered now.
                 deliveringHeld = true
                 for f in virtualHeld { deliver(f) }
@@ -90,11 +95,93 @@ extension EventLoop {
         }
     }
 
-    /// How far the virtual clock has skipped ahead of the real one.
+    /// How far virtual periods have skipped the real clock ahead of the time the loop ran.
     public var clockSkippedNanos: UInt64 {
         assertOnLoopThread()
-        let real = monotonicNanos()
-        let loopNow = now()
-        return loopNow > real ? loopNow - real : 0
+        return virtualSkipped
     }
+
+    // MARK: Pausing
+
+    /// Whether the clock stops while the loop is stopped: `run` and `step` resume it on
+    /// entry and pause it when they return (default false). An interactive front end sets
+    /// it, so that the time a person spends at the prompt is not loop time: windows,
+    /// rates, waits and latencies then count the time the loop ran, as if the session had
+    /// been typed without a pause. Setting it outside a run pauses the clock at once.
+    public var pausesClockBetweenRuns: Bool {
+        get { clockPausesBetweenRuns }
+        set {
+            assertOnLoopThread()
+            clockPausesBetweenRuns = newValue
+            if newValue && current == nil { pauseClock() } else if !newValue { resumeClock() }
+        }
+    }
+
+    /// Stops the real clock: `now()` keeps its reading until `resumeClock()`, which goes on
+    /// from it (no time passes for timers, ages, waits or stamps on `sharedClock`), and
+    /// closes `pauseGate`: the loop's pools stop at their next checkpoint. Idempotent. The
+    /// virtual clock does not run between steps anyway.
+    public func pauseClock() {
+        assertOnLoopThread()
+        guard !clockPaused else { return }
+        // The real clock's reading (under a virtual clock it keeps running beneath it).
+        pausedNow = clockIsVirtual ? monotonicNanos() &+ clockOffset : now()
+        pausedSince = monotonicNanos()
+        clockPaused = true
+        publishClock()
+        pauseGate.close()
+    }
+
+    /// Starts a paused clock again, from the reading it stopped at, and opens `pauseGate`.
+    /// Idempotent.
+    public func resumeClock() {
+        assertOnLoopThread()
+        guard clockPaused else { return }
+        let wall = monotonicNanos()
+        pausedTotal &+= wall &- pausedSince
+        clockPaused = false
+        clockOffset = pausedNow &- wall
+        publishClock()
+        pauseGate.open()
+    }
+
+    /// Whether the clock is paused now.
+    public var isClockPaused: Bool { clockPaused }
+
+    /// How long the clock has been paused in all: the time the loop stood still at a prompt.
+    public var pausedNanos: UInt64 {
+        clockPaused ? pausedTotal &+ (monotonicNanos() &- pausedSince) : pausedTotal
+    }
+
+    /// Tells `sharedClock` what the loop's clock reads now.
+    func publishClock() {
+        sharedClock.publish(paused: clockPaused || clockIsVirtual ? now() : nil, offset: clockOffset)
+    }
+}
+
+/// The loop's real clock, for other threads: a client thread stamps its replies with it,
+/// so that a figure it measures (a latency, replies in a window, a rate) counts loop time
+/// as the loop's own tasks do, and stands still while the loop is paused.
+public final class SharedLoopClock: Sendable {
+    private struct State {
+        var frozen: UInt64?
+        var offset: UInt64 = 0
+    }
+    private let state = Locked(State())
+
+    init() {}
+
+    func publish(paused reading: UInt64?, offset: UInt64) {
+        state.withLock { $0 = State(frozen: reading, offset: offset) }
+    }
+
+    /// The loop's clock now (any thread): its reading while paused, else the monotonic
+    /// clock moved by what the loop's pauses and virtual periods took off or added.
+    public func now() -> UInt64 {
+        let (frozen, offset) = state.withLock { ($0.frozen, $0.offset) }
+        return frozen ?? monotonicNanos() &+ offset
+    }
+
+    /// Whether the loop's clock stands still now (paused, or virtual).
+    public var isPaused: Bool { state.withLock { $0.frozen != nil } }
 }

@@ -42,10 +42,10 @@ public struct PoolEvent: Sendable {
     public var kind: Kind
     /// A short description of the work, e.g. `"fib(42)"`.
     public var label: String
-    /// When it happened (monotonic nanoseconds).
+    /// When it happened, on the loop's clock (`sharedClock.now()` on a pool thread).
     public var at: UInt64
 
-    public init(pool: String, future: FutureID, kind: Kind, label: String, at: UInt64 = monotonicNanos()) {
+    public init(pool: String, future: FutureID, kind: Kind, label: String, at: UInt64) {
         self.pool = pool
         self.future = future
         self.kind = kind

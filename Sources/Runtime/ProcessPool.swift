@@ -21,6 +21,8 @@ public final class ProcessPool: @unchecked Sendable {
     private let queue: WorkQueue<WorkerProcess?>
     private var threads: [OSThread] = []
     private let registry = WorkerRegistry()
+    /// The pause gate of the loop it serves (`stopsWithLoop`).
+    private let pausedBy = Locked<PauseGate?>(nil)
 
     /// Starts `size` workers of `executable` (found by `locate(_:)` if not a path).
     ///
@@ -85,11 +87,24 @@ public final class ProcessPool: @unchecked Sendable {
     /// - Parameter virtualCost: on a virtual clock, how long the work takes.
     public func submit(on loop: EventLoop, label: String, request: String, virtualCost: Duration? = nil) -> LoopFuture<String> {
         let pool = name
+        stopsWithLoop(loop)
         return queue.submit(on: loop, pool: pool, label: label, virtualCost: virtualCost) { context, worker in
             guard let process = context else {
                 return .failure(PoolError.cannotStart(pool: pool, reason: "worker \(worker) could not be restarted"))
             }
             return process.roundTrip(request, pool: pool, label: label)
+        }
+    }
+
+    /// While `loop` is paused its workers are stopped (SIGSTOP) and continued with it: a
+    /// computation at a breakpoint stands still with the loop (PauseGate.swift).
+    private func stopsWithLoop(_ loop: EventLoop) {
+        let gate = loop.pauseGate
+        guard pausedBy.withLock({ $0 !== gate }) else { return }
+        pausedBy.withLock { $0?.removeListener(self); $0 = gate }
+        let registry = self.registry
+        gate.addListener(self) { closing in
+            for pid in registry.pids { Glibc.kill(pid, closing ? SIGSTOP : SIGCONT) }
         }
     }
 
@@ -102,6 +117,7 @@ public final class ProcessPool: @unchecked Sendable {
     /// Fails queued work, kills the workers (a computation in flight fails with
     /// `PoolError.shutDown`) and waits for their proxy threads.
     public func shutdown() {
+        pausedBy.withLock { $0?.removeListener(self); $0 = nil }
         for item in queue.stop(waiters: size) { item.abandon() }
         for pid in registry.pids { Glibc.kill(pid, SIGKILL) }
         for t in threads { t.join() }

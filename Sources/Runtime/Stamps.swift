@@ -4,7 +4,7 @@
 // reply arrives, so a stamp says when it happened, not when the loop heard of it.
 import Synchronization
 
-/// A task's named series of monotonic time stamps (nanoseconds). Any thread may add or
+/// A task's named series of time stamps on its loop's clock (nanoseconds). Any thread may add or
 /// read; each series keeps its latest `capacity` stamps.
 public final class Stamps: Sendable {
     /// How many stamps a series keeps (older ones are dropped, 10% at a time).
@@ -15,8 +15,9 @@ public final class Stamps: Sendable {
     /// An empty set of series.
     public init() {}
 
-    /// Adds a stamp to series `name` (default: now).
-    public func add(_ name: String, at nanos: UInt64 = monotonicNanos()) {
+    /// Adds a stamp to series `name`: a reading of the loop's clock (`EventLoop.now()`, or
+    /// `sharedClock.now()` on another thread), so that stamps compare with the loop's times.
+    public func add(_ name: String, at nanos: UInt64) {
         series.withLock { s in
             s[name, default: []].append(nanos)
             if s[name]!.count > Self.capacity { s[name]!.removeFirst(Self.capacity / 10) }

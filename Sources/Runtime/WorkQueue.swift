@@ -141,11 +141,19 @@ final class WorkQueue<Context>: @unchecked Sendable {
         let threadsTell = modelled == nil
         let accepted = put(WorkItem(
             run: { context, worker in
-                if threadsTell { loop.post(PoolEvent(pool: pool, future: future.id, kind: .started(worker: worker), label: label)) }
+                // Nothing starts while the loop is paused; stamps are on the loop's clock.
+                let gate = loop.pauseGate, clock = loop.sharedClock
+                gate.checkpoint()
+                if threadsTell {
+                    loop.post(PoolEvent(pool: pool, future: future.id, kind: .started(worker: worker), label: label, at: clock.now()))
+                }
                 let result = work(&context, worker)
                 var ok = true
                 if case .failure = result { ok = false }
-                if threadsTell { loop.post(PoolEvent(pool: pool, future: future.id, kind: .finished(worker: worker, ok: ok), label: label)) }
+                if threadsTell {
+                    loop.post(PoolEvent(pool: pool, future: future.id, kind: .finished(worker: worker, ok: ok), label: label,
+                                        at: clock.now()))
+                }
                 future.complete(result)
             },
             abandon: { future.fail(PoolError.shutDown(pool: pool)) }))

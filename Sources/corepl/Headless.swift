@@ -39,7 +39,7 @@ struct Serve: ParsableCommand {
         let outcome = loop.run(until: .noTasks, pollTimeout: EventLoop.noPollLimit)
         // Cancel every task and let the cancellations run: sockets close, the pool stops.
         for task in loop.snapshot().tasks where !task.state.isFinished { loop.cancel(task.id) }
-        loop.run(until: .deadline(monotonicNanos() &+ 3_000_000_000), pollTimeout: .milliseconds(10))
+        loop.run(until: .deadline(loop.now() &+ 3_000_000_000), pollTimeout: .milliseconds(10))
         server.pool.shutdown()
         withExtendedLifetime(trap) {}
         if let recorder, let trace {

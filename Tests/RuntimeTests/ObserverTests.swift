@@ -60,8 +60,8 @@ final class Recorder: LoopObserver {
         let t = loop.spawn(name: "waiter") { _ = try await future.get() }
         loop.step()
         let worker = Thread {
-            loop.post(PoolEvent(pool: "thread:1", future: future.id, kind: .started(worker: 1), label: "fib(1)"))
-            loop.post(PoolEvent(pool: "thread:1", future: future.id, kind: .finished(worker: 1, ok: true), label: "fib(1)"))
+            loop.post(PoolEvent(pool: "thread:1", future: future.id, kind: .started(worker: 1), label: "fib(1)", at: loop.sharedClock.now()))
+            loop.post(PoolEvent(pool: "thread:1", future: future.id, kind: .finished(worker: 1, ok: true), label: "fib(1)", at: loop.sharedClock.now()))
             future.succeed(1)
         }
         worker.start()
