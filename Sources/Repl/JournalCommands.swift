@@ -97,7 +97,10 @@ struct JournalCommand: ReplCommand {
             simulated parts on the virtual clock replays identically without them. \
             'journal off' stops recording the inputs (a session that measures a loaded \
             server saves their cost, a few percent); 'journal on' starts again, before the \
-            first step only (a replay begins at the first step).
+            first step only (a replay begins at the first step). \
+            A journal is of the session's loop: after 'reset' it begins afresh with the \
+            fresh loop, and holds only what followed the last reset (its commands, steps \
+            and inputs; not 'reset' itself), so that it replays from there.
             """)
 
     @Argument(help: ArgumentHelp("'save' to write it to FILE, 'off' or 'on' for the outside inputs; none: what it holds.",
@@ -111,9 +114,11 @@ struct JournalCommand: ReplCommand {
         let loop = session.loop
         switch (action, file) {
         case ("off"?, nil):
+            session.recordsInputs = false  // (a fresh loop after 'reset' records none either)
             loop.stopJournalingInputs()
             return session.output.line("journal: not recording outside inputs (a replay re-runs the commands against real sockets)")
         case ("on"?, nil):
+            session.recordsInputs = true  // (from the next fresh loop if not from this one)
             guard loop.inputJournalStatus == nil else { return session.output.line("journal: already recording outside inputs") }
             guard loop.stepCount == 0 else {
                 throw ReplError("outside inputs are recorded from the first step only (a replay begins there); 'reset' starts a fresh loop")

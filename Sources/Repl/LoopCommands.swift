@@ -316,7 +316,16 @@ struct Cancel: ReplCommand {
 
 struct Reset: ReplCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Cancel everything, close every socket, stop the pools, and start a fresh loop.")
+        abstract: "Cancel everything, close every socket, stop the pools, and start a fresh loop.",
+        discussion: """
+            A fresh start: the new loop is at #0, on the real clock, with the fifo policy \
+            and the real network (the poller and the session's settings stay). Its history, \
+            its journal and the commands a fork re-runs begin with it: 'step back' reaches \
+            #0 of the fresh loop and no further, 'journal save' writes only what followed \
+            the last reset (so that 'corepl replay' replays it), and a session of \
+            simulated parts after a reset forks in its past whatever ran before. 'history \
+            off' and 'journal off' stay off, and 'history on --limit N' keeps its limit.
+            """)
 
     mutating func run(in session: Session) throws {
         let counts = try session.resetLoop()

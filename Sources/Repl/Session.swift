@@ -69,6 +69,9 @@ public final class Session: @unchecked Sendable {
     public var backgroundRunsSupported = false
     /// The commands that changed the session, for `save`.
     var recorded: [String] = []
+    /// Whether a fresh loop records its outside inputs (`journal off` says not to, until
+    /// `journal on`).
+    var recordsInputs = true
     var sourceDepth = 0
     /// The command being executed.
     var current = CommandWords(words: [], rest: "")
@@ -119,8 +122,10 @@ public final class Session: @unchecked Sendable {
         watch(loop)
     }
 
-    /// Attaches the monitor to `loop` and prints each new lint once, as a warning.
-    private func watch(_ loop: EventLoop) {
+    /// Attaches the monitor to `loop` and prints each new lint once, as a warning; starts
+    /// the loop's history (with room for `historyLimit` steps; nil: none) if it keeps none,
+    /// and, at a fresh loop, the journal of its outside inputs unless `journal off` said not to.
+    private func watch(_ loop: EventLoop, historyLimit: Int? = Session.defaultHistoryLimit) {
         let output = self.output
         monitor.onLint = { lint in output.line("warning: \(lint.line)") }
         // Time at the prompt is not loop time: the clock stands still between runs.
@@ -128,9 +133,11 @@ public final class Session: @unchecked Sendable {
         monitor.start(on: loop)
         monitorStarted = loop.now()
         pastStep = nil
-        if loop.historyStatus == nil { loop.startHistory(limit: Session.defaultHistoryLimit) }
+        if loop.historyStatus == nil, let historyLimit { loop.startHistory(limit: historyLimit) }
         // A fresh loop's outside inputs, so that 'journal save' can be replayed exactly.
-        if loop.stepCount == 0 && loop.inputJournalStatus == nil && !loop.isReplayingInputs { loop.startRecordingInputs() }
+        if recordsInputs && loop.stepCount == 0 && loop.inputJournalStatus == nil && !loop.isReplayingInputs {
+            loop.startRecordingInputs()
+        }
         topReading = nil
     }
 
@@ -208,11 +215,15 @@ public final class Session: @unchecked Sendable {
         interruptFlag.store(false, ordering: .relaxed)
         loop.clearStopRequest()
         navigatedHistory = false
-        let stepBefore = loop.stepCount
+        let stepBefore = loop.stepCount, loopBefore = loop
         try replCommand.run(in: self)
         if entry.recordable && !navigatedHistory {
             recorded.append(command.text)
-            timeline.note(entry.name, kind: kindName, text: command.text, step: stepBefore, loop: loop)
+            // A command that gave the session a fresh loop (`reset`) is no part of the fresh
+            // loop's timeline, which begins after it (and with it the journal).
+            if loop === loopBefore {
+                timeline.note(entry.name, kind: kindName, text: command.text, step: stepBefore, loop: loop)
+            }
         }
     }
 
@@ -382,10 +393,18 @@ public final class Session: @unchecked Sendable {
         (["cancelled \(plural(counts.tasks, "task"))"] + counts.stopped).joined(separator: ", ")
     }
 
-    /// Shuts down and starts over with a fresh loop (same poller), keeping settings.
+    /// Shuts down and starts over with a fresh loop (same poller), keeping settings. What
+    /// belonged to the old loop starts afresh with the new one: its history (kept as it was
+    /// set: `history off` stays off, a `--limit` stays), the journal of its outside inputs
+    /// (unless `journal off`), and the timeline of commands that forks and journals re-run.
     func resetLoop() throws -> (tasks: Int, stopped: [String]) {
+        let old = loop
+        let historyLimit = old.historyStatus?.limit
         let counts = shutdown()
-        adopt(try EventLoop(poller: loop.pollerKind))
+        let fresh = try EventLoop(poller: old.pollerKind)
+        fresh.historyLimit = old.historyLimit
+        fresh.defaultPollTimeout = old.defaultPollTimeout
+        adopt(fresh, historyLimit: historyLimit)
         // What the old loop printed does not satisfy the new one's `expect output contains`.
         output.clearTranscript()
         breakpoints = Breakpoints()
@@ -402,7 +421,7 @@ public final class Session: @unchecked Sendable {
 
     /// Makes `fresh` the session's loop, watched and with a history, and forgets what
     /// belonged to the old one (its free run, its lints and stats).
-    private func adopt(_ fresh: EventLoop) {
+    private func adopt(_ fresh: EventLoop, historyLimit: Int? = Session.defaultHistoryLimit) {
         setLoop(fresh)
         lastRun = nil
         background = nil
@@ -410,7 +429,7 @@ public final class Session: @unchecked Sendable {
         trace?.stop()
         monitor.clearLints()
         monitor.resetStats()
-        watch(fresh)
+        watch(fresh, historyLimit: historyLimit)
     }
 
     /// Puts `fresh` in place of the loop (a forked timeline) and shuts the old one down.
