@@ -31,6 +31,19 @@ struct InFlightWindow {
         self.to = last
     }
 
+    /// How long before the window began `other` had ended, if it had: such a task was not
+    /// starved by the window (it was not there), and nothing of it compares with it.
+    func endedBefore(_ other: TaskInfo) -> UInt64? {
+        guard let ended = other.endedAt, ended < from else { return nil }
+        return from - ended
+    }
+
+    /// A line that says `other` had ended before the window.
+    func endedLine(_ other: TaskInfo, _ gone: UInt64) -> String {
+        "task \(other.id.rawValue) (\(other.name)) had ended \(formatSeconds(Double(gone) / 1e9)) s before "
+            + "task \(task.id.rawValue)'s requests went out: it was not there to be served or starved"
+    }
+
     /// How many `replied` stamps `other` has in the window, and in the same length of time
     /// just before it. If `other` began serving later than that, its rate over the time
     /// it had is scaled to the window's length (`scaledFrom` says since when).
@@ -57,8 +70,10 @@ struct During: ReplCommand {
             Counts each task's replies (time stamps taken as they arrived, on the client's
             own thread for --thread clients) from TASK's first request out to its last reply
             in, and in the same length of time just before. A task that began later than
-            that has its rate scaled to the window. 'mark TASK' clears a task's stamps.
-            Scripts assert the same figures with 'expect task T replies during TASK …'.
+            that has its rate scaled to the window; one that had ended before the window is
+            left out. Times are loop time: the time the loop stood paused (at the prompt, at
+            a breakpoint) is in neither, and pool work stands still with it. 'mark TASK'
+            clears a task's stamps. Scripts assert the same figures with 'expect task T replies during TASK …'.
             """)
 
     @Argument(help: ArgumentHelp("The task whose requests make the window (e.g. a long request).", valueName: "task"))
@@ -72,18 +87,21 @@ struct During: ReplCommand {
         let window = try InFlightWindow(of: subject, in: session)
         var tasks = try others.map { try $0.resolve(in: session) }
         if tasks.isEmpty {
-            // Every other task that has replies and lived through some of the window or the
-            // time before it.
-            let start = window.from >= window.nanos ? window.from - window.nanos : 0
+            // Every other task that has replies and was there when the window began (one
+            // that had ended before is neither served nor starved in it).
             tasks = session.loop.snapshot().tasks.filter {
                 $0.id != subject.id && ($0.stampCounts[Stamp.replied] ?? 0) > 0
-                    && $0.createdAt <= window.to && ($0.endedAt ?? .max) >= start
+                    && $0.createdAt <= window.to && ($0.endedAt ?? .max) >= window.from
             }
         }
         let length = formatSeconds(window.seconds)
         session.output.line("task \(subject.id.rawValue) (\(subject.name)): requests in flight for \(length) s")
         if tasks.isEmpty { session.output.line("  no other task has replies to count") }
         for t in tasks {
+            if let gone = window.endedBefore(t) {
+                session.output.line("  " + window.endedLine(t, gone))
+                continue
+            }
             let (during, before, scaled) = window.replies(of: t, in: session)
             let ratio = before > 0 ? " — ratio \(formatSeconds(Double(during) / before))" : ""
             let note = scaled.map { " (scaled: it began \(formatSeconds(Double(window.from - $0) / 1e9)) s before)" } ?? ""

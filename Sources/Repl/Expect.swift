@@ -147,6 +147,7 @@ struct Expect: ReplCommand {
         guard w.count >= 3, w[0] == "during" else { throw ReplError(usage) }
         let subject = try session.task(w[1])
         let window = try InFlightWindow(of: subject, in: session)
+        if let gone = window.endedBefore(info) { throw ReplError(window.endedLine(info, gone)) }
         let (during, before, _) = window.replies(of: info, in: session)
         let rhs = try Expect.factored(Array(w.dropFirst(3)))
         let limit: Double

@@ -49,7 +49,12 @@ struct Mark: ReplCommand {
 
 struct Sleep: ReplCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Pause for DURATION of wall-clock time (the loop keeps its mode: paused stays paused).")
+        abstract: "Pause for DURATION of wall-clock time (the loop keeps its mode: paused stays paused).",
+        discussion: """
+            A paused loop's clock stands still meanwhile (no loop time passes: timers,
+            windows and rates do not count it, and pool work waits); a background run
+            ('run &') keeps running through it.
+            """)
 
     @Argument(help: ArgumentHelp("How long: 3, 500ms, 2s.", valueName: "duration"), transform: Parse.duration)
     var duration: Duration

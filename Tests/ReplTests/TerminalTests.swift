@@ -17,6 +17,17 @@ import TestSupport
         #expect(text.contains("all checks passed"))
     }
 
+    @Test func theTutorialTypedWithPausesTeachesWhatTheExamplesDo() throws {
+        // §2, §4 and §8 typed at the prompt a second apart (see pty_typed_tutorial.py):
+        // perf2's ratio of replies during fib(40) to the time before must come out as in
+        // the examples, however long the loop stood paused between commands.
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("pty_typed_tutorial.py").path
+        let r = try runChild("/usr/bin/env", ["python3", script, try coreplPath()], timeout: .seconds(240))
+        let text = r.out + r.err
+        #expect(r.status == 0, "\(text)")
+        #expect(text.contains("all checks passed"))
+    }
+
     @Test func completionOffersCommandsTasksAddressesPoolsAndFiles() throws {
         let tasks: Completer.Tasks = [(1, "server", true), (2, "perf2", false)]
         let (session, _) = try makeSession()
