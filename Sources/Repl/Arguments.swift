@@ -78,7 +78,10 @@ public typealias Choice = CaseIterable & RawRepresentable<String> & ExpressibleB
 /// parse fails with the parser's own sentence (`'xyz': expected a duration such as …`).
 public enum Parse {
     /// `3` (seconds), `500ms`, `2s`, `1m`.
-    public static func duration(_ text: String) throws -> Duration { try DurationText.parse(text) }
+    public static func duration(_ text: String) throws -> Duration {
+        if isNegativeNumber(text) { throw ReplError("'\(text)' is negative: a duration is 0 or more, such as 3, 500ms, 2s or 1m") }
+        return try DurationText.parse(text)
+    }
     /// `[HOST:]PORT` or `@TASK`.
     public static func address(_ text: String) throws -> AddressArgument { try AddressArgument(parsing: text) }
     /// `[HOST:]PORT` only (for front ends without a loop, such as `corepl perf1`).
@@ -101,6 +104,25 @@ public enum Parse {
 
     /// Every word of `T`, for `completion: .list(...)`.
     public static func list<T: Choice>(_ type: T.Type) -> [String] { T.allCases.map(\.rawValue) }
+
+    /// Whether `word` is a negative number, with or without a unit (`-3`, `-1ms`, `-0.5`,
+    /// `-10%`): argument-parser takes it for an unknown option, where it is a value out of
+    /// range. (No command has an option named by a digit.)
+    public static func isNegativeNumber(_ word: String) -> Bool {
+        word.count >= 2 && word.hasPrefix("-") && word.dropFirst().first.map { $0.isASCII && ($0.isNumber || $0 == ".") } == true
+    }
+
+    /// The words of a list declared `@Argument(parsing: .allUnrecognized)` (which keeps
+    /// `-3` as a word, for the command to say what is wrong with it), checked for words
+    /// that are options the command does not have.
+    ///
+    /// - Throws: `ReplError` naming the first unknown option, with `usage`.
+    public static func words(_ words: [String], usage: String) throws -> [String] {
+        if let option = words.first(where: { $0.hasPrefix("-") && $0 != "-" && !isNegativeNumber($0) }) {
+            throw ReplError("unknown option '\(option)'\n\(usage)")
+        }
+        return words
+    }
 }
 
 /// `1 task`, `2 tasks`.

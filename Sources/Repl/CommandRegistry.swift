@@ -120,7 +120,17 @@ public struct CommandRegistry: Sendable {
             return .message(Session.tidyHelp(entry.type.fullMessage(for: clean)))
         } catch {
             let helpName = entry.name == found.name ? entry.name : "\(found.name) \(entry.name)"
-            throw ReplError(Session.tidy(entry.type.fullMessage(for: error), command: helpName))
+            let message = entry.type.fullMessage(for: error)
+            var text = Session.tidy(message, command: helpName)
+            // argument-parser reads `-5` as an option: "Unknown option '-5'", or a value
+            // missing before it. Say what is wrong with the number instead. (A value the
+            // command's own parser refused keeps that parser's sentence.)
+            if let negative = args.first(where: Parse.isNegativeNumber),
+               message.contains("Unknown option '\(negative)'") || message.contains("Missing ") {
+                let usage = text.split(separator: "\n", maxSplits: 1).dropFirst().first.map { "\n" + $0 } ?? ""
+                text = "\(helpName) takes no negative number, got \(negative)" + usage
+            }
+            throw ReplError(text)
         }
         guard let command = parsed as? any ReplCommand else {
             throw ReplError("'\(name)' needs a subcommand; see 'help \(entry.name)'")

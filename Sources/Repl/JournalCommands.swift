@@ -221,14 +221,16 @@ extension Session {
 
 extension ReplRunner {
     /// Replays a journal (`corepl replay FILE`): runs its commands again at their steps on
-    /// a fresh session (their output is not shown) and checks every step against the
-    /// journal's. Prints where it diverged, or that every step was as recorded.
+    /// a fresh session and checks every step against the journal's. Prints where it
+    /// diverged, or that every step was as recorded. What the session prints (each command,
+    /// `> CMD`, then its output and the tasks') is shown with `echo` (`corepl replay
+    /// --echo`), and not otherwise.
     ///
     /// - Returns: 0 when every step matched, 1 otherwise.
     public func replay(file: String) throws -> Int32 {
         let journal = try Journal(contentsOf: file)
-        let (output, _) = ReplOutput.capturing()
-        let session = try Session(output: output)
+        let session = try Session(output: echo ? .standard() : ReplOutput.capturing().0)
+        session.echo = echo
         configure(session)
         defer { session.shutdown() }
         if let inputs = journal.inputs {

@@ -110,29 +110,34 @@ struct Step: ReplCommand {
             steps up to the present; nothing runs until you are back in the present.
             """)
 
-    @Argument(help: ArgumentHelp("How many steps (default 1), or 'back [N]'.", valueName: "N | back [N]"),
+    // (`.allUnrecognized` keeps `-3` a word, for the count's own message.)
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("How many steps (default 1), or 'back [N]'.", valueName: "N | back [N]"),
               completion: .list(["back"]))
     var words: [String] = []
 
-    @Option(help: ArgumentHelp("Longest a polling step waits when nothing is ready (e.g. 100ms).", valueName: "duration"),
+    @Option(parsing: .unconditional, help: ArgumentHelp("Longest a polling step waits when nothing is ready (e.g. 100ms).", valueName: "duration"),
             transform: Parse.duration)
     var timeout: Duration?
 
     mutating func run(in session: Session) throws {
-        var w = words
+        let usage = "usage: step [N] [--timeout DURATION] | step back [N]"
+        var w = try Parse.words(words, usage: usage)
         let back = w.first == "back"
         if back { w.removeFirst() }
-        let usage = "usage: step [N] [--timeout DURATION] | step back [N]"
-        guard w.count <= 1 else { throw ReplError("step takes one count\n\(usage)") }
+        let name = back ? "step back" : "step"
+        guard w.count <= 1 else { throw ReplError("\(name) takes one count\n\(usage)") }
         let count: Int
         if let text = w.first {
-            guard let n = Int(text) else { throw ReplError("step takes a count or 'back [N]', not '\(text)'\n\(usage)") }
+            guard let n = Int(text) else {
+                throw ReplError("\(name) takes a count\(back ? "" : " or 'back [N]'"), not '\(text)'\n\(usage)")
+            }
             count = n
         } else {
             count = 1
         }
-        guard (1...Session.maxSteps).contains(count) else {
-            throw ReplError("step takes a count from 1 to \(Session.maxSteps), got \(count)")
+        guard count >= 1 else { throw ReplError("\(name) takes a count of 1 or more, got \(count)") }
+        guard count <= Session.maxSteps else {
+            throw ReplError("\(name) takes a count from 1 to \(Session.maxSteps), got \(count)")
         }
         if back || session.isInThePast {
             session.navigatedHistory = true
@@ -161,12 +166,15 @@ struct Run: ReplCommand {
             A trailing '&' runs in the background while the prompt stays usable ('pause' stops it).
             """)
 
-    @Argument(help: "DURATION (3, 500ms, 2s), or 'until idle', or 'until TASK done'; '&' last for the background.",
+    // (`.allUnrecognized` keeps `-5s` a word, for the duration's own message.)
+    @Argument(parsing: .allUnrecognized, help: "DURATION (3, 500ms, 2s), or 'until idle', or 'until TASK done'; '&' last for the background.",
               completion: .list(["until", "idle", "done", "&"]))
     var words: [String] = []
 
+    static let usage = "usage: run [DURATION | until idle | until TASK done] [&]"
+
     mutating func run(in session: Session) throws {
-        var w = words
+        var w = try Parse.words(words, usage: Run.usage)
         let background = w.last == "&"
         if background { w.removeLast() }
         let request = try Run.request(w, session)
@@ -181,16 +189,32 @@ struct Run: ReplCommand {
         switch words.count {
         case 0:
             return .forever
-        case 1:
-            return .duration(try Parse.duration(words[0]))
+        case 1 where words[0] != "until":
+            return .duration(try duration(words[0]))
         case 2 where words[0] == "until" && words[1] == "idle":
             return .idle
         case 3 where words[0] == "until" && words[2] == "done":
             return .taskDone(try task(words[1], session))
         case 4 where words[0] == "until" && words[1] == "task" && words[3] == "done":
             return .taskDone(try task(words[2], session))
+        case _ where words[0] == "until":
+            throw ReplError("run: 'until' goes with 'idle' or 'TASK done', got '\(words.joined(separator: " "))'\n\(usage)")
         default:
-            throw ReplError("usage: run [DURATION | until idle | until TASK done]")
+            // `run 5 parsecs`, `run 2 s`: one duration, written as one word.
+            throw ReplError("run: '\(words.joined(separator: " "))' is not a duration: use a number with ns, us, ms, s, m or h "
+                + "in one word (3, 500ms, 2s, 1m), 'until idle' or 'until TASK done'\n\(usage)")
+        }
+    }
+
+    /// `words[0]` as the duration of `run DURATION`, or why it is none.
+    private static func duration(_ text: String) throws -> Duration {
+        if Parse.isNegativeNumber(text) { throw ReplError("run: '\(text)' is negative: a duration is 0 or more (3, 500ms, 2s, 1m)") }
+        do {
+            return try DurationText.parse(text)
+        } catch {
+            guard error.reason.hasPrefix("expected") else { throw error }  // ("'48h': longer than 24h")
+            throw ReplError("run: '\(text)' is not a duration: use a number with ns, us, ms, s, m or h (3, 500ms, 2s, 1m), "
+                + "'until idle' or 'until TASK done'")
         }
     }
 

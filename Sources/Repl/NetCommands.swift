@@ -25,7 +25,8 @@ struct NetCommand: ReplCommand {
             Faults show in 'queues' and in traces. With no argument: the network now.
             """)
 
-    @Argument(help: ArgumentHelp("sim, real or fault …; none: the network now.", valueName: "sim|real|fault"),
+    // (`.allUnrecognized` keeps `-1ms` a word, for the fault's own message.)
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("sim, real or fault …; none: the network now.", valueName: "sim|real|fault"),
               completion: .list(["sim", "real", "fault"]))
     var words: [String] = []
 
@@ -34,6 +35,7 @@ struct NetCommand: ReplCommand {
 
     mutating func run(in session: Session) throws {
         let loop = session.loop
+        let words = try Parse.words(self.words, usage: "usage: net [sim | real | fault delay D | fault drop P% | fault reset FD | fault off] [--seed N]")
         guard let first = words.first else {
             return session.output.line(Self.describe(loop))
         }
@@ -62,13 +64,17 @@ struct NetCommand: ReplCommand {
         if what != "drop" && seed != nil { throw ReplError("--seed goes with 'net fault drop'") }
         var faults = loop.networkFaults
         func one() throws -> String {
-            guard args.count == 2 else { throw ReplError("'net fault \(what)' takes one value") }
+            guard args.count == 2 else {
+                throw ReplError("'net fault \(what)' takes one value, got \(args.count == 1 ? "none" : "'\(args.dropFirst().joined(separator: " "))'")")
+            }
             return args[1]
         }
         switch what {
         case "delay":
-            let d = try DurationText.parse(one())
-            guard d >= .zero && d <= .seconds(60) else { throw ReplError("a delay is 0 to 60s, got \(DurationText.format(d))") }
+            let text = try one()
+            guard !Parse.isNegativeNumber(text), let d = try? DurationText.parse(text), d <= .seconds(60) else {
+                throw ReplError("'net fault delay' takes a duration from 0 to 60s (0, 5ms, 1s), got '\(text)'")
+            }
             faults.delayNanos = UInt64(d.clampedNanoseconds)
         case "drop":
             var text = try one()

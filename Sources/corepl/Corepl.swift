@@ -1,6 +1,7 @@
 // The command line of corepl (swift-argument-parser): scripts, -c, stdin, or a prompt;
 // and the headless subcommands serve, perf1, perf2.
 import ArgumentParser
+import Foundation
 import FibPack
 import Repl
 
@@ -17,6 +18,54 @@ struct Corepl: ParsableCommand {
         subcommands: [ReplSession.self, Replay.self, Serve.self, Perf1.self, Perf2.self],
         defaultSubcommand: ReplSession.self
     )
+
+    /// `corepl --help` (`-h`, `help`) shows the default subcommand's arguments and options
+    /// too: `corepl FILE --echo` is how corepl is run, so `--echo`, `--seed`, `--trace` …
+    /// belong on the first page, not only behind `corepl help repl`.
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if [["--help"], ["-h"], ["help"]].contains(arguments) {
+            print(help())
+            return
+        }
+        main(nil)
+    }
+
+    /// The root's help (overview, subcommands) with the REPL's usage, arguments and
+    /// options in place of the root's own.
+    static func help(columns: Int? = nil) -> String {
+        let root = sections(of: helpMessage(columns: columns))
+        let repl = sections(of: helpMessage(for: ReplSession.self, columns: columns))
+        func section(_ list: [(header: String, text: String)], _ header: String) -> String? {
+            list.first { $0.header == header }?.text
+        }
+        var parts: [String] = []
+        if let overview = section(root, "OVERVIEW") { parts.append(overview) }
+        if let usage = section(repl, "USAGE") {
+            let line = usage.replacingOccurrences(of: "corepl repl ", with: "corepl ")
+            parts.append(line + "\n       corepl <subcommand> …")
+        }
+        for header in ["ARGUMENTS", "OPTIONS"] {
+            if let text = section(repl, header) { parts.append(text) }
+        }
+        if let subcommands = section(root, "SUBCOMMANDS") { parts.append(subcommands) }
+        return parts.joined(separator: "\n\n")
+    }
+
+    /// A help text's sections (`OVERVIEW: …`, `USAGE: …`, `OPTIONS:` and its lines …), by
+    /// header, each without its trailing blank lines.
+    static func sections(of help: String) -> [(header: String, text: String)] {
+        var result: [(header: String, text: String)] = []
+        for line in help.split(separator: "\n", omittingEmptySubsequences: false) {
+            if let colon = line.firstIndex(of: ":"), !line.isEmpty,
+               line[..<colon].allSatisfy({ $0.isUppercase }) {
+                result.append((String(line[..<colon]), String(line)))
+            } else if !result.isEmpty {
+                result[result.count - 1].text += "\n" + line
+            }
+        }
+        return result.map { ($0.header, String($0.text.reversed().drop { $0 == "\n" }.reversed())) }
+    }
 }
 
 /// The REPL itself: `corepl [FILE…] [-c CMDS] [-i]` (the default subcommand).
@@ -119,8 +168,12 @@ struct Replay: ParsableCommand {
     @Argument(help: ArgumentHelp("The journal.", valueName: "file"))
     var file: String
 
+    @Flag(help: "Print each replayed command before it runs, and what it and the tasks print (as the session did).")
+    var echo = false
+
     func run() throws {
-        let runner = ReplRunner { session in session.install(FibPack()) }
+        var runner = ReplRunner { session in session.install(FibPack()) }
+        runner.echo = echo
         let status = try runner.replay(file: file)
         if status != 0 { throw ExitCode(status) }
     }
