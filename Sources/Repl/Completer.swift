@@ -31,7 +31,6 @@ public enum Completer {
     static func candidates(after words: [String], word: String, registry: CommandRegistry, tasks: Tasks,
                            files: (String) -> [String]) -> [String] {
         let previous = words.last ?? ""
-        if word.hasPrefix("@") { return tasks.filter(\.listens).map { "@\($0.id)" } }
         guard var entry = registry.find(words[0]) else { return [] }
         if entry.name == "help" { return registry.entries.map(\.name) }
         if entry.name == "spawn" {
@@ -41,17 +40,25 @@ public enum Completer {
             entry = kind
         }
         let spec = entry.completion
-        if let values = spec.optionValues[previous] { return values }
-        if spec.takesFile { return files(word) }
-        var result = spec.words
         // Tasks where the command takes one, and after the words that introduce one in
         // the commands with a grammar of their own (`run until TASK done`,
         // `expect task TASK`, `expect queue Q contains TASK`).
-        if spec.takesTask || ["until", "task", "contains"].contains(previous) {
-            result += tasks.map { String($0.id) }
-            result += tasks.map(\.name).filter { !$0.contains(" ") }
+        let takesTask = spec.takesTask || ["until", "task", "contains"].contains(previous)
+        if word.hasPrefix("@") {
+            // `@TASK` keeps its `@`: any task where a task is taken (`show @p2`), else the
+            // tasks that listen, as addresses (`spawn perf2 @srv`).
+            return taskWords(takesTask ? tasks : tasks.filter(\.listens)).map { "@" + $0 }
         }
+        if let values = spec.optionValues[previous] { return values }
+        if spec.takesFile { return files(word) }
+        var result = spec.words
+        if takesTask { result += taskWords(tasks) }
         return result
+    }
+
+    /// The words that name `tasks`: each id, and each name that is one word.
+    static func taskWords(_ tasks: Tasks) -> [String] {
+        tasks.map { String($0.id) } + tasks.map(\.name).filter { !$0.isEmpty && !$0.contains(" ") }
     }
 
     /// Paths starting with `prefix` (directories with a trailing `/`).

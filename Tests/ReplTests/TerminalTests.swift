@@ -35,7 +35,11 @@ import TestSupport
         #expect(Completer.complete("que", registry: r, tasks: tasks).candidates == ["queues"])
         #expect(Completer.complete("s", registry: r, tasks: tasks).candidates.contains("spawn"))
         #expect(Completer.complete("spawn pe", registry: r, tasks: tasks).candidates == ["perf1", "perf2"])
-        #expect(Completer.complete("spawn perf2 @", registry: r, tasks: tasks).candidates == ["@1"])
+        #expect(Completer.complete("spawn perf2 @", registry: r, tasks: tasks).candidates == ["@1", "@server"])
+        // Where a task is taken, `@` completes every task, keeping the `@`.
+        #expect(Completer.complete("show @", registry: r, tasks: tasks).candidates == ["@1", "@2", "@perf2", "@server"])
+        #expect(Completer.complete("show @p", registry: r, tasks: tasks).candidates == ["@perf2"])
+        #expect(Completer.complete("run until @", registry: r, tasks: tasks).candidates == ["@1", "@2", "@perf2", "@server"])
         #expect(Completer.complete("spawn server 0 --pool pro", registry: r, tasks: tasks).candidates == ["process", "process:2", "process:4"])
         #expect(Completer.complete("show ", registry: r, tasks: tasks).candidates.contains("2"))
         #expect(Completer.complete("step; cancel 1", registry: r, tasks: tasks).candidates == ["1"])
