@@ -86,7 +86,7 @@ public final class Session: @unchecked Sendable {
     /// Watches every step for `lints`, `stats` and `top` (attached to the loop from the
     /// start; a host that wants its loop unwatched calls `monitor.stop()`).
     public let monitor = LoopMonitor()
-    /// When the monitor began watching the current loop (monotonic nanoseconds).
+    /// When the monitor began watching the current loop (on its clock).
     var monitorStarted: UInt64 = 0
     /// `top`'s previous reading, for its rates.
     var topReading: TopReading?
@@ -377,6 +377,9 @@ public final class Session: @unchecked Sendable {
     public func shutdown() -> (tasks: Int, stopped: [String]) {
         // What the cancellations cause (work nobody awaits any more) is no news.
         monitor.stop()
+        // A loop being shut down is not paused: its clock runs, and pool work waiting at
+        // the pause gate goes on (to finish, or to be failed by its pool's shutdown).
+        loop.pausesClockBetweenRuns = false
         // A replay is over by now: its journal's inputs and clock have run out, and a loop
         // answering from it could not unwind its tasks (nor would its clock reach the
         // deadline below).
@@ -436,6 +439,8 @@ public final class Session: @unchecked Sendable {
     func replaceLoop(with fresh: EventLoop) {
         let old = loop
         monitor.stop()
+        // The old loop is not paused any more: its pool work may finish (PauseGate).
+        old.pausesClockBetweenRuns = false
         adopt(fresh)
         // The old timeline's tasks are cancelled and let run out.
         for t in old.snapshot().tasks where !t.state.isFinished { old.cancel(t.id) }
