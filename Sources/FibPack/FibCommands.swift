@@ -24,7 +24,9 @@ struct SpawnServer: ReplCommand {
         options.virtualFib30 = state.virtualFib30
         let handle = try FibServer.spawn(on: session.loop, options: options, output: .discard)
         state.add(handle)
-        session.announce(handle.task, " (pool \(FibState.poolText(handle.pool, handle.pool.gil)), wait \(options.wait))")
+        // A named server's name hides its address, which clients need: say it.
+        let address = name == nil ? "" : " at \(handle.address)"
+        session.announce(handle.task, "\(address) (pool \(FibState.poolText(handle.pool, handle.pool.gil)), wait \(options.wait))")
     }
 }
 

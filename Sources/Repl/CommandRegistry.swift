@@ -161,6 +161,9 @@ public struct Completion: Sendable {
     public var takesTask = false
     /// Whether an argument is a file.
     public var takesFile = false
+    /// Whether an argument is a server's address (its value name is `addr`: `[HOST:]PORT`
+    /// or `@TASK`).
+    public var takesAddress = false
 
     init(_ type: any ParsableCommand.Type) {
         guard let info = try? JSONDecoder().decode(Dump.self, from: Data(type._dumpHelp().utf8)) else { return }
@@ -172,6 +175,7 @@ public struct Completion: Sendable {
             if let listed = arg.completionKind?.list?.values { values += listed }
             if arg.completionKind?.file != nil { takesFile = true }
             if arg.valueName == "task" { takesTask = true }
+            if arg.valueName == "addr" { takesAddress = true }
             if arg.kind == "positional" {
                 words += values
             } else {

@@ -154,10 +154,13 @@ extension Session {
                 .replacingOccurrences(of: "usage: \(kind.name) ", with: "usage: spawn \(kind.name) ")
         }
         if entry.name == "spawn" {
-            // The kinds come from the registry (the core's, packs', a host's).
+            // The kinds come from the registry (the core's, packs', a host's); what ADDR means
+            // is said only where a kind takes one (a host without a server has none).
+            let address = registry.taskKinds.contains { $0.completion.takesAddress }
             return (["overview: \(entry.abstract)", "", "usage: spawn <kind> [<arguments> ...]", "", "kinds:"]
                 + registry.taskKinds.map { "  \($0.name.padding(22)) \($0.abstract)" }
-                + ["", "  See 'help spawn <kind>' for a kind's arguments. \(entry.type.configuration.discussion)"])
+                + ["", "  See 'help spawn <kind>' for a kind's arguments."
+                    + (address ? " \(entry.type.configuration.discussion)" : "")])
                 .joined(separator: "\n")
         }
         return Self.tidyHelp(entry.type.helpMessage(columns: 100))
