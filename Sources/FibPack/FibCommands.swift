@@ -41,6 +41,9 @@ struct ClientFlags: ParsableArguments {
 
     @Option(help: "Name the task (scripts then refer to it by name).")
     var name: String?
+
+    @Flag(help: "Print nothing per reply or per second; the figures are still recorded (show, expect, during, stats).")
+    var quiet = false
 }
 
 struct SpawnPerf1: ReplCommand {
@@ -57,7 +60,7 @@ struct SpawnPerf1: ReplCommand {
     @OptionGroup var flags: ClientFlags
 
     mutating func run(in session: Session) throws {
-        try session.spawnClient(.perf1(n: n), to: address, flags.thread, flags.duration, flags.name)
+        try session.spawnClient(.perf1(n: n), to: address, flags.thread, flags.duration, flags.name, quiet: flags.quiet)
     }
 }
 
@@ -72,7 +75,7 @@ struct SpawnPerf2: ReplCommand {
     @OptionGroup var flags: ClientFlags
 
     mutating func run(in session: Session) throws {
-        try session.spawnClient(.perf2, to: address, flags.thread, flags.duration, flags.name)
+        try session.spawnClient(.perf2, to: address, flags.thread, flags.duration, flags.name, quiet: flags.quiet)
     }
 }
 
@@ -93,12 +96,15 @@ struct SpawnRequest: ReplCommand {
     @Option(help: "Name the task (scripts then refer to it by name).")
     var name: String?
 
+    @Flag(help: "Print no reply; the results and latencies are still recorded (show, expect, stats).")
+    var quiet = false
+
     mutating func run(in session: Session) throws {
         guard !ns.isEmpty else { throw ReplError("usage: spawn request ADDR N...") }
         if let bad = ns.first(where: { $0 < 0 || $0 > fibLargestN }) {
             throw ReplError("n must be from 0 to \(fibLargestN), got \(bad)")
         }
-        try session.spawnClient(.request(ns), to: address, thread, nil, name)
+        try session.spawnClient(.request(ns), to: address, thread, nil, name, quiet: quiet)
     }
 }
 
@@ -158,9 +164,11 @@ struct PoolCommand: ReplCommand {
 
 extension Session {
     /// Spawns a client — on the loop, or on a thread of its own — and announces it. Its
-    /// lines print as `task N KIND: text`.
+    /// lines print as `task N KIND: text` (none when `quiet`: its figures are recorded all
+    /// the same).
     func spawnClient(
-        _ kind: LoopClients.ThreadedKind, to address: AddressArgument, _ thread: Bool, _ duration: Duration?, _ name: String?
+        _ kind: LoopClients.ThreadedKind, to address: AddressArgument, _ thread: Bool, _ duration: Duration?, _ name: String?,
+        quiet: Bool = false
     ) throws {
         try checkNewName(name)
         let addr = try address.resolve(in: self)
@@ -170,18 +178,19 @@ extension Session {
         if thread && loop.isNetworkSimulated {
             throw ReplError("the network is simulated ('net sim'): a client on a thread of its own would use real sockets; drop --thread, or 'net real' first")
         }
+        let output = quiet ? LineSink.discard : sink(kind: kind.name)
         let handle: TaskHandle
         switch (kind, thread) {
         case (_, true):
-            handle = LoopClients.threaded(kind, on: loop, to: addr, duration: duration, name: name, output: sink(kind: kind.name))
+            handle = LoopClients.threaded(kind, on: loop, to: addr, duration: duration, name: name, output: output)
         case (.perf1(let n), false):
-            handle = LoopClients.perf1(on: loop, to: addr, n: n, duration: duration, name: name, output: sink(kind: "perf1"))
+            handle = LoopClients.perf1(on: loop, to: addr, n: n, duration: duration, name: name, output: output)
         case (.perf2, false):
-            handle = LoopClients.perf2(on: loop, to: addr, duration: duration, name: name, output: sink(kind: "perf2"))
+            handle = LoopClients.perf2(on: loop, to: addr, duration: duration, name: name, output: output)
         case (.request(let ns), false):
-            handle = LoopClients.request(on: loop, to: addr, ns: ns, name: name, output: sink(kind: "request"))
+            handle = LoopClients.request(on: loop, to: addr, ns: ns, name: name, output: output)
         }
-        announce(handle)
+        announce(handle, quiet ? " (quiet)" : "")
     }
 }
 

@@ -95,11 +95,20 @@ public final class FibState: SessionExtension, @unchecked Sendable {
 }
 
 extension Session {
-    /// A LineSink that prints a task's lines as `task N KIND: text`.
+    /// A LineSink that prints a task's lines as `task N KIND: text`. A request's replies
+    /// always show; perf1's and perf2's lines may be held back from the screen
+    /// (`ReplOutput.taskLineLimit`: at the prompt, perf1 prints hundreds a second), never
+    /// from the transcript.
     func sink(kind: String) -> LineSink {
         let output = self.output
+        let always = kind == "request"
         return LineSink { line, id in
-            output.line("task \(id.map { String($0.rawValue) } ?? "?") \(kind): \(line)")
+            let text = "task \(id.map { String($0.rawValue) } ?? "?") \(kind): \(line)"
+            if always {
+                output.line(text)
+            } else {
+                output.taskLine(text, from: id, label: kind)
+            }
         }
     }
 }

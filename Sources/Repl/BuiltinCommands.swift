@@ -34,6 +34,7 @@ extension CommandRegistry {
             Entry(Reset.self, recordable: true),
             Entry(Poller.self, recordable: true),
             Entry(Watch.self, recordable: true),
+            Entry(OutputCommand.self, recordable: true),
             Entry(Expect.self, recordable: false),
             Entry(Mark.self, recordable: true),
             Entry(Source.self, recordable: false),

@@ -3,6 +3,8 @@
 // Narration (an echoed command line, `echo`'s text) goes to the same place as results but
 // never into the transcript: a script's own words cannot satisfy its own expectations.
 // Front ends choose the writers: a terminal prints above the prompt, a test captures.
+// Lines tasks print on their own (a client's latencies) may be held back from the screen
+// (`taskLineLimit`; the interactive prompt sets it), but never from the transcript.
 import Foundation
 import Glibc
 import Runtime
@@ -18,6 +20,10 @@ public final class ReplOutput: Sendable {
     private let transcript = Locked<[String]>([])
     private let terminal: @Sendable () -> (columns: Int, color: Bool)?
     private let muted = Atomic<Bool>(false)
+    let limiter = TaskLineLimiter()
+
+    /// Lines a second each task may show at the interactive prompt (`output limit`).
+    public static let defaultTaskLineLimit = 5
 
     /// - Parameters:
     ///   - out: writes one result line (without its newline).
@@ -63,13 +69,55 @@ public final class ReplOutput: Sendable {
         if muted.load(ordering: .relaxed) { return }
         for l in text.split(separator: "\n", omittingEmptySubsequences: false) {
             let s = String(l)
-            transcript.withLock {
-                $0.append(s)
-                if $0.count > Self.transcriptLimit { $0.removeFirst($0.count - Self.transcriptLimit) }
-            }
+            keep(s)
             writeOut(s)
         }
     }
+
+    private func keep(_ line: String) {
+        transcript.withLock {
+            $0.append(line)
+            if $0.count > Self.transcriptLimit { $0.removeFirst($0.count - Self.transcriptLimit) }
+        }
+    }
+
+    /// A line a task printed on its own — a client's latency, its rate — as `task 3
+    /// perf1: 0.0041`: a result like any other (the transcript keeps it), but shown only
+    /// while `task`'s lines keep within `taskLineLimit`; the rest are counted and summed up
+    /// in one line (`… 1,834 lines from task 3 (perf1) held back; 'show 3' has its
+    /// figures`). A line that must never be held back (a request's reply) goes to `line`.
+    ///
+    /// - Parameter label: what the summary calls the task besides its number (its kind).
+    public func taskLine(_ text: String, from task: TaskID?, label: String) {
+        if muted.load(ordering: .relaxed) { return }
+        let (show, summary) = limiter.admit(task: task, label: label)
+        if let summary { writeOut(summary) }
+        for l in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            let s = String(l)
+            keep(s)
+            if show { writeOut(s) }
+        }
+    }
+
+    /// Lines a second each task may show (`taskLine`); nil (the default) shows every line.
+    /// The interactive prompt sets `defaultTaskLineLimit`; `output limit` changes it.
+    public var taskLineLimit: Int? {
+        get { limiter.perSecond }
+        set { limiter.perSecond = newValue.map { max(1, $0) } }
+    }
+
+    /// Writes the one-line summary of the task lines held back since the last one, if any:
+    /// always with `force` (after a command), else only once they have been held for a few
+    /// seconds (a front end's timer: a flood that stopped is still summed up).
+    public func flushHeldBack(force: Bool = true) {
+        guard let summary = limiter.flush(force: force) else { return }
+        if muted.load(ordering: .relaxed) { return }
+        writeOut(summary)
+    }
+
+    /// Whether task lines are held back that no summary has counted yet (a front end then
+    /// wakes to call `flushHeldBack(force: false)`).
+    public var holdingTaskLines: Bool { limiter.holding }
 
     /// A narration line (an echoed command, `echo`'s text): written like a result, but
     /// not a result, so `expect output contains` never finds it.

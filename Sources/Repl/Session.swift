@@ -180,6 +180,7 @@ public final class Session: @unchecked Sendable {
                     return false
                 }
             }
+            output.flushHeldBack()  // what clients' lines were held back during it, in one line
             if !succeeded {
                 ok = false
                 if !keepGoing { break }

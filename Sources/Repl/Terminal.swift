@@ -23,6 +23,7 @@ public final class Terminal {
     private var pendingOutput: [UInt8] = []
     let historyPath: String
     private let registry: CommandRegistry
+    private let output: ReplOutput
     /// The most history lines kept.
     public static let historySize = 1000
 
@@ -34,6 +35,8 @@ public final class Terminal {
         // The terminal thread copies the pipe to standard output.
         let output = ReplOutput(out: { writeLine($0, to: w) }, err: { writeLine($0, to: w) },
                                 terminal: { ReplOutput.terminalLayout(of: 1) })
+        // A client printing hundreds of lines a second would leave nothing readable.
+        output.taskLineLimit = ReplOutput.defaultTaskLineLimit
         return (output, fds[0])
     }
 
@@ -50,6 +53,7 @@ public final class Terminal {
         signalPipe = (s[0], s[1])
         donePipe = (d[0], d[1])
         registry = service.perform { $0.registry }
+        output = service.perform { $0.output }
     }
 
     deinit {
@@ -90,10 +94,12 @@ public final class Terminal {
                    pollfd(fd: signalPipe.read, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: donePipe.read, events: Int16(POLLIN), revents: 0)]
             if !busy { fds.append(pollfd(fd: 0, events: Int16(POLLIN), revents: 0)) }
-            // While running in the background, wake now and then to refresh the step count.
-            let timeout: Int32 = service.status.running ? 500 : -1
+            // While running in the background, wake now and then to refresh the step count;
+            // while task lines are held back, to sum them up once their flood has stopped.
+            let timeout: Int32 = service.status.running ? 500 : output.holdingTaskLines ? 1000 : -1
             let n = poll(&fds, nfds_t(fds.count), timeout)
             if n < 0 && errno == EINTR { continue }
+            if n == 0 { output.flushHeldBack(force: false) }  // into the pipe: printed next round
             if n == 0 && !busy {
                 writeRaw("\r\u{1b}[K")  // the step count in the prompt changed
                 corepl_el_refresh(el)
