@@ -5,8 +5,13 @@ import Runtime
 
 /// The kinds of problem the monitor looks for.
 public enum LintKind: String, CaseIterable, Sendable, Hashable {
-    /// A step held the loop longer than the slow-step threshold.
+    /// A step held the loop longer than the slow-step threshold: the task computed or
+    /// blocked that long (time the loop thread waited for a CPU is not counted).
     case blockedLoop = "blocked-loop"
+    /// A step took longer than the slow-step threshold only because the loop thread was
+    /// not running: it was ready but waited for a CPU (the machine is busy). No task's
+    /// doing, so it names none to blame.
+    case descheduled
     /// Something a task waited for happened, and the loop ran it much later than it could
     /// have (e.g. it slept in poll while a completed future waited).
     case lateWake = "late-wake"
@@ -23,6 +28,7 @@ public enum LintKind: String, CaseIterable, Sendable, Hashable {
     public var summary: String {
         switch self {
         case .blockedLoop: return "a step held the loop longer than the slow-step threshold"
+        case .descheduled: return "a step was slow because the loop thread waited for a CPU (the machine is busy)"
         case .lateWake: return "a task ran much later than the loop could have run it (e.g. a lost wake-up)"
         case .closedFD: return "a task waited on an fd that was closed under it"
         case .orphanFuture: return "a future completed that no task awaits"
@@ -56,7 +62,8 @@ public struct Lint: Sendable {
 
 /// The monitor's thresholds, and which lints are on.
 public struct LintSettings: Sendable {
-    /// A step longer than this is a blocked loop (default 50 ms).
+    /// A step that holds the loop longer than this is a blocked loop (default 50 ms); one
+    /// that takes longer only because the loop thread waited for a CPU is `descheduled`.
     public var slowStepNanos: UInt64 = 50_000_000
     /// A wake later than this, while the loop slept in poll, is a late wake (default 20 ms).
     public var lateWakeNanos: UInt64 = 20_000_000

@@ -71,8 +71,23 @@ public final class LoopMonitor: LoopObserver {
     private var awaiter: [FutureID: TaskID] = [:]
     private var completed: [FutureID: (at: UInt64, label: String)] = [:]
     private var ended: Set<TaskID> = []
+    /// The loop thread's wait for a CPU (`CPUWait.swift`), read lazily: at a task step's
+    /// start once a millisecond of loop or paused time has passed since the last reading,
+    /// and at the end of a step over the slow-step threshold — so a slow step's share of
+    /// waiting is the wait over [last reading, its end], at most a millisecond before it
+    /// began, for about one system call per millisecond.
+    private var cpuWait = CPUWaitClock()
+    /// The last reading (nil: none, or not on the real clock), the loop's paused time then,
+    /// and the loop time run since.
+    private var cpuWaitReading: UInt64?
+    private var pausedAtReading: UInt64 = 0
+    private var sinceReading: UInt64 = LoopMonitor.readingInterval
+    /// How much loop (or paused) time a reading stays good for.
+    static let readingInterval: UInt64 = 1_000_000
 
     public init() {}
+
+    deinit { cpuWait.close() }
 
     /// Attaches the monitor to `loop` (on its thread).
     public func start(on loop: EventLoop) {
@@ -81,6 +96,7 @@ public final class LoopMonitor: LoopObserver {
         kinds = [:]; perTask = []; blocked = []
         submitter = [:]; awaiter = [:]; completed = [:]; ended = []
         runningTask = nil; beforePoll = false
+        cpuWaitReading = nil; sinceReading = Self.readingInterval
         // Counters count this loop's steps, from now (rates are over its clock).
         counters = Counters()
         self.loop = loop
@@ -127,6 +143,8 @@ public final class LoopMonitor: LoopObserver {
             if task == nil {
                 pollStepStart = loop.now()
                 beforePoll = true
+            } else if sinceReading &+ (loop.pausedNanos &- pausedAtReading) >= Self.readingInterval {
+                readCPUWait(loop)
             }
         case .waits(let id, let wait):
             waited(id, wait)
@@ -223,6 +241,7 @@ public final class LoopMonitor: LoopObserver {
         switch step.kind {
         case .ran(let s):
             counters.stepNanos &+= s.busyNanos
+            sinceReading &+= s.busyNanos
             stats.record(step: s.busyNanos, task: s.task)
             var yielded = false
             if case .waits(let w) = s.outcome { yielded = w.reason == .yield }
@@ -239,13 +258,7 @@ public final class LoopMonitor: LoopObserver {
                 default: return ""
                 }
             }
-            // Wall-clock time: a blocking call holds the loop as much as a computation does
-            // (CPU time would miss example 03's blocking wait on a future). A thread the OS
-            // sets aside for 50 ms on a very busy machine counts too.
-            if s.busyNanos > settings.slowStepNanos && !settings.off.contains(.blockedLoop) {
-                report(.blockedLoop, key: "\(s.task.rawValue)", task: s.task, worst: s.busyNanos,
-                       "\(taskLabel(s.task)) held the loop for \(Self.ms(s.busyNanos))\(location()): run it in a pool and yield on the future")
-            }
+            if s.busyNanos > settings.slowStepNanos { slowStep(s, loop, location) }
             let i = slot(s.task)
             if yielded {
                 perTask[i].yieldRun += 1
@@ -260,13 +273,51 @@ public final class LoopMonitor: LoopObserver {
             }
         case .polled:
             counters.polls &+= 1
-            counters.pollNanos &+= loop.now() &- pollStepStart
+            let took = loop.now() &- pollStepStart
+            counters.pollNanos &+= took
+            sinceReading &+= took
         case .idle(let idle):
             // An idle poll reports no pollEnded: its blocked time comes here.
             noteBlocked(idle.waitedNanos)
             counters.polls &+= 1
-            counters.pollNanos &+= loop.now() &- pollStepStart
+            let took = loop.now() &- pollStepStart
+            counters.pollNanos &+= took
+            sinceReading &+= took
             if idle.note == nil { checkDeadlock(loop) }
+        }
+    }
+
+    /// Takes a reading of the loop thread's wait for a CPU (none on the virtual clock,
+    /// whose step times are modelled).
+    private func readCPUWait(_ loop: EventLoop) {
+        sinceReading = 0
+        pausedAtReading = loop.pausedNanos
+        cpuWaitReading = loop.clock == .real ? cpuWait.read() : nil
+    }
+
+    /// A step longer than the slow-step threshold: a blocked loop, for the time the task
+    /// computed or blocked (wall-clock time: a blocking call holds the loop as much as a
+    /// computation does, as example 03's wait on a future), unless the loop thread waited
+    /// for a CPU for so much of it that what is left is under the threshold — then the
+    /// machine was busy, and no task is blamed.
+    private func slowStep(_ s: TaskStep, _ loop: EventLoop, _ location: () -> String) {
+        guard !settings.off.contains(.blockedLoop) || !settings.off.contains(.descheduled) else { return }
+        var waited: UInt64 = 0
+        if let before = cpuWaitReading {
+            readCPUWait(loop)
+            if let after = cpuWaitReading, after >= before { waited = min(after - before, s.busyNanos) }
+        }
+        let held = s.busyNanos - waited
+        if held > settings.slowStepNanos {
+            guard !settings.off.contains(.blockedLoop) else { return }
+            // (Said when it is a tenth of the step or more.)
+            let cpu = waited >= max(1_000_000, s.busyNanos / 10) ? " (a \(Self.ms(s.busyNanos)) step: the loop thread also waited \(Self.ms(waited)) for a CPU)" : ""
+            report(.blockedLoop, key: "\(s.task.rawValue)", task: s.task, worst: held,
+                   "\(taskLabel(s.task)) held the loop for \(Self.ms(held))\(location())\(cpu): run it in a pool and yield on the future")
+        } else {
+            guard !settings.off.contains(.descheduled) else { return }
+            report(.descheduled, key: "loop", task: nil, worst: waited,
+                   "the loop thread was not running for \(Self.ms(waited)) of a \(Self.ms(s.busyNanos)) step of \(taskLabel(s.task))\(location()): the machine is busy (the thread was ready, waiting for a CPU); the task itself took \(Self.ms(held)), under the slow-step threshold")
         }
     }
 

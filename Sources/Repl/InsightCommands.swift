@@ -40,7 +40,9 @@ struct LintCommand: ReplCommand {
             lint                     the thresholds, and which kinds are off
             lint off KIND|all        stop looking for KIND (lints found stay listed)
             lint on KIND|all         look for it again
-            lint slow-step DURATION  a step longer than this is a blocked loop (default 50ms)
+            lint slow-step DURATION  a step that holds the loop longer than this is a blocked
+                                     loop (default 50ms); one that takes longer only because
+                                     the loop thread waited for a CPU is 'descheduled'.
             lint late-wake DURATION  a wake later than this, while the loop slept, is late (default 20ms)
             lint never-yields N      this many steps in a row without waiting (default 10000)
             lint clear               forget the lints found so far

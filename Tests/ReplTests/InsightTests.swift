@@ -136,7 +136,7 @@ import TestSupport
         s.must("lint")
         #expect(out.out.last == "lints: slow-step 50ms, late-wake 20ms, never-yields 10000 steps; off: deadlock")
         #expect(!s.execute("lint off sloppy"))
-        #expect(out.err.last == "error: no lint 'sloppy'; use blocked-loop, late-wake, closed-fd, orphan-future, never-yields, deadlock or all")
+        #expect(out.err.last == "error: no lint 'sloppy'; use blocked-loop, descheduled, late-wake, closed-fd, orphan-future, never-yields, deadlock or all")
         #expect(!s.execute("expect lint sloppy"))
     }
 
