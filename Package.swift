@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(
             name: "ReplTests",
             dependencies: ["Repl", "Trace", "Insight", "FibPack", "FibService", "Runtime", "TestSupport", "EmbedExample", "corepl", "corepl-worker", "corepl-embed"],
-            exclude: ["pty_session.py", "pty_typed_tutorial.py"]
+            exclude: ["pty_session.py", "pty_typed_tutorial.py", "pty_output.py"]
         ),
     ],
     swiftLanguageModes: [.v6]

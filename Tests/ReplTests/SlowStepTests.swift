@@ -117,7 +117,15 @@ private func firstAllowedCPU() -> Int {
         stop.withLock { $0 = true }
         let (lints, took, id) = try #require(result.withLock { $0 }).get()
         #expect(took > 100_000_000, "10 ms of CPU took \(took / 1_000_000) ms at nice 19 beside a spinning thread")
-        #expect(!lints.contains { $0.kind == .blockedLoop }, "\(lints.map(\.line))")
+        // On a loaded VM part of the step can go where the thread's CPU wait does not see
+        // it (the hypervisor's steal, the whole test suite beside it): if what is left is
+        // still over the threshold, the task is blamed only for that — the wait was
+        // measured and taken off, and said.
+        if let blamed = lints.first(where: { $0.kind == .blockedLoop }), !lints.contains(where: { $0.kind == .descheduled }) {
+            #expect(blamed.message.contains("the loop thread also waited "), "\(blamed.message)")
+            #expect(blamed.worst < took / 2, "blamed for \(blamed.worst / 1_000_000) ms of a \(took / 1_000_000) ms step")
+            return
+        }
         let lint = try #require(lints.first { $0.kind == .descheduled }, "\(lints.map(\.line))")
         #expect(lint.task == nil, "no task is blamed")
         #expect(lint.message.hasPrefix("the loop thread was not running for "), "\(lint.message)")
