@@ -100,8 +100,13 @@ public final class ProcessPool: @unchecked Sendable {
     /// computation at a breakpoint stands still with the loop (PauseGate.swift).
     private func stopsWithLoop(_ loop: EventLoop) {
         let gate = loop.pauseGate
-        guard pausedBy.withLock({ $0 !== gate }) else { return }
-        pausedBy.withLock { $0?.removeListener(self); $0 = gate }
+        let joined = pausedBy.withLock { current -> Bool in
+            guard current !== gate else { return false }
+            current?.removeListener(self)
+            current = gate
+            return true
+        }
+        guard joined else { return }
         let registry = self.registry
         gate.addListener(self) { closing in
             for pid in registry.pids { Glibc.kill(pid, closing ? SIGSTOP : SIGCONT) }

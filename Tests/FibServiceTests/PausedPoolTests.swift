@@ -3,26 +3,10 @@
 // fib(40) at a breakpoint is computed while nobody looks, and its request afterwards seems
 // to take no time and to starve nobody.
 import FibService
-import Glibc
 import Runtime
 import Synchronization
 import Testing
 import TestSupport
-
-private func sleepWall(_ nanos: Int) {
-    var ts = timespec(tv_sec: nanos / 1_000_000_000, tv_nsec: nanos % 1_000_000_000)
-    nanosleep(&ts, nil)
-}
-
-/// Waits (at most `seconds`) for `condition`; whether it held.
-private func eventually(seconds: Double = 5, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = monotonicNanos() + UInt64(seconds * 1e9)
-    while monotonicNanos() < deadline {
-        if try condition() { return true }
-        sleepWall(1_000_000)
-    }
-    return try condition()
-}
 
 @Suite(.serialized, .timeLimit(.minutes(2))) struct PausedPoolTests {
     @Test func threadPoolWorkWaitsAtItsCheckpointsWhileThePauseGateIsClosed() throws {

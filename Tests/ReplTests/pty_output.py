@@ -10,30 +10,14 @@ its checks are pty_session.py's.)
 """
 import os
 import re
-import shutil
-import signal
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pty_session import Session, check  # noqa: E402
+from pty_session import Session, check, drive  # noqa: E402
 
 
 def main():
-    corepl = sys.argv[1]
-    home = tempfile.mkdtemp(prefix="corepl-pty-")
-    sessions = []
-    try:
-        run(corepl, home, sessions)
-    finally:
-        for s in sessions:
-            try:
-                if os.waitpid(s.pid, os.WNOHANG) == (0, 0):
-                    os.kill(s.pid, signal.SIGKILL)
-                    os.waitpid(s.pid, 0)
-            except ChildProcessError:
-                pass
-        shutil.rmtree(home)
+    drive(run)
 
 
 def run(corepl, home, sessions):

@@ -154,16 +154,17 @@ def check(condition, message, session):
     print("ok: " + message)
 
 
-def main():
+def drive(run):
+    """Calls run(corepl, home, sessions) with corepl's path from the command line and a
+    home directory (its history file) of this run's own; every session it appended is
+    killed if still running, and the home removed, however the run ends."""
     corepl = sys.argv[1]
-    # corepl's home (its history file) is a directory of this run's own, removed however
-    # the run ends.
     home = tempfile.mkdtemp(prefix="corepl-pty-")
-    session = []
+    sessions = []
     try:
-        run(corepl, home, session)
+        run(corepl, home, sessions)
     finally:
-        for s in session:
+        for s in sessions:
             try:
                 # Still running (a check failed before it quit)? Reaped already raises.
                 if os.waitpid(s.pid, os.WNOHANG) == (0, 0):
@@ -172,6 +173,10 @@ def main():
             except ChildProcessError:
                 pass
         shutil.rmtree(home)
+
+
+def main():
+    drive(run)
 
 
 def run(corepl, home, session):

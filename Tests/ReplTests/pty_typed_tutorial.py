@@ -11,15 +11,12 @@ every check holds; prints the screen and exits 1 at the first that does not.
 """
 import os
 import re
-import shutil
-import signal
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pty_session import Session, check, fail  # noqa: E402
+from pty_session import Session, check, drive, fail  # noqa: E402
 
 PROMPT = r"\[paused #\d+\] >"
 PAUSE = 1.0
@@ -89,23 +86,14 @@ def section(corepl, home, sessions, title, lines, long, pinger, holds, wanted):
     check(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, "%s: quit with status 0" % title, s)
 
 
+def run(corepl, home, sessions):
+    for args in SECTIONS:
+        section(corepl, home, sessions, *args)
+    print("all checks passed")
+
+
 def main():
-    corepl = sys.argv[1]
-    home = tempfile.mkdtemp(prefix="corepl-pty-")
-    sessions = []
-    try:
-        for args in SECTIONS:
-            section(corepl, home, sessions, *args)
-        print("all checks passed")
-    finally:
-        for s in sessions:
-            try:
-                if os.waitpid(s.pid, os.WNOHANG) == (0, 0):
-                    os.kill(s.pid, signal.SIGKILL)
-                    os.waitpid(s.pid, 0)
-            except ChildProcessError:
-                pass
-        shutil.rmtree(home)
+    drive(run)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,9 @@
 // Loop time while the loop is paused (LoopClock.swift): the clock stands still, for the
 // loop and for other threads (`sharedClock`), timers do not expire, and it goes on from
 // where it stopped — so a person's pause at the prompt is in no window, rate or latency.
-import Glibc
 import Runtime
 import Testing
 import TestSupport
-
-private func sleepWall(_ nanos: Int) {
-    var ts = timespec(tv_sec: nanos / 1_000_000_000, tv_nsec: nanos % 1_000_000_000)
-    nanosleep(&ts, nil)
-}
 
 private func sleeping(_ loop: EventLoop, _ id: TaskID) -> Bool {
     if case .sleep = loop.state(id)?.waitReason { return true }
