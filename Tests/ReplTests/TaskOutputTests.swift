@@ -38,7 +38,8 @@ import TestSupport
         s.must("expect task r result.last == 10946; expect task tr result.last == 10946")
         s.must("expect task r latency.count == 2; expect task tr latency.count == 2")
         s.must("show p1")
-        #expect(out.out.contains { $0.hasPrefix("  latency: ") && $0.contains(" values; min ") })
+        // One value or many: a loaded machine can answer only one request in 150 ms.
+        #expect(out.out.contains { $0.hasPrefix("  latency: ") && $0.contains(#/ values?; min /#) })
     }
 
     @Test func aLimitHoldsBackClientLinesAndSumsThemUp() throws {
