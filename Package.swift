@@ -7,6 +7,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Runtime", targets: ["Runtime"]),
+        .library(name: "Pools", targets: ["Pools"]),
         .library(name: "Repl", targets: ["Repl"]),
         .library(name: "Trace", targets: ["Trace"]),
         .library(name: "Insight", targets: ["Insight"]),
@@ -43,6 +44,12 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // Worker pools whose results wake the loop as futures: OS threads, worker processes.
+        // The loop core knows nothing of them.
+        .target(
+            name: "Pools",
+            dependencies: ["Runtime", "CLinux", .product(name: "DequeModule", package: "swift-collections")]
+        ),
         // Pictures of the loop over time, from an observer: Perfetto traces and timelines.
         .target(
             name: "Trace",
@@ -60,7 +67,7 @@ let package = Package(
         // in Runtime it would add a hop to each resumption of a yield — see
         // docs/PERFORMANCE.md; AsyncSocket's methods say `nonisolated(nonsending)` instead.)
         .target(
-            name: "FibService", dependencies: ["Runtime"],
+            name: "FibService", dependencies: ["Runtime", "Pools"],
             swiftSettings: [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]
         ),
         // A process-pool worker: reads n, writes fib(n), one line each.
@@ -70,6 +77,7 @@ let package = Package(
             name: "Repl",
             dependencies: [
                 "Runtime",
+                "Pools",
                 "Trace",
                 "Insight",
                 "CEditline",
@@ -119,11 +127,11 @@ let package = Package(
             dependencies: ["EmbedExample", "Repl", "Runtime"],
             path: "examples/embed/Sources/corepl-embed"
         ),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "TestSupport"]),
-        .testTarget(name: "FibServiceTests", dependencies: ["FibService", "Runtime", "TestSupport", "corepl-worker"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Pools", "TestSupport"]),
+        .testTarget(name: "FibServiceTests", dependencies: ["FibService", "Pools", "Runtime", "TestSupport", "corepl-worker"]),
         .testTarget(
             name: "ReplTests",
-            dependencies: ["Repl", "Trace", "Insight", "FibPack", "FibService", "Runtime", "TestSupport", "EmbedExample", "corepl", "corepl-worker", "corepl-embed"],
+            dependencies: ["Repl", "Trace", "Insight", "FibPack", "FibService", "Pools", "Runtime", "TestSupport", "EmbedExample", "corepl", "corepl-worker", "corepl-embed"],
             exclude: ["pty_session.py", "pty_typed_tutorial.py", "pty_output.py"]
         ),
     ],

@@ -1,6 +1,7 @@
 // Where fib runs, and how a handler waits for it: the 3 × 2 combinations that replay
 // every experiment of the seed.
 import Glibc
+import Pools
 import Runtime
 
 /// Where a server computes fib.

@@ -2,6 +2,7 @@
 // handler task per connection, each named after its peer. Handlers frame requests with
 // RequestFramer and compute fib where the server's pool says, waiting as it says.
 import Glibc
+import Pools
 import Runtime
 
 /// Where the fib service's tasks write their lines: a terminal, a REPL, a test's buffer.

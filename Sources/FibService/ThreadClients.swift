@@ -2,6 +2,7 @@
 // in the seed — so they measure the server from outside its loop. Used by
 // `corepl perf1/perf2` and by the REPL's `spawn … --thread`.
 import Glibc
+import Pools
 import Runtime
 import Synchronization
 

@@ -1,7 +1,7 @@
 // The monitor: an observer of every step that keeps the figures `top` and `stats` show
 // (rates, histograms of step, wait and poll times, request latency) and looks for the
 // problems `lints` lists. Attached to a session's loop by the REPL; a loop it does not
-// watch pays nothing (Runtime/Observer.swift).
+// watch pays nothing (Runtime/Loop/Observer.swift).
 import Histogram
 import Runtime
 

@@ -1,5 +1,5 @@
 // `--json` output: one JSON document per command, for `corepl -c 'tasks --json' | jq .`.
-// The runtime's snapshot types encode themselves (Runtime/Snapshot.swift, TaskModel.swift).
+// The runtime's snapshot types encode themselves (Runtime/Loop/Snapshot.swift, TaskModel.swift).
 import Foundation
 import Runtime
 

@@ -4,6 +4,7 @@
 // whenever work arrives, the work runs between two steps, and the run resumes.
 import DequeModule
 import Glibc
+import Pools
 import Runtime
 import Synchronization
 

@@ -2,6 +2,7 @@
 // `corepl serve`): the signal interrupts what runs instead of killing the process.
 import CLinux
 import Glibc
+import Pools
 import Runtime
 
 /// Runs `onSignal` (on a thread of its own) at SIGINT or SIGTERM instead of dying, for as

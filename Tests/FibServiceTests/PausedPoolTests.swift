@@ -3,6 +3,7 @@
 // fib(40) at a breakpoint is computed while nobody looks, and its request afterwards seems
 // to take no time and to starve nobody.
 import FibService
+import Pools
 import Runtime
 import Synchronization
 import Testing

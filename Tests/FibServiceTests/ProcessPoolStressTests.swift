@@ -2,6 +2,7 @@
 // requests in flight while another thread kills workers: every request ends with its
 // answer or an error (never lost, never twice), killed workers are replaced and reaped.
 import Glibc
+import Pools
 import Runtime
 import Synchronization
 import Testing

@@ -4,6 +4,7 @@
 // Counts are compared, never wall-clock limits.
 @testable import FibService
 import Glibc
+import Pools
 import Runtime
 import Synchronization
 import Testing

@@ -1,6 +1,7 @@
 // The corepl executable as a user runs it: scripts, -c, stdin, --echo, --keep-going, exit
 // statuses, FILE:LINE errors, JSON on stdout, and nothing left behind after quitting.
 import Foundation
+import Pools
 import Runtime
 import Testing
 import TestSupport

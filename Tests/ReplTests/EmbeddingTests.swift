@@ -3,6 +3,7 @@
 import EmbedExample
 import Foundation
 import Repl
+import Pools
 import Runtime
 import Testing
 import TestSupport

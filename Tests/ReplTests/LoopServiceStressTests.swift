@@ -3,6 +3,7 @@
 // each piece runs once, on the loop thread, and every caller gets its answer.
 import Glibc
 @testable import Repl
+import Pools
 import Runtime
 import Synchronization
 import Testing

@@ -9,6 +9,7 @@ import FibService
 import Foundation
 import Glibc
 import Repl
+import Pools
 import Runtime
 import Testing
 import TestSupport

@@ -4,6 +4,7 @@
 // many seconds, so a lost wake-up shows as a poll that waited far too long (the test stops
 // it and fails at once) rather than as a slightly slower run.
 import Glibc
+import Pools
 import Runtime
 import Synchronization
 import Testing

@@ -2,6 +2,7 @@
 // switch interval, and the loop's part (it holds the GIL for steps, never while it polls
 // or after a run returns). Counts and states are asserted, never durations.
 import Glibc
+import Pools
 import Runtime
 import Synchronization
 import Testing

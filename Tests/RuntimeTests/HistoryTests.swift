@@ -1,4 +1,4 @@
-// The history of the loop's state (Sources/Runtime/History.swift) and the scheduling
+// The history of the loop's state (Sources/Runtime/TimeTravel/History.swift) and the scheduling
 // policies (Policy.swift). The history is checked against the live snapshot at every step
 // of a session with every kind of wait: the rebuilt past must be byte for byte what the
 // loop showed then.

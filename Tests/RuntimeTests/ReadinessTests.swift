@@ -1,4 +1,4 @@
-// The readiness cache (Sources/Runtime/Readiness.swift): under epoll a wait on a socket the
+// The readiness cache (Sources/Runtime/IO/Readiness.swift): under epoll a wait on a socket the
 // last poll found ready, with no call since that found otherwise, goes through the wait and
 // straight back to ready; every other wait still goes to the poller, and `poll` and `select`
 // keep the seed's way exactly. Stepped, on real socketpairs.

@@ -1,6 +1,7 @@
 // Timers fire in deadline order; a failing task leaves the others running; idle steps;
 // free runs stop where asked.
 import Glibc
+import Pools
 import Runtime
 import Synchronization
 import Testing

@@ -3,6 +3,8 @@
 // its wake-up channel. Pool events (submitted, started on worker W, finished) go to the
 // loop's observers.
 
+import Runtime
+
 /// A pool of OS threads whose results arrive as `LoopFuture`s.
 public final class ThreadPool: @unchecked Sendable {
     /// `"thread:4"`

@@ -2,6 +2,7 @@
 // so idle workers sleep in sem_wait and each submission wakes exactly one.
 import DequeModule
 import Glibc
+import Runtime
 import Synchronization
 
 /// Why a pool did not run a piece of work.

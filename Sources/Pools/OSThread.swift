@@ -2,6 +2,7 @@
 // second terminal in the seed). Swift's Task would put the work on the cooperative pool.
 import CLinux
 import Glibc
+import Runtime
 
 /// A joinable POSIX thread running a closure.
 public final class OSThread: @unchecked Sendable {

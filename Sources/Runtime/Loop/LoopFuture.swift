@@ -21,7 +21,7 @@ public class AnyLoopFuture: @unchecked Sendable {
     /// Pool work submitted on the virtual clock: the worker and start its model gave it.
     /// Its pool events are then the model's, told when the completion is delivered, not
     /// the threads' (whose timing differs every run).
-    var virtualWork: (pool: String, worker: Int, start: UInt64)?
+    package var virtualWork: (pool: String, worker: Int, start: UInt64)?
     /// Whether it completed with an error (once completed).
     var failed: Bool { false }
     /// Whether its outcome is an outside input (`makeOutsideFuture`): recorded when it is
@@ -167,7 +167,7 @@ extension EventLoop {
                    virtualDue: now() &+ (virtualCost?.clampedNanoseconds ?? 0))
     }
 
-    func makeFuture<Value: Sendable>(
+    package func makeFuture<Value: Sendable>(
         of type: Value.Type, label: String, countsAsPending: Bool, virtualDue: UInt64
     ) -> LoopFuture<Value> {
         assertOnLoopThread()

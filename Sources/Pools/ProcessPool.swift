@@ -5,6 +5,7 @@
 // thread per worker does the blocking I/O and completes futures, which wakes the loop.
 import CLinux
 import Glibc
+import Runtime
 import Synchronization
 
 /// A pool of worker processes speaking a line protocol: a request line in, a reply line

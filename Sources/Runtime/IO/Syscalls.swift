@@ -3,10 +3,10 @@
 import Glibc
 import SystemPackage
 
-enum Sys {
+package enum Sys {
     /// Runs `body` until it does not fail with EINTR; throws on -1.
     @inline(__always)
-    static func call<T: FixedWidthInteger>(_ name: StaticString, _ body: () -> T) throws(SystemCallError) -> T {
+    package static func call<T: FixedWidthInteger>(_ name: StaticString, _ body: () -> T) throws(SystemCallError) -> T {
         while true {
             let r = body()
             if r != -1 { return r }
@@ -18,7 +18,7 @@ enum Sys {
 
     /// Like `call`, but EAGAIN/EWOULDBLOCK (and EINPROGRESS for connect) return nil.
     @inline(__always)
-    static func nonBlocking<T: FixedWidthInteger>(_ name: StaticString, _ body: () -> T) throws(SystemCallError) -> T? {
+    package static func nonBlocking<T: FixedWidthInteger>(_ name: StaticString, _ body: () -> T) throws(SystemCallError) -> T? {
         while true {
             let r = body()
             if r != -1 { return r }
@@ -30,7 +30,7 @@ enum Sys {
     }
 
     /// Sets O_NONBLOCK on an fd.
-    static func setNonBlocking(_ fd: Int32) throws(SystemCallError) {
+    package static func setNonBlocking(_ fd: Int32) throws(SystemCallError) {
         let flags = try call("fcntl") { fcntl(fd, F_GETFL) }
         if flags & O_NONBLOCK == 0 {
             _ = try call("fcntl") { fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
@@ -38,7 +38,7 @@ enum Sys {
     }
 
     /// Sets FD_CLOEXEC on an fd, so worker processes never inherit it.
-    static func setCloseOnExec(_ fd: Int32) throws(SystemCallError) {
+    package static func setCloseOnExec(_ fd: Int32) throws(SystemCallError) {
         let flags = try call("fcntl") { fcntl(fd, F_GETFD) }
         if flags & FD_CLOEXEC == 0 {
             _ = try call("fcntl") { fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
