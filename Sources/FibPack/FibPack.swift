@@ -17,13 +17,32 @@ public struct FibPack: CommandPack {
     public init() {}
 
     /// Registers the four task kinds, `pool`, and the pack's rows in `queues` and `show`.
+    ///
+    /// Their traits: under `net sim` the server and the in-loop clients use only the
+    /// simulated network, so a session of them can be re-run (and forks a timeline in its
+    /// past) — but not a client on a thread of its own (`--thread`: real sockets). `pool`
+    /// changes only what new servers get, and pool work is modelled on the virtual clock —
+    /// but not a GIL's switches, which are real time (`--gil`, `--no-gil`).
     public func install(in session: Session) {
-        session.register(taskKind: SpawnServer.self)
-        session.register(taskKind: SpawnPerf1.self)
-        session.register(taskKind: SpawnPerf2.self)
-        session.register(taskKind: SpawnRequest.self)
-        session.register(command: PoolCommand.self)
+        let server = ForkNote(order: 0, words: "the fib server"), clients = ForkNote(order: 1, words: "in-loop clients")
+        session.register(taskKind: SpawnServer.self,
+                         traits: CommandTraits(recordable: true, forks: .underNetSim, readsClock: true, forkNote: server))
+        session.register(taskKind: SpawnPerf1.self,
+                         traits: Self.client(clients) { ($0 as? SpawnPerf1)?.flags.thread == true })
+        session.register(taskKind: SpawnPerf2.self,
+                         traits: Self.client(clients) { ($0 as? SpawnPerf2)?.flags.thread == true })
+        session.register(taskKind: SpawnRequest.self,
+                         traits: Self.client(clients) { ($0 as? SpawnRequest)?.thread == true })
+        session.register(command: PoolCommand.self,
+                         traits: CommandTraits(recordable: true, forks: .always,
+                                               usesRealParts: { ($0 as? PoolCommand)?.gil != nil }))
         session.register(extension: FibState.of(session))
+    }
+
+    /// A client kind: on the loop under `net sim` it uses the simulated network; on a
+    /// thread of its own (`onThread`), real sockets.
+    static func client(_ note: ForkNote, onThread: @escaping @Sendable (any ReplCommand) -> Bool) -> CommandTraits {
+        CommandTraits(recordable: true, forks: .underNetSim, usesRealParts: onThread, readsClock: true, forkNote: note)
     }
 }
 
@@ -49,7 +68,7 @@ public final class FibState: SessionExtension, @unchecked Sendable {
 
     /// The pack's state of `session`.
     public static func of(_ session: Session) -> FibState {
-        session.hostState(FibState.self) { FibState() }
+        session.state(FibState.self) { FibState() }
     }
 
     /// `pools  task 1: thread:4 (0 running, 0 queued)`, for each live server.

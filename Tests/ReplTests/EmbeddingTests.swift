@@ -9,7 +9,7 @@ import Testing
 import TestSupport
 
 @Suite(.timeLimit(.minutes(5))) struct EmbeddingTests {
-    let runner = ReplRunner { installChannelExample(in: $0) }
+    let runner = ReplRunner { $0.install(ChannelPack()) }
 
     @Test func theExampleBuildsAndItsScriptPasses() throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

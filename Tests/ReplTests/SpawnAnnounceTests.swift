@@ -18,7 +18,7 @@ import Testing
         s.must("help spawn")
         #expect(out.out.last?.hasSuffix("ADDR is [HOST:]PORT (HOST defaults to 127.0.0.1) or @TASK, where task TASK listens.") == true)
         // corepl-embed's host (no fib pack) has no kind that takes an address.
-        let embed = try ReplRunner { installChannelExample(in: $0) }.run(commands: "help spawn")
+        let embed = try ReplRunner { $0.install(ChannelPack()) }.run(commands: "help spawn")
         #expect(embed.output.contains { $0.contains("producer") }, "\(embed.output)")
         #expect(!embed.output.joined(separator: "\n").contains("ADDR"), "\(embed.output)")
         #expect(embed.output.last == "  See 'help spawn <kind>' for a kind's arguments.")

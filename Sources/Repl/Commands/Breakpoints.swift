@@ -65,6 +65,28 @@ struct Breakpoint: Sendable {
     }
 }
 
+/// The breakpoints of a session: the feature's state.
+final class BreakpointState: SessionExtension {
+    var list = Breakpoints()
+
+    static func of(_ session: Session) -> BreakpointState {
+        session.state(BreakpointState.self) { BreakpointState() }
+    }
+
+    /// `reset` starts without breakpoints (a fork keeps them).
+    func loopReplaced(in session: Session, reset: Bool) {
+        if reset { list = Breakpoints() }
+    }
+}
+
+extension Session {
+    /// The session's breakpoints.
+    var breakpoints: Breakpoints {
+        get { BreakpointState.of(self).list }
+        set { BreakpointState.of(self).list = newValue }
+    }
+}
+
 /// The session's breakpoints.
 struct Breakpoints: Sendable {
     private(set) var all: [Breakpoint] = []

@@ -220,8 +220,8 @@ struct Top: ReplCommand {
                 if session.isInterrupted { break }
                 let snap = session.loop.snapshot()
                 let now = TopReading(session, snap)
-                let before = session.topReading ?? TopReading(start: session)
-                session.topReading = now
+                let before = TopState.of(session).reading ?? TopReading(start: session)
+                TopState.of(session).reading = now
                 if json {
                     session.output.line(try JSONViews.encode(Self.document(session, snap, before, now)))
                 } else {
@@ -251,7 +251,7 @@ struct Top: ReplCommand {
             session.output.line("\u{1B}[?25h\u{1B}[?1049l")
             if haveTTY { tcsetattr(0, TCSANOW, &saved) }
         }
-        var before = session.topReading ?? TopReading(start: session)
+        var before = TopState.of(session).reading ?? TopReading(start: session)
         while !session.isInterrupted {
             let snap = session.loop.snapshot()
             let now = TopReading(session, snap)
@@ -259,7 +259,7 @@ struct Top: ReplCommand {
             let lines = Self.frame(session, snap, before, now, width: size, footer: "q or Ctrl-C to quit", sort: sort)
             session.output.line("\u{1B}[H\u{1B}[2J" + lines.joined(separator: "\n"))
             before = now
-            session.topReading = now
+            TopState.of(session).reading = now
             if wait(session, until: monotonicNanos() &+ interval.clampedNanoseconds, watchKeys: true) { break }
         }
     }
@@ -371,6 +371,20 @@ struct Top: ReplCommand {
                           where: Views.location(r.info).isEmpty ? nil : Views.location(r.info))
         }
         return Document(loop: loop, tasks: tasks, lints: session.monitor.lints.map(\.line))
+    }
+}
+
+/// `top`'s previous reading, for its rates: the feature's state in a session.
+final class TopState: SessionExtension {
+    var reading: TopReading?
+
+    static func of(_ session: Session) -> TopState {
+        session.state(TopState.self) { TopState() }
+    }
+
+    /// Rates are of one loop: a fresh one starts from its start.
+    func loopReplaced(in session: Session, reset: Bool) {
+        reading = nil
     }
 }
 

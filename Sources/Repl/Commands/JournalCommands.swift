@@ -51,6 +51,17 @@ public struct Journal: Codable, Sendable {
     }
 }
 
+/// The journal feature's setting in a session.
+final class JournalSettings {
+    /// Whether a fresh loop records its outside inputs (`journal off` says not to, until
+    /// `journal on`).
+    var recordsInputs = true
+
+    static func of(_ session: Session) -> JournalSettings {
+        session.state(JournalSettings.self) { JournalSettings() }
+    }
+}
+
 extension Session {
     /// The journal of this session so far.
     ///
@@ -114,11 +125,11 @@ struct JournalCommand: ReplCommand {
         let loop = session.loop
         switch (action, file) {
         case ("off"?, nil):
-            session.recordsInputs = false  // (a fresh loop after 'reset' records none either)
+            JournalSettings.of(session).recordsInputs = false  // (a fresh loop after 'reset' records none either)
             loop.stopJournalingInputs()
             return session.output.line("journal: not recording outside inputs (a replay re-runs the commands against real sockets)")
         case ("on"?, nil):
-            session.recordsInputs = true  // (from the next fresh loop if not from this one)
+            JournalSettings.of(session).recordsInputs = true  // (from the next fresh loop if not from this one)
             guard loop.inputJournalStatus == nil else { return session.output.line("journal: already recording outside inputs") }
             guard loop.stepCount == 0 else {
                 throw ReplError("outside inputs are recorded from the first step only (a replay begins there); 'reset' starts a fresh loop")

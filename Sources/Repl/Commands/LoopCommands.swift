@@ -47,9 +47,10 @@ extension Session {
         var yielded = false
         let names = self.names()
         let output = self.output
-        let checkBreaks = !breakpoints.all.isEmpty
+        let breaks = BreakpointState.of(self)
+        let checkBreaks = !breaks.list.all.isEmpty
         let stopWhen: ((StepEvent) -> Bool)? = (checkBreaks || yieldWhen != nil) ? { [unowned self] event in
-            if checkBreaks, let b = self.breakpoints.match(event, futureLabel: self.loop.futureLabel) {
+            if checkBreaks, let b = breaks.list.match(event, futureLabel: self.loop.futureLabel) {
                 hit = b
                 return true
             }

@@ -36,7 +36,7 @@ struct Mark: ReplCommand {
             guard let lock = session.loop.gil else {
                 throw ReplError("no GIL: no pool computes under one (start one with 'pool thread:4 --gil' or 'spawn server --gil')")
             }
-            session.gilMark = (ObjectIdentifier(lock), lock.snapshot())
+            GILMark.of(session).mark = (ObjectIdentifier(lock), lock.snapshot())
             session.output.line("gil: a fresh window of waits and holding")
             return
         }
@@ -44,6 +44,39 @@ struct Mark: ReplCommand {
         let info = try task.resolve(in: session)
         session.loop.clearFigures(of: info.id)
         session.output.line("task \(info.id.rawValue): a fresh window of figures")
+    }
+}
+
+/// How deep `source` is nested now: the feature's state in a session.
+final class SourceNesting {
+    var depth = 0
+}
+
+/// The GIL's counters at `mark --gil` (and which lock they were of), for `expect gil` and
+/// `queues`: the mark feature's state in a session.
+final class GILMark: SessionExtension {
+    var mark: (lock: ObjectIdentifier, snapshot: GILSnapshot)?
+
+    static func of(_ session: Session) -> GILMark {
+        session.state(GILMark.self) { GILMark() }
+    }
+
+    /// A fresh loop starts without a mark (a fork keeps it: the same GIL's counters).
+    func loopReplaced(in session: Session, reset: Bool) {
+        if reset { mark = nil }
+    }
+}
+
+extension Session {
+    /// The loop's GIL now, counted from `mark --gil` when that was of the same lock; nil
+    /// when no pool computes under a GIL.
+    func gilSinceMark() -> (snapshot: GILSnapshot, marked: Bool)? {
+        guard let lock = loop.gil else { return nil }
+        let now = lock.snapshot()
+        if let mark = GILMark.of(self).mark, mark.lock == ObjectIdentifier(lock) {
+            return (now.since(mark.snapshot), true)
+        }
+        return (now, false)
     }
 }
 
@@ -81,12 +114,13 @@ struct Source: ReplCommand {
     var file: String
 
     mutating func run(in session: Session) throws {
-        guard session.sourceDepth < Session.maxSourceDepth else {
+        let nesting = session.state(SourceNesting.self) { SourceNesting() }
+        guard nesting.depth < Session.maxSourceDepth else {
             throw ReplError("source nested more than \(Session.maxSourceDepth) deep (does a script source itself?)")
         }
         let text = try session.readScript(file)
-        session.sourceDepth += 1
-        defer { session.sourceDepth -= 1 }
+        nesting.depth += 1
+        defer { nesting.depth -= 1 }
         if !session.runScript(text, file: file) { throw AlreadyReported() }
     }
 }
@@ -149,17 +183,17 @@ extension Session {
         if let subcommand, let sub = entry.type.configuration.subcommands.first(where: { $0._commandName == subcommand }) {
             return Self.tidyHelp(entry.type.helpMessage(for: sub, columns: 100))
         }
-        if entry.name == "spawn", let subcommand, let kind = registry.taskKind(subcommand) {
+        if entry.traits.takesTaskKind, let subcommand, let kind = registry.taskKind(subcommand) {
             return Self.tidyHelp(kind.type.helpMessage(columns: 100))
-                .replacingOccurrences(of: "usage: \(kind.name) ", with: "usage: spawn \(kind.name) ")
+                .replacingOccurrences(of: "usage: \(kind.name) ", with: "usage: \(entry.name) \(kind.name) ")
         }
-        if entry.name == "spawn" {
+        if entry.traits.takesTaskKind {
             // The kinds come from the registry (the core's, packs', a host's); what ADDR means
             // is said only where a kind takes one (a host without a server has none).
             let address = registry.taskKinds.contains { $0.completion.takesAddress }
-            return (["overview: \(entry.abstract)", "", "usage: spawn <kind> [<arguments> ...]", "", "kinds:"]
+            return (["overview: \(entry.abstract)", "", "usage: \(entry.name) <kind> [<arguments> ...]", "", "kinds:"]
                 + registry.taskKinds.map { "  \($0.name.padding(22)) \($0.abstract)" }
-                + ["", "  See 'help spawn <kind>' for a kind's arguments."
+                + ["", "  See 'help \(entry.name) <kind>' for a kind's arguments."
                     + (address ? " \(entry.type.configuration.discussion)" : "")])
                 .joined(separator: "\n")
         }

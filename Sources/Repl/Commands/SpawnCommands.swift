@@ -1,5 +1,5 @@
-// `spawn KIND …`, and the core's own toy task kinds (sleeper, counter); packs add theirs
-// (the fib pack: server, perf1, perf2, request). Spawning only puts a task in the ready
+// `spawn KIND …`, and the core's own toy task kinds (sleeper, counter, race); packs add
+// theirs (Sources/FibPack, a host's). Spawning only puts a task in the ready
 // queue; nothing runs until `step` or `run`.
 import ArgumentParser
 import Runtime

@@ -9,10 +9,6 @@ extension Session {
     /// The most steps the history keeps by default.
     public static let defaultHistoryLimit = 100_000
 
-    /// Commands that change nothing in the loop, though `save` records them: allowed in
-    /// the past (`step` moves through it there).
-    static let allowedInPast: Set<String> = ["step", "goto", "history", "echo", "watch", "break", "delete", "sleep"]
-
     /// The state the views show: the step the session is at in the past, or the live loop.
     public func viewSnapshot() -> LoopSnapshot {
         if let k = pastStep, let snap = loop.snapshot(atStep: k) { return snap }
@@ -22,17 +18,17 @@ extension Session {
     /// Whether the views show a past step.
     public var isInThePast: Bool { pastStep != nil }
 
-    /// Refuses a command that would change the loop while the session is in the past —
-    /// unless the session can be re-run exactly to that step (a session of simulated
-    /// parts only), in which case it forks a new timeline there and lets the command run.
-    func refuseInThePast(_ entry: CommandRegistry.Entry, as name: String, command: String, kind: String?) throws {
-        guard let k = pastStep, entry.recordable, !Self.allowedInPast.contains(entry.name) else { return }
+    /// Refuses a command that would change the loop while the session is in the past (one
+    /// whose traits do not allow it there) — unless the session can be re-run exactly to
+    /// that step (a session of simulated parts only), in which case it forks a new timeline
+    /// there and lets the command run.
+    func refuseInThePast(_ entry: CommandRegistry.Entry, _ command: any ReplCommand, as name: String) throws {
+        guard let k = pastStep, !entry.traits.allowedInPast else { return }
         let now = loop.stepCount
         let head = "at #\(k), \(plural(Int(now - k), "step")) in the past: '\(name)' would change the loop"
         let back = "'goto now' returns to the present (#\(now))"
-        guard TimelineLog.changesOnlySimulatedParts(entry.name, kind: kind, text: command,
-                                                    netSimulated: timeline.netSimulated(before: k)) else {
-            throw ReplError("\(head), and the past cannot be changed with it (only spawn counter|sleeper|race, cancel, policy, clock and net fork a timeline; under 'net sim' also the fib server and in-loop clients); \(back)")
+        guard entry.traits.changesOnlySimulatedParts(command, netSimulated: timeline.netSimulated(before: k)) else {
+            throw ReplError("\(head), and the past cannot be changed with it (\(registry.forkingSummary())); \(back)")
         }
         if let why = timeline.whyNotForkable(upTo: k) {
             throw ReplError("\(head), and the past cannot be changed: \(why); \(back)")
@@ -339,79 +335,5 @@ struct ClockCommand: ReplCommand {
         }
         let skipped = loop.clockSkippedNanos
         return skipped > 1_000_000 ? "clock real (\(DurationText.format(.nanoseconds(Int64(skipped)))) ahead of the process's, from virtual time)" : "clock real"
-    }
-}
-
-/// The commands that changed the loop between steps, with the step they ran after and the
-/// loop's clock then: what re-running the session to a past step needs.
-struct TimelineLog {
-    struct Entry {
-        var step: UInt64
-        var text: String
-        var clockAfter: UInt64?
-        /// Whether new sockets were simulated after it (`net sim`).
-        var netSimulatedAfter = false
-    }
-
-    var entries: [Entry] = []
-    /// The first command that makes the session impossible to re-run exactly, and its step.
-    var blocker: (step: UInt64, what: String)?
-    /// Whether 'clock virtual' ran before the first step.
-    var virtualFromStart = false
-
-    /// Commands that change nothing in the loop (views and settings of the session).
-    static let neutral: Set<String> = ["echo", "watch", "break", "delete", "sleep", "trace", "mark", "lint", "save", "source"]
-
-    /// Whether a command changes only simulated parts (tasks that compute, yield, sleep
-    /// and join; the policy; the clock; the simulated network, and while it is on, the fib
-    /// server and the in-loop clients, whose sockets are then its).
-    static func changesOnlySimulatedParts(_ name: String, kind: String?, text: String, netSimulated: Bool) -> Bool {
-        switch name {
-        case "counter", "sleeper", "race": return true  // spawn KIND, as the kind's entry
-        case "cancel", "policy", "clear", "net": return true
-        case "clock": return !text.contains("real")
-        case "server", "request", "perf1", "perf2": return netSimulated && !text.contains("--thread")
-        // Pool work is modelled on the virtual clock; a GIL's switches are real time.
-        case "pool": return !text.contains("gil")
-        default: return false
-        }
-    }
-
-    /// Task kinds whose spawn carries the clock's time (and so needs the virtual clock).
-    static let simulatedSpawns: Set<String> = ["counter", "sleeper", "race", "server", "request", "perf1", "perf2"]
-
-    /// Whether the network was simulated after the commands that ran before step `k`.
-    func netSimulated(before k: UInt64) -> Bool {
-        entries.last { $0.step < k }?.netSimulatedAfter ?? false
-    }
-
-    /// Notes a command that ran in the present.
-    mutating func note(_ name: String, kind: String?, text: String, step: UInt64, loop: EventLoop) {
-        guard !Self.neutral.contains(name), !["step", "run", "continue", "goto", "history"].contains(name) else { return }
-        var text = text
-        // A seed drawn from the clock is written down, so that a re-run draws the same.
-        if name == "policy", case .random(let seed) = loop.policy { text = "policy random --seed \(seed)" }
-        if blocker == nil {
-            if !Self.changesOnlySimulatedParts(name, kind: kind, text: text, netSimulated: loop.isNetworkSimulated) {
-                blocker = (step, "'\(text)' at #\(step) uses real parts (sockets, pools, threads or the real clock)")
-            } else if name == "clock" {
-                if step == 0 { virtualFromStart = true }
-            } else if Self.simulatedSpawns.contains(name) && loop.clock != .virtual {
-                // (A task spawned on the real clock carries a real time; cancel, clear and
-                // policy carry none.)
-                blocker = (step, "'\(text)' at #\(step) ran on the real clock ('clock virtual' first makes a session re-runnable)")
-            }
-        }
-        entries.append(Entry(step: step, text: text, clockAfter: loop.clock == .virtual ? loop.now() : nil,
-                             netSimulatedAfter: loop.isNetworkSimulated))
-    }
-
-    /// Why the session cannot be re-run exactly to step `k`, or nil if it can.
-    func whyNotForkable(upTo k: UInt64) -> String? {
-        if let b = blocker, b.step < k { return b.what }
-        if !virtualFromStart && k > 0 {
-            return "its steps ran on the real clock ('clock virtual' before the first step makes a session re-runnable)"
-        }
-        return nil
     }
 }

@@ -73,13 +73,32 @@ struct TraceCommand: ReplCommand {
     }
 }
 
+/// The recording `trace` and `timeline` draw from: the trace feature's state in a session.
+final class TraceState: SessionExtension {
+    var recorder: TraceRecorder?
+
+    static func of(_ session: Session) -> TraceState {
+        session.state(TraceState.self) { TraceState() }
+    }
+
+    /// The recording was of the old loop: it stops, and stays for save and timeline.
+    func loopReplaced(in session: Session, reset: Bool) {
+        recorder?.stop()
+    }
+}
+
 extension Session {
+    /// The recording for `trace` and `timeline`, once `trace record` made one (it stays
+    /// after `trace stop`).
+    public var trace: TraceRecorder? { TraceState.of(self).recorder }
+
     /// Starts a new recording of the loop (the previous one, if any, is dropped).
     public func startTrace(limit: Int = TraceRecorder.defaultLimit) {
-        trace?.stop()
+        let state = TraceState.of(self)
+        state.recorder?.stop()
         let r = TraceRecorder(limit: limit)
         r.start(on: loop)
-        trace = r
+        state.recorder = r
     }
 
     /// Makes the directory a file goes in, if missing (a relative file needs none).

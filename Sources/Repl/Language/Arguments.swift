@@ -7,7 +7,7 @@ import Runtime
 /// A task, as a command names it: its id (`3`, `#3`, `@3`), its exact name, or a kind
 /// that names one live task (`request`). Resolved against the loop when the command runs.
 public struct TaskArgument: ExpressibleByArgument, Sendable, Hashable, CustomStringConvertible {
-    /// The text as typed, e.g. `"@3"` or `"server"`.
+    /// The text as typed, e.g. `"@3"` or `"nap"`.
     public let text: String
 
     /// For argument-parser: any non-empty text (it is resolved when the command runs).

@@ -19,7 +19,7 @@ extension ReplCommand {
     }
 }
 
-/// The table of commands: names, aliases, and whether `save` replays them.
+/// The table of commands: names, aliases, and what each is to the session (its traits).
 public struct CommandRegistry: Sendable {
     /// One command.
     public struct Entry: Sendable {
@@ -29,22 +29,25 @@ public struct CommandRegistry: Sendable {
         public let aliases: [String]
         /// The command's type, which parses its arguments.
         public let type: any ReplCommand.Type
-        /// Whether `save` writes it into the replay script (commands that change the
-        /// session do; views, `help` and `save` itself do not).
-        public let recordable: Bool
+        /// What the command is to the session: recorded by `save`, allowed in the past,
+        /// re-run, how it forks a timeline (see `CommandTraits`).
+        public let traits: CommandTraits
         /// What Tab completes after the command's name, derived from its definition.
         public let completion: Completion
 
         /// - Parameter words: words to complete besides those the definition gives.
-        public init(_ type: any ReplCommand.Type, aliases: [String] = [], recordable: Bool, words: [String] = []) {
+        public init(_ type: any ReplCommand.Type, aliases: [String] = [], traits: CommandTraits, words: [String] = []) {
             self.name = type._commandName
             self.aliases = aliases
             self.type = type
-            self.recordable = recordable
+            self.traits = traits
             var completion = Completion(type)
             completion.words += words
             self.completion = completion
         }
+
+        /// Whether `save` writes it into the replay script (`traits.recordable`).
+        public var recordable: Bool { traits.recordable }
 
         /// The one-line summary from the command's configuration.
         public var abstract: String { type.configuration.abstract }
@@ -105,8 +108,8 @@ public struct CommandRegistry: Sendable {
         }
         var args = Array(words.dropFirst())
         var entry = found
-        // `spawn KIND …`: the task kind's own command parses the rest.
-        if entry.name == "spawn", let kind = args.first.flatMap({ taskKind($0) }) {
+        // `spawn KIND …`: the task kind's own command parses the rest (its entry's traits apply).
+        if entry.traits.takesTaskKind, let kind = args.first.flatMap({ taskKind($0) }) {
             entry = kind
             args.removeFirst()
         }
@@ -121,7 +124,7 @@ public struct CommandRegistry: Sendable {
         } catch {
             let helpName = entry.name == found.name ? entry.name : "\(found.name) \(entry.name)"
             let message = entry.type.fullMessage(for: error)
-            var text = Session.tidy(message, command: helpName)
+            var text = Session.tidy(message, command: helpName, under: entry.name == found.name ? nil : found.name)
             // argument-parser reads `-5` as an option: "Unknown option '-5'", or a value
             // missing before it. Say what is wrong with the number instead. (A value the
             // command's own parser refused keeps that parser's sentence.)

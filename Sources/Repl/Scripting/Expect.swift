@@ -283,7 +283,7 @@ struct Expect: ReplCommand {
             // A host's own wait queue (see EventLoop.park).
             let parked = snap.parked.filter { $0.queue == w[0] }
             let known = Set(snap.parked.map(\.queue)).sorted()
-            guard !parked.isEmpty || session.knownQueues.contains(w[0]) else {
+            guard !parked.isEmpty || session.extensions.contains(where: { $0.waitQueues.contains(w[0]) }) else {
                 throw ReplError("no queue '\(w[0])'; use ready, recv_wait, send_wait, future_wait, timers\(known.isEmpty ? "" : " or " + known.joined(separator: ", "))")
             }
             members = parked.map(\.task)

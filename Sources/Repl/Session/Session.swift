@@ -53,9 +53,10 @@ public final class Session: @unchecked Sendable {
     /// Print each command before running it.
     public var echo = false
 
-    // State.
-    var breakpoints = Breakpoints()
-    /// What installed packs add to views and shutdown, in installation order.
+    // State. (A feature's own state — a pack's, or a built-in command family's — is kept
+    // with `state(_:make:)`, not here.)
+    /// What installed packs (and built-in features) add to views and the life cycle, in
+    /// the order they were registered.
     private(set) var extensions: [any SessionExtension] = []
     var lastRun: RunRequest?
     /// A free run going on in the background (`run &`), between commands.
@@ -69,35 +70,20 @@ public final class Session: @unchecked Sendable {
     public var backgroundRunsSupported = false
     /// The commands that changed the session, for `save`.
     var recorded: [String] = []
-    /// Whether a fresh loop records its outside inputs (`journal off` says not to, until
-    /// `journal on`).
-    var recordsInputs = true
-    var sourceDepth = 0
     /// The command being executed.
     var current = CommandWords(words: [], rest: "")
     var origin: LineOrigin = .interactive
-    /// Names of the host's own wait queues (for `expect queue NAME` while empty).
-    public var knownQueues: Set<String> = []
-    /// The GIL's counters at `mark --gil` (and which lock they were of), for `expect gil`.
-    var gilMark: (lock: ObjectIdentifier, snapshot: GILSnapshot)?
-    /// The recording for `trace` and `timeline`, once `trace record` made one (it stays
-    /// after `trace stop`).
-    public internal(set) var trace: TraceRecorder?
     /// Watches every step for `lints`, `stats` and `top` (attached to the loop from the
     /// start; a host that wants its loop unwatched calls `monitor.stop()`).
     public let monitor = LoopMonitor()
     /// When the monitor began watching the current loop (on its clock).
     var monitorStarted: UInt64 = 0
-    /// `top`'s previous reading, for its rates.
-    var topReading: TopReading?
-    /// The host's own state, one object per type (see `hostState(_:make:)`).
-    private var hostObjects: [ObjectIdentifier: AnyObject] = [:]
+    /// Each feature's state, one object per type (see `state(_:make:)`).
+    private var states: [ObjectIdentifier: AnyObject] = [:]
     /// The past step the views show (`step back`, `goto`); nil: the present.
     public internal(set) var pastStep: UInt64?
     /// Set by a command that only moved through the history (not written by `save`).
     var navigatedHistory = false
-    /// What changed the loop between steps, for re-running the past (forking a timeline).
-    var timeline = TimelineLog()
     /// Set by `quit`.
     public internal(set) var quitRequested = false
     private let interruptFlag = Atomic<Bool>(false)
@@ -135,10 +121,9 @@ public final class Session: @unchecked Sendable {
         pastStep = nil
         if loop.historyStatus == nil, let historyLimit { loop.startHistory(limit: historyLimit) }
         // A fresh loop's outside inputs, so that 'journal save' can be replayed exactly.
-        if recordsInputs && loop.stepCount == 0 && loop.inputJournalStatus == nil && !loop.isReplayingInputs {
+        if JournalSettings.of(self).recordsInputs && loop.stepCount == 0 && loop.inputJournalStatus == nil && !loop.isReplayingInputs {
             loop.startRecordingInputs()
         }
-        topReading = nil
     }
 
     // MARK: Executing lines
@@ -211,7 +196,7 @@ public final class Session: @unchecked Sendable {
         case let .command(parsed, shown, kind):
             (replCommand, entry, kindName) = (parsed, shown, kind)
         }
-        try refuseInThePast(entry, as: kindName.map { "\(name) \($0)" } ?? name, command: command.text, kind: kindName)
+        try refuseInThePast(entry, replCommand, as: kindName.map { "\(name) \($0)" } ?? name)
         current = command
         interruptFlag.store(false, ordering: .relaxed)
         loop.clearStopRequest()
@@ -223,7 +208,7 @@ public final class Session: @unchecked Sendable {
             // A command that gave the session a fresh loop (`reset`) is no part of the fresh
             // loop's timeline, which begins after it (and with it the journal).
             if loop === loopBefore {
-                timeline.note(entry.name, kind: kindName, text: command.text, step: stepBefore, loop: loop)
+                timeline.note(entry, replCommand, text: command.text, step: stepBefore, loop: loop)
             }
         }
     }
@@ -235,7 +220,8 @@ public final class Session: @unchecked Sendable {
         pack.install(in: self)
     }
 
-    /// Adds rows to the built-in views and a hook at shutdown (see `SessionExtension`).
+    /// Adds rows to the built-in views, wait queues of its own, and hooks at shutdown and
+    /// when the loop is replaced (see `SessionExtension`).
     public func register(extension ext: any SessionExtension) {
         if !extensions.contains(where: { $0 === ext }) { extensions.append(ext) }
     }
@@ -249,22 +235,36 @@ public final class Session: @unchecked Sendable {
     ///   - completions: words Tab offers after the command's name besides those derived
     ///     from its definition (options, subcommands, value lists, tasks, files).
     public func register(command: any ReplCommand.Type, aliases: [String] = [], recordable: Bool = true, completions: [String] = []) {
-        registry.register(CommandRegistry.Entry(command, aliases: aliases, recordable: recordable, words: completions))
+        register(command: command, aliases: aliases, traits: CommandTraits(recordable: recordable), completions: completions)
+    }
+
+    /// Adds a command of the host's with its traits: whether `save` records it, whether it
+    /// runs in the past, whether re-running the session repeats it, how it forks a timeline
+    /// (see `CommandTraits`; a built-in declares the same in the built-in table).
+    public func register(command: any ReplCommand.Type, aliases: [String] = [], traits: CommandTraits, completions: [String] = []) {
+        registry.register(CommandRegistry.Entry(command, aliases: aliases, traits: traits, words: completions))
     }
 
     /// Adds a task kind: `spawn NAME ARGS…` parses ARGS with `command` (whose
     /// `commandName` is the kind's name) and runs it; it should spawn on `loop` and call
-    /// `announce`.
-    public func register(taskKind command: any ReplCommand.Type, completions: [String] = []) {
-        registry.register(taskKind: CommandRegistry.Entry(command, recordable: true, words: completions))
+    /// `announce`. `traits` are those of `spawn NAME`: by default it changes the loop with
+    /// real parts (recorded, refused in the past, the session's past fixed once it ran);
+    /// a kind whose tasks only compute, yield, sleep and join declares `forks: .always`
+    /// and `readsClock: true`, as the core's `counter` does.
+    public func register(taskKind command: any ReplCommand.Type, traits: CommandTraits = .changesLoop, completions: [String] = []) {
+        registry.register(taskKind: CommandRegistry.Entry(command, traits: traits, words: completions))
     }
 
-    /// The host's object of type `T` for this session, made by `make` the first time.
-    /// Host commands keep their state here (e.g. the channels they created).
-    public func hostState<T: AnyObject>(_ type: T.Type, make: () -> T) -> T {
-        if let existing = hostObjects[ObjectIdentifier(type)] as? T { return existing }
+    /// A feature's state in this session — a pack's (the channels a host's commands
+    /// created, the fib pack's servers) or a built-in command family's (breakpoints, the
+    /// trace) — one object of type `T`, made by `make` the first time. When it is a
+    /// `SessionExtension`, it is registered as one from then on (its rows in the views, its
+    /// part at shutdown and when the loop is replaced).
+    public func state<T: AnyObject>(_ type: T.Type, make: () -> T) -> T {
+        if let existing = states[ObjectIdentifier(type)] as? T { return existing }
         let made = make()
-        hostObjects[ObjectIdentifier(type)] = made
+        states[ObjectIdentifier(type)] = made
+        if let ext = made as? any SessionExtension { register(extension: ext) }
         return made
     }
 
@@ -275,7 +275,9 @@ public final class Session: @unchecked Sendable {
 
     /// ArgumentParser's message, shaped for a REPL line: its error sentence, then
     /// `usage: …` (never the whole help; `help COMMAND` shows that).
-    static func tidy(_ message: String, command: String) -> String {
+    /// - Parameter under: the command whose first word `command` is (`spawn` for a task
+    ///   kind, which parses as a command of its own).
+    static func tidy(_ message: String, command: String, under: String? = nil) -> String {
         let lines = message.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
         var error = lines.first ?? "bad arguments"
         if error.hasPrefix("Error: ") { error = String(error.dropFirst(7)) }
@@ -290,7 +292,7 @@ public final class Session: @unchecked Sendable {
         }
         var text = String(usage.trimmingWhitespace().dropFirst(7))
         // A task kind parses as a command of its own; its usage reads `spawn KIND …`.
-        if command.hasPrefix("spawn "), !text.hasPrefix("spawn ") { text = "spawn " + text }
+        if let under, !text.hasPrefix(under + " ") { text = under + " " + text }
         return error + "\nusage: " + text + "\n(see 'help \(command)')"
     }
 
@@ -408,12 +410,10 @@ public final class Session: @unchecked Sendable {
         let fresh = try EventLoop(poller: old.pollerKind)
         fresh.historyLimit = old.historyLimit
         fresh.defaultPollTimeout = old.defaultPollTimeout
-        adopt(fresh, historyLimit: historyLimit)
+        // (Breakpoints, the GIL's mark, the log of commands forks re-run: a fresh start.)
+        adopt(fresh, historyLimit: historyLimit, reset: true)
         // What the old loop printed does not satisfy the new one's `expect output contains`.
         output.clearTranscript()
-        breakpoints = Breakpoints()
-        gilMark = nil
-        timeline = TimelineLog()
         return counts
     }
 
@@ -424,13 +424,13 @@ public final class Session: @unchecked Sendable {
     }
 
     /// Makes `fresh` the session's loop, watched and with a history, and forgets what
-    /// belonged to the old one (its free run, its lints and stats).
-    private func adopt(_ fresh: EventLoop, historyLimit: Int? = Session.defaultHistoryLimit) {
+    /// belonged to the old one (its free run, its lints and stats; and what each feature
+    /// and pack forgets, `SessionExtension.loopReplaced`).
+    private func adopt(_ fresh: EventLoop, historyLimit: Int? = Session.defaultHistoryLimit, reset: Bool) {
         setLoop(fresh)
         lastRun = nil
         background = nil
-        // The recording was of the old loop: it stops, and stays for save and timeline.
-        trace?.stop()
+        for ext in extensions { ext.loopReplaced(in: self, reset: reset) }
         monitor.clearLints()
         monitor.resetStats()
         watch(fresh, historyLimit: historyLimit)
@@ -442,20 +442,9 @@ public final class Session: @unchecked Sendable {
         monitor.stop()
         // The old loop is not paused any more: its pool work may finish (PauseGate).
         old.pausesClockBetweenRuns = false
-        adopt(fresh)
+        adopt(fresh, reset: false)
         // The old timeline's tasks are cancelled and let run out.
         for t in old.snapshot().tasks where !t.state.isFinished { old.cancel(t.id) }
         old.run(until: .deadline(old.now() &+ 3_000_000_000), pollTimeout: .milliseconds(5))
-    }
-
-    /// The loop's GIL now, counted from `mark --gil` when that was of the same lock; nil
-    /// when no pool computes under a GIL.
-    func gilSinceMark() -> (snapshot: GILSnapshot, marked: Bool)? {
-        guard let lock = loop.gil else { return nil }
-        let now = lock.snapshot()
-        if let mark = gilMark, mark.lock == ObjectIdentifier(lock) {
-            return (now.since(mark.snapshot), true)
-        }
-        return (now, false)
     }
 }

@@ -33,7 +33,7 @@ public enum Completer {
         let previous = words.last ?? ""
         guard var entry = registry.find(words[0]) else { return [] }
         if entry.name == "help" { return registry.entries.map(\.name) }
-        if entry.name == "spawn" {
+        if entry.traits.takesTaskKind {
             guard words.count >= 2, let kind = registry.taskKind(words[1]) else {
                 return words.count == 1 ? registry.taskKinds.map(\.name) : []
             }

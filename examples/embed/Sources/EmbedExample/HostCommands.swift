@@ -1,17 +1,17 @@
 // The host's additions to corepl's command language: the `channel` and `channels`
-// commands, and the `producer` and `consumer` task kinds for `spawn`.
+// commands, and the `producer` and `consumer` task kinds (ChannelPack installs them).
 import ArgumentParser
 import Repl
 import Runtime
 
-/// The channels this session created (kept with `Session.hostState`).
+/// The channels this session created: the pack's state (`Session.state`).
 public final class Channels: @unchecked Sendable {
     public var byName: [String: Channel] = [:]
     public init() {}
 
     /// The session's channels.
     public static func of(_ session: Session) -> Channels {
-        session.hostState(Channels.self) { Channels() }
+        session.state(Channels.self) { Channels() }
     }
 
     func named(_ name: String) throws -> Channel {
@@ -132,13 +132,4 @@ public struct SpawnConsumer: ReplCommand {
         }
         session.announce(h)
     }
-}
-
-/// Adds the example's commands and task kinds to a session.
-public func installChannelExample(in session: Session) {
-    session.register(command: ChannelCommand.self)
-    session.register(command: ChannelsCommand.self, recordable: false)
-    session.register(taskKind: SpawnProducer.self)
-    session.register(taskKind: SpawnConsumer.self)
-    session.knownQueues.formUnion(["channel_send", "channel_recv"])
 }

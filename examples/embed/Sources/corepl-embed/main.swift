@@ -10,7 +10,7 @@ import Glibc
 import Repl
 import Runtime
 
-let runner = ReplRunner { session in installChannelExample(in: session) }
+let runner = ReplRunner { session in session.install(ChannelPack()) }
 var files: [String] = []
 var commands: String?
 var args = Array(CommandLine.arguments.dropFirst())
