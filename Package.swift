@@ -129,6 +129,9 @@ let package = Package(
         ),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Pools", "TestSupport"]),
         .testTarget(name: "FibServiceTests", dependencies: ["FibService", "Pools", "Runtime", "TestSupport", "corepl-worker"]),
+        // The process pool's tests run corepl-worker as its worker.
+        .testTarget(name: "PoolsTests", dependencies: ["Pools", "Runtime", "TestSupport", "corepl-worker"]),
+        .testTarget(name: "TimeTravelTests", dependencies: ["Runtime", "Pools", "TestSupport"]),
         .testTarget(
             name: "ReplTests",
             dependencies: ["Repl", "Trace", "Insight", "FibPack", "FibService", "Pools", "Runtime", "TestSupport", "EmbedExample", "corepl", "corepl-worker", "corepl-embed"],

@@ -1,8 +1,8 @@
 // Pools stand still with a paused loop (PauseGate.swift): a thread pool's work waits at its
 // checkpoints, a process pool's workers are stopped (SIGSTOP) and continued. Without it, a
 // fib(40) at a breakpoint is computed while nobody looks, and its request afterwards seems
-// to take no time and to starve nobody.
-import FibService
+// to take no time and to starve nobody. (fib's own checkpoints: FibServiceTests'
+// PausedFibTests.)
 import Pools
 import Runtime
 import Synchronization
@@ -39,32 +39,9 @@ import TestSupport
         loop.run(until: .noTasks)
     }
 
-    @Test func fibOnAPoolThreadStandsStillWhileTheLoopIsPaused() throws {
-        let loop = try EventLoop()
-        let gate = loop.pauseGate
-        loop.pauseClock()
-        let finished = Atomic<Bool>(false)
-        let thread = OSThread(name: "fib") {
-            _ = fib(32, pausingAt: gate)
-            finished.store(true, ordering: .relaxed)
-        }
-        thread.start()
-        // fib(32) takes some 10 ms optimised (30 ms unoptimised): paused, it never ends.
-        sleepWall(300_000_000)
-        let early = finished.load(ordering: .relaxed)
-        #expect(!early, "fib(32) finished while the loop was paused")
-        loop.resumeClock()
-        #expect(eventually { finished.load(ordering: .relaxed) })
-        thread.join()
-    }
-
     @Test func processPoolWorkersAreStoppedAndContinuedWithTheLoop() throws {
-        guard let worker = ProcessPool.locate("corepl-worker") else {
-            Issue.record("corepl-worker is not built")
-            return
-        }
+        guard let pool = try workerPool(size: 2) else { return }
         let loop = try EventLoop()
-        let pool = try ProcessPool(size: 2, executable: worker)
         defer { pool.shutdown() }
         // A first request ties the pool to the loop's pause gate.
         let reply = Box("")

@@ -54,7 +54,7 @@ import TestSupport
         let t = loop.spawn(name: "awaiter") { _ = try await future.get() }
         loop.step()
         let before = loop.now()
-        let worker = Thread { usleep(30_000); _ = future.succeed(1) }
+        let worker = OSThread(name: "worker") { usleep(30_000); _ = future.succeed(1) }
         worker.start()
         #expect(loop.stepUntil(limit: 1_000, timeout: .seconds(5)) { loop.state(t.id) == .done })
         #expect(loop.now() - before < 1_000_000, "no jump while the future was pending: \(loop.now() - before) ns")

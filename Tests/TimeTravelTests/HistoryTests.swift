@@ -1,9 +1,10 @@
-// The history of the loop's state (Sources/Runtime/TimeTravel/History.swift) and the scheduling
-// policies (Policy.swift). The history is checked against the live snapshot at every step
-// of a session with every kind of wait: the rebuilt past must be byte for byte what the
-// loop showed then.
+// The history of the loop's state (Sources/Runtime/TimeTravel/History.swift), checked
+// against the live snapshot at every step of a session with every kind of wait: the
+// rebuilt past must be byte for byte what the loop showed then. (The scheduling policies
+// it was tested under are PolicyTests.)
 import Foundation
 import Glibc
+import Pools
 @testable import Runtime
 import Testing
 import TestSupport
@@ -48,7 +49,7 @@ import TestSupport
                 for _ in 0..<3 { try await loop.yield() }
             }
         }
-        let completer = Thread {
+        let completer = OSThread(name: "completer") {
             usleep(2_000)
             _ = future.succeed(34)
         }
@@ -149,49 +150,5 @@ import TestSupport
         loop.step()
         #expect(loop.historyStatus == nil)
         #expect(loop.snapshot(atStep: 1) == nil)
-    }
-
-    // MARK: Policies
-
-    /// The order in which tasks 1…n take their first step, under `policy`.
-    static func firstRunOrder(_ policy: SchedulingPolicy, tasks n: Int = 8) throws -> [Int] {
-        let loop = try EventLoop()
-        loop.policy = policy
-        let order = Box<[Int]>([])
-        for i in 1...n {
-            loop.spawn(name: "t\(i)") {
-                order.value.append(i)
-                for _ in 0..<3 { try await loop.yield() }
-            }
-        }
-        var steps: [Int] = []
-        while loop.liveTaskCount > 0 {
-            if let t = loop.step().taskStep?.task { steps.append(t.rawValue) }
-        }
-        return order.value + [0] + steps
-    }
-
-    @Test func fifoLifoAndSeedsChooseAsTheySay() throws {
-        let fifo = try Self.firstRunOrder(.fifo)
-        #expect(Array(fifo.prefix(8)) == Array(1...8))
-        let lifo = try Self.firstRunOrder(.lifo)
-        #expect(lifo.first == 8, "the newest first")
-        #expect(Array(lifo[8...9]) == [0, 8], "lifo runs the task it just made ready again")
-        let a = try Self.firstRunOrder(.random(seed: 1))
-        #expect(try Self.firstRunOrder(.random(seed: 1)) == a, "one seed, one order")
-        let others = try (2...6).map { try Self.firstRunOrder(.random(seed: UInt64($0))) }
-        #expect(Set(others + [a]).count >= 5, "different seeds, different interleavings")
-        #expect(a != fifo)
-    }
-
-    @Test func thePolicyCanChangeBetweenSteps() throws {
-        let loop = try EventLoop()
-        for i in 1...3 { loop.spawn(name: "t\(i)") { try await loop.yield() } }
-        #expect(loop.step().taskStep?.task == TaskID(1))
-        loop.policy = .lifo
-        #expect(loop.step().taskStep?.task == TaskID(1), "task 1 went back to the tail")
-        loop.policy = .fifo
-        #expect(loop.step().taskStep?.task == TaskID(2))
-        #expect(loop.policy == .fifo)
     }
 }

@@ -16,12 +16,8 @@ func zombieChildren() throws -> [Int32] {
 
 @Suite(.serialized, .timeLimit(.minutes(3))) struct ProcessPoolStressTests {
     @Test func requestsInFlightWhileWorkersAreKilledAllEndOnceWithAnAnswerOrAnError() throws {
-        guard let worker = ProcessPool.locate("corepl-worker") else {
-            Issue.record("corepl-worker is not built")
-            return
-        }
+        guard let pool = try workerPool(size: 3) else { return }
         let loop = try EventLoop()
-        let pool = try ProcessPool(size: 3, executable: worker)
         defer { pool.shutdown() }
         let tasks = 6, perTask = 60
         let answered = Box(0), failed = Box(0), wrong = Box(0), ended = Box(0)
