@@ -132,6 +132,9 @@ let package = Package(
         // The process pool's tests run corepl-worker as its worker.
         .testTarget(name: "PoolsTests", dependencies: ["Pools", "Runtime", "TestSupport", "corepl-worker"]),
         .testTarget(name: "TimeTravelTests", dependencies: ["Runtime", "Pools", "TestSupport"]),
+        .testTarget(name: "TraceTests", dependencies: ["Trace", "Runtime", "Pools", "TestSupport"]),
+        .testTarget(name: "InsightTests", dependencies: ["Insight", "Runtime", "Pools", "TestSupport"]),
+        .testTarget(name: "FibPackTests", dependencies: ["FibPack", "Repl", "FibService", "Runtime", "TestSupport"]),
         .testTarget(
             name: "ReplTests",
             dependencies: ["Repl", "Trace", "Insight", "FibPack", "FibService", "Pools", "Runtime", "TestSupport", "EmbedExample", "corepl", "corepl-worker", "corepl-embed"],
