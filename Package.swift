@@ -138,7 +138,7 @@ let package = Package(
         .testTarget(
             name: "ReplTests",
             dependencies: ["Repl", "Trace", "Insight", "FibPack", "FibService", "Pools", "Runtime", "TestSupport", "EmbedExample", "corepl", "corepl-worker", "corepl-embed"],
-            exclude: ["pty_session.py", "pty_typed_tutorial.py", "pty_output.py"]
+            exclude: ["pty_session.py", "pty_typed_tutorial.py", "pty_output.py", "Fixtures"]
         ),
     ],
     swiftLanguageModes: [.v6]
