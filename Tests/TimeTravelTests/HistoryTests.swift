@@ -23,7 +23,7 @@ import TestSupport
     /// cancel, a task spawned from a task, figures and facts, finished tasks forgotten.
     static func busySession(_ loop: EventLoop) throws -> (unpark: () -> Void, closeAll: () -> Void) {
         let (a, b) = try AsyncSocket.pair(on: loop)
-        loop.historyLimit = 3  // finished tasks leave the table (with their figures)
+        loop.finishedTaskLimit = 3  // finished tasks leave the table (with their figures)
         let reader = loop.spawn(name: "reader", kind: "reader") {
             for i in 0..<6 {
                 let got = try await a.recv(max: 3)

@@ -49,7 +49,7 @@ extension Session {
         }
         let old = loop
         let fresh = try EventLoop(poller: old.pollerKind)
-        fresh.historyLimit = old.historyLimit
+        fresh.finishedTaskLimit = old.finishedTaskLimit
         fresh.defaultPollTimeout = old.defaultPollTimeout
         let savedTimeline = timeline, savedRecorded = recorded
         // Every command's output was seen when it first ran: the re-run prints nothing.

@@ -408,7 +408,7 @@ public final class Session: @unchecked Sendable {
         let historyLimit = old.historyStatus?.limit
         let counts = shutdown()
         let fresh = try EventLoop(poller: old.pollerKind)
-        fresh.historyLimit = old.historyLimit
+        fresh.finishedTaskLimit = old.finishedTaskLimit
         fresh.defaultPollTimeout = old.defaultPollTimeout
         // (Breakpoints, the GIL's mark, the log of commands forks re-run: a fresh start.)
         adopt(fresh, historyLimit: historyLimit, reset: true)

@@ -132,8 +132,9 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     @exclusivity(unchecked) var pendingFutures = 0
     @usableFromInline @exclusivity(unchecked) var observers: [any LoopObserver] = []
 
-    /// How many finished tasks the table keeps (the oldest are forgotten first).
-    public var historyLimit = 1000
+    /// How many finished tasks the table keeps (the oldest are forgotten first). Not the
+    /// history's limit, which counts steps (`startHistory(limit:)`).
+    public var finishedTaskLimit = 1000
     /// The poll timeout a step uses when none is given.
     public var defaultPollTimeout: Duration = .milliseconds(100)
     /// What each future a task waits on stands for (`"fib(40)"`), while it waits.

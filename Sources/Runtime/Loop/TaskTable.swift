@@ -98,13 +98,13 @@ extension EventLoop {
         for j in queues.join[record.id] ?? [] { wake(j, cause: .joined(record.id)) }
         table.finishedOrder.append(record.id)
         if history != nil {
-            while table.finishedOrder.count > historyLimit, let old = table.finishedOrder.first {
+            while table.finishedOrder.count > finishedTaskLimit, let old = table.finishedOrder.first {
                 if let r = table[old] { historyArchiveFigures(of: r, leaving: true) }
                 table.finishedOrder.removeFirst()
                 table.byID[old] = nil
             }
         }
-        table.trim(to: historyLimit)
+        table.trim(to: finishedTaskLimit)
         notify(.exited(record.id, exit))
     }
 
