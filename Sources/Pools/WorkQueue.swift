@@ -135,8 +135,8 @@ final class WorkQueue<Context>: @unchecked Sendable {
             virtualFreeAt[w] = due
             modelled = (pool, w + 1, start)
         }
-        let future = loop.makeFuture(of: T.self, label: label, countsAsPending: true, virtualDue: due)
-        future.virtualWork = modelled
+        let future = loop.makeFuture(of: T.self, label: label, countsAsPending: true, due: due)
+        if let modelled { loop.setModelledWork(of: future, pool: modelled.pool, worker: modelled.worker, start: modelled.start) }
         loop.post(PoolEvent(pool: pool, future: future.id, kind: .submitted, label: label, at: loop.now()))
         // On the virtual clock the loop tells the model's start and finish when it delivers.
         let threadsTell = modelled == nil

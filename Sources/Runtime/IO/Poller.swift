@@ -13,7 +13,7 @@ public enum PollerKind: String, Sendable, Hashable, CaseIterable, CustomStringCo
 
 /// One fd the poller found ready. Errors and hang-ups count as both directions, so that
 /// the waiting task wakes and meets the error in its recv/send.
-struct PollEvent {
+package struct PollEvent {
     var fd: Int32
     var readable: Bool
     var writable: Bool

@@ -97,9 +97,9 @@ extension EventLoop {
     func socketWait(_ fd: Int32, serial: UInt32, write: Bool, label: StaticString, location: CodeLocation) async throws {
         guard fd >= 0 else { throw LoopError.badDescriptor(fd) }
         let reason: StoredWait.Reason = write ? .send(fd) : .recv(fd)
-        if fd >= SimNetwork.fdBase, let sim {
-            // A simulated socket: the network knows whether it is ready.
-            try await suspend(as: reason, label: label, location: location, stillReady: sim.isReady(fd, write: write))
+        if let source = wakeSource, source.owns(fd) {
+            // A wake source's socket (the simulated network's): it knows whether it is ready.
+            try await suspend(as: reason, label: label, location: location, stillReady: source.isReady(fd, write: write))
             return
         }
         if edgeTriggered {
@@ -116,7 +116,7 @@ extension EventLoop {
     @inline(__always)
     func readinessBits(_ fd: Int32, serial: UInt32) throws(SystemCallError) -> UInt8 {
         if let bits = readiness.bits(fd, serial: serial) { return bits }
-        if !isReplaying { try poller.registerEdgeTriggered(fd: fd) }
+        if kernelFDs { try poller.registerEdgeTriggered(fd: fd) }
         readiness.set(fd, serial: serial, bits: ReadinessCache.registered)
         return ReadinessCache.registered
     }

@@ -17,28 +17,28 @@ extension EventLoop {
         pollOnce: do {
             drainInbox()
             fireTimers(now: now())
-            if sim != nil { wakeSimulated() }
+            if let source = wakeSource { source.wakeReady(self) }
             // Nothing can ever wake: say so rather than sleep.
             if stepWakes.isEmpty && table.liveCount == 0 && pendingFutures == 0 && inbox.withLock({ $0.isEmpty }) {
                 break pollOnce
             }
             // No limit: the poll blocks until something happens (no timer armed in the kernel).
             var timeout: UInt64? = stepWakes.isEmpty ? (timeoutNanos == .max ? nil : timeoutNanos) : 0
-            if clockIsVirtual {
-                (failure, waited) = pollVirtually(horizon: timeout ?? .max, signals: &signals)
+            if driverClock, let polled = driver.unsafelyUnwrapped.idlePoll(self, horizon: timeout ?? .max, signals: &signals) {
+                (failure, waited) = polled
                 break pollOnce
             }
             if timeout != 0, let next = queues.nextTimerDeadline() {
                 let now = now()
                 timeout = min(timeout ?? .max, next > now ? next - now : 0)
             }
-            if timeout != 0, let next = sim?.nextArrival {
+            if timeout != 0, let next = wakeSource?.nextArrival {
                 let now = now()
                 timeout = min(timeout ?? .max, next > now ? next - now : 0)
             }
             (failure, waited) = pollAndWake(timeoutNanos: timeout, signals: &signals)
             fireTimers(now: now())
-            if sim != nil { wakeSimulated() }
+            if let source = wakeSource { source.wakeReady(self) }
         }
         collectingWakes = false
         guard report || !observers.isEmpty else {
@@ -61,64 +61,10 @@ extension EventLoop {
         return event
     }
 
-    /// The poll on the virtual clock: look without waiting; if nothing came, wait (in real
-    /// time, the clock standing still) for the pool work due before the next thing that can
-    /// happen, then jump to it, at most `horizon` ahead. (A free run lets the jump reach the
-    /// next timer or its own end: see `run`.)
-    /// - Returns: why the poll failed, if it did, and how far the clock moved.
-    private func pollVirtually(horizon: UInt64, signals: inout Int) -> (failure: String?, waited: UInt64) {
-        let start = now()
-        // Work due by now has happened, in virtual time: wait for it to be done.
-        awaitDueWork(upTo: start, signals: &signals)
-        // In one order every run: timers, then pool work by due time, then sockets.
-        deliverHeld()
-        let failure = pollAndWake(timeoutNanos: 0, signals: &signals).failure
-        fireTimers(now: now())
-        deliverHeld()
-        if sim != nil { wakeSimulated() }
-        if failure == nil && stepWakes.isEmpty && horizon > 0 {
-            let limit = start > .max - horizon ? .max : start + horizon
-            let target = min(nextVirtualEvent() ?? limit, limit)
-            if awaitDueWork(upTo: target, signals: &signals) {
-                virtualNow = max(virtualNow, target)
-                fireTimers(now: now())
-                deliverHeld()
-                if sim != nil { wakeSimulated() }
-            }
-        }
-        // How completions crossed from other threads is real-time detail: on the virtual
-        // clock they are delivered at their time, whichever poll saw them.
-        signals = 0
-        return (failure, now() &- start)
-    }
-
-    /// On the virtual clock: waits, in real time, until every piece of pool work due by
-    /// `target` (virtual) has finished (it is then held for its time). Only the wake-up
-    /// channel is watched, so that sockets are seen by the step's own poll alone.
-    /// - Returns: false if a stop request cut the wait short.
-    @discardableResult
-    private func awaitDueWork(upTo target: UInt64, signals: inout Int) -> Bool {
-        drainInbox()
-        while virtualUnarrived.values.contains(where: { $0 <= target }) {
-            if stopFlag.load(ordering: .relaxed) { return false }
-            var p = pollfd(fd: wakeChannel.fd, events: Int16(POLLIN), revents: 0)
-            let gilHeld = loopHoldsGIL
-            if gilHeld { gilLock?.release() }
-            _ = Glibc.poll(&p, 1, 100)
-            if gilHeld { gilLock?.acquire(as: "loop") }
-            if p.revents != 0 {
-                signals += 1
-                wakeChannel.drain()
-            }
-            drainInbox()
-        }
-        return true
-    }
-
     /// Polls once (releasing the GIL around it) and moves what it reports to ready: the
     /// wake-up channel drains the inbox, readable and writable fds wake their waiters.
     /// - Returns: why the poll failed, if it did, and how long it blocked.
-    private func pollAndWake(timeoutNanos timeout: UInt64?, signals: inout Int) -> (failure: String?, waited: UInt64) {
+    package func pollAndWake(timeoutNanos timeout: UInt64?, signals: inout Int) -> (failure: String?, waited: UInt64) {
         var failure: String?
         var waited: UInt64 = 0
         do {
@@ -131,19 +77,18 @@ extension EventLoop {
             defer { if gilHeld { gilLock?.acquire(as: "loop") } }
             let before = now()
             defer { waited = now() &- before }
-            if isReplaying {
-                pollEvents = try replayPoll(timeoutNanos: timeout)
+            if driverInputs {
+                try driver.unsafelyUnwrapped.poll(self, timeoutNanos: timeout, into: &pollEvents)
             } else {
                 try poller.poll(timeoutNanos: timeout, into: &pollEvents)
             }
-            if isRecordingInputs { recordPoll(pollEvents, failure: nil) }
         } catch {
             failure = "\(error)"
-            if isRecordingInputs { recordPoll([], failure: failure) }
+            if driverInputs { driver.unsafelyUnwrapped.pollFailed(self, failure!) }
         }
-        // A replay's events name the wake-up channel -1: its recorded fds are the journal's
-        // numbers, one of which may be this process's wake-up channel.
-        let wakeFD = isReplaying ? -1 : wakeChannel.fd
+        // (A replay's events name the wake-up channel -1: its recorded fds are the
+        // journal's numbers, one of which may be this process's wake-up channel.)
+        let wakeFD = driverInputs ? driver.unsafelyUnwrapped.polledWakeFD(self) : wakeChannel.fd
         for event in pollEvents {
             if event.fd == wakeFD {
                 signals += 1
@@ -162,15 +107,15 @@ extension EventLoop {
     func syncInterest() throws(SystemCallError) {
         guard !queues.dirtyFDs.isEmpty else { return }
         // A replay's fds are the journal's, not the kernel's: the poller never sees them.
-        if isReplaying {
+        if !kernelFDs {
             queues.dirtyFDs.removeAll(keepingCapacity: true)
             return
         }
         for fd in queues.dirtyFDs {
             // Registered edge-triggered, both directions, once: nothing to change.
             if edgeTriggered && readiness.isRegistered(fd) { continue }
-            // The simulated network's sockets are not the poller's.
-            if isSimulated(fd) { continue }
+            // A wake source's sockets (the simulated network's) are not the poller's.
+            if isSourceFD(fd) { continue }
             try poller.update(fd: fd, read: queues.recv[fd] != nil, write: queues.send[fd] != nil)
         }
         queues.dirtyFDs.removeAll(keepingCapacity: true)
@@ -179,11 +124,11 @@ extension EventLoop {
     /// Takes in what other threads handed over: jobs, future completions, pool events,
     /// calls. `afterWake`: the drain of a poll that reported the wake-up channel (a
     /// journal records how many inputs it took, a replay takes as many).
-    func drainInbox(afterWake: Bool = false) {
-        if isReplaying { return replayDrainInbox(afterWake: afterWake) }
+    package func drainInbox(afterWake: Bool = false) {
+        if driverInputs, driver.unsafelyUnwrapped.drainsInbox(self, afterWake: afterWake) { return }
         // Nothing handed over since the last drain: no lock (see `inboxPending`).
         guard inboxPending.load(ordering: .acquiring) else {
-            if afterWake && isRecordingInputs { recordInput(.drained(0)) }
+            if afterWake && driverInputs { driver.unsafelyUnwrapped.took(self, [], afterWake: true) }
             return
         }
         let items = inbox.withLock { items -> [InboxItem] in
@@ -193,19 +138,7 @@ extension EventLoop {
             items.removeAll()
             return taken
         }
-        if isRecordingInputs, inputJournal!.isRecording, afterWake || !items.isEmpty {
-            if afterWake { recordInput(.drained(items.count { if case .pool = $0 { false } else { true } })) }
-            for item in items {
-                switch item {
-                case .job: recordInput(.job)
-                case .future(let f):
-                    recordInput(f.outcomeIsInput ? .outcome(future: f.id.rawValue, failure: f.failureDescription)
-                                                 : .future(f.id.rawValue))
-                case .call: recordInput(.call)
-                case .pool: break
-                }
-            }
-        }
+        if driverInputs { driver.unsafelyUnwrapped.took(self, items, afterWake: afterWake) }
         for item in items {
             switch item {
             case .job(let job):

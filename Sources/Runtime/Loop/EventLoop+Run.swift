@@ -73,27 +73,24 @@ extension EventLoop {
             }
             if table.liveCount == 0 && ready.isEmpty && pendingFutures == 0 { return .noTasksLeft }
             let event: StepEvent?
-            if history != nil { historyBeforeStep() }
+            if driverHistory { driver.unsafelyUnwrapped.beforeStep(self) }
             if let entry = popReady() {
                 clock = runTask(entry, startedAt: clock, report: report)
-                if history != nil { captureHistory(popped: entry) }
+                if driverHistory { driver.unsafelyUnwrapped.afterStep(self, popped: entry) }
                 event = report ? takeLastEvent() : nil
             } else {
                 var t = timeout
-                if clockIsVirtual {
-                    // An idle poll on the virtual clock jumps as far as the next thing that
-                    // can happen: a sleeper's deadline, or the end of the run.
-                    var horizon = nextVirtualEvent().map { $0 > clock ? $0 - clock : 0 }
-                    if case .deadline(let d) = limit {
-                        let left = d > clock ? d - clock : 0
-                        horizon = min(horizon ?? left, left)
-                    }
-                    if let horizon { t = horizon }
-                } else if case .deadline(let d) = limit {
+                var deadline: UInt64?
+                if case .deadline(let d) = limit { deadline = d }
+                if driverClock, let horizon = driver.unsafelyUnwrapped.idleHorizon(self, from: clock, deadline: deadline) {
+                    // A driver's clock may jump (the virtual clock: to the next thing that
+                    // can happen, or the end of the run).
+                    t = horizon
+                } else if let d = deadline {
                     t = min(t, d > clock ? d - clock : 0)
                 }
                 event = pollStep(timeoutNanos: t, report: report)
-                if history != nil { captureHistory(popped: nil) }
+                if driverHistory { driver.unsafelyUnwrapped.afterStep(self, popped: nil) }
                 clock = now()
             }
             guard let event else { continue }
@@ -114,7 +111,7 @@ extension EventLoop {
     /// segment is pending.
     public var isIdle: Bool {
         ready.isEmpty && queues.nextTimerDeadline() == nil && pendingFutures == 0 && inbox.withLock { $0.isEmpty }
-            && !simHasWork
+            && !(wakeSource?.hasWork(self) ?? false)
     }
 
     /// Asks a running `run` to return after its current step. Callable from any thread;

@@ -15,15 +15,23 @@ extension EventLoop {
             releaseGIL()
             if clockPausesBetweenRuns { pauseClock() }
         }
-        if history != nil { historyBeforeStep() }
+        if driverHistory { driver.unsafelyUnwrapped.beforeStep(self) }
         if let entry = popReady() {
             _ = runTask(entry, startedAt: now(), report: true)
-            if history != nil { captureHistory(popped: entry) }
+            if driverHistory { driver.unsafelyUnwrapped.afterStep(self, popped: entry) }
             return takeLastEvent()
         }
         let event = pollStep(timeoutNanos: (timeout ?? defaultPollTimeout).clampedNanoseconds)!
-        if history != nil { captureHistory(popped: nil) }
+        if driverHistory { driver.unsafelyUnwrapped.afterStep(self, popped: nil) }
         return event
+    }
+
+    /// Takes the entry the step runs out of the ready queue: its head (the seed's
+    /// `tasks.popleft()`), or the driver's pick.
+    @inline(__always)
+    func popReady() -> ReadyEntry? {
+        if driverPicks { return driver.unsafelyUnwrapped.pick(self) }
+        return ready.popFirst()
     }
 
     /// The step counter: how many steps this loop has performed.
@@ -155,17 +163,12 @@ extension EventLoop {
         return end
     }
 
-    /// The time a task step that began at `start` ends: now, or on the virtual clock the
-    /// step's fixed cost later (the clock advances by it).
+    /// The time a task step that began at `start` ends: now, or when a driver keeps the
+    /// clock, what it says.
     @inline(__always)
     private func stepEnd(_ start: UInt64) -> UInt64 {
-        guard clockIsVirtual else {
-            // (A replay's steps take no time: its clock is the journal's, until it ends.)
-            if isReplaying, !inputJournal.unsafelyUnwrapped.ended { return start }
-            return monotonicNanos() &+ clockOffset
-        }
-        virtualNow = max(virtualNow, start &+ virtualStepNanos)
-        return virtualNow
+        if driverClock { return driver.unsafelyUnwrapped.stepEnd(self, start: start) }
+        return monotonicNanos() &+ clockOffset
     }
 
     /// Records that a task waits outside the runtime: whatever resumes it enqueues its

@@ -24,7 +24,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// An entry of the ready queue. Records are held unretained: `tasks` keeps every
     /// record alive, and a task in the ready queue has not finished, so it is not evicted.
     @usableFromInline
-    enum ReadyEntry {
+    package enum ReadyEntry {
         /// Resume the task's stored continuation (it left a wait queue).
         case resume(Unmanaged<TaskRecord>)
         /// Run a job the Swift runtime enqueued (a task's first job, or one resumed by
@@ -39,7 +39,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     }
 
     /// What other threads hand to the loop.
-    enum InboxItem: Sendable {
+    package enum InboxItem: Sendable {
         case job(UnownedJob)
         case future(AnyLoopFuture)
         case pool(PoolEvent)
@@ -49,31 +49,24 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     // MARK: Loop-thread state
 
     @usableFromInline @exclusivity(unchecked) var ready = Deque<ReadyEntry>()
-    /// The scheduling policy (Policy.swift); `policyIsFIFO` is what a step reads.
-    @exclusivity(unchecked) var schedulingPolicy = SchedulingPolicy.fifo
-    @exclusivity(unchecked) var policyIsFIFO = true
-    @exclusivity(unchecked) var policyRandom = SplitMix64(state: 0)
-    /// The loop's clock (LoopClock.swift).
-    @usableFromInline @exclusivity(unchecked) var clockIsVirtual = false
-    @usableFromInline @exclusivity(unchecked) var virtualNow: UInt64 = 0
     /// Added to `monotonicNanos()` (wrapping: it is negative once the clock was paused).
-    @usableFromInline @exclusivity(unchecked) var clockOffset: UInt64 = 0
+    @usableFromInline @exclusivity(unchecked) package var clockOffset: UInt64 = 0
     /// Whether the clock is paused (the loop is stopped at a prompt), the reading it
     /// stopped at, and how long it has been paused in all (LoopClock.swift).
-    @usableFromInline @exclusivity(unchecked) var clockPaused = false
-    @usableFromInline @exclusivity(unchecked) var pausedNow: UInt64 = 0
+    @usableFromInline @exclusivity(unchecked) package var clockPaused = false
+    @usableFromInline @exclusivity(unchecked) package var pausedNow: UInt64 = 0
     @exclusivity(unchecked) var pausedSince: UInt64 = 0
     @exclusivity(unchecked) var pausedTotal: UInt64 = 0
-    @exclusivity(unchecked) var virtualSkipped: UInt64 = 0
     @exclusivity(unchecked) var clockPausesBetweenRuns = false
-    @exclusivity(unchecked) var virtualStepNanos: UInt64 = 10_000
-    /// On the virtual clock: pool work not finished yet (future → due), work finished
-    /// before its due time, and whether `deliverHeld` is delivering (LoopClock.swift).
-    @exclusivity(unchecked) var virtualUnarrived: [FutureID: UInt64] = [:]
-    @exclusivity(unchecked) var virtualHeld: [AnyLoopFuture] = []
-    @exclusivity(unchecked) var deliveringHeld = false
-    /// The history of the loop's state, while it is kept (History.swift).
-    @exclusivity(unchecked) var history: LoopHistory?
+    // The seams (Seams.swift): the driver, the flag of each of its groups of calls, and
+    // the wake source beside the poller.
+    @exclusivity(unchecked) package var driver: (any LoopDriver)?
+    @usableFromInline @exclusivity(unchecked) package var driverClock = false
+    @exclusivity(unchecked) package var driverInputs = false
+    @exclusivity(unchecked) package var driverFutures = false
+    @exclusivity(unchecked) package var driverHistory = false
+    @exclusivity(unchecked) package var driverPicks = false
+    @exclusivity(unchecked) package var wakeSource: (any WakeSource)?
     /// Every task (TaskTable.swift).
     @exclusivity(unchecked) var table = TaskTable()
     /// The wait queues and timers (WaitQueues.swift).
@@ -117,14 +110,6 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// What sockets receive into (Readiness.swift).
     var receiveBuffer: UnsafeMutableRawBufferPointer?
     @exclusivity(unchecked) var pollEvents: [PollEvent] = []
-    /// The simulated network, once `net sim` was used, and whether new sockets join it
-    /// (SimNetwork.swift).
-    @exclusivity(unchecked) var sim: SimNetwork?
-    @exclusivity(unchecked) var simActive = false
-    /// The journal of outside inputs, while the loop records or replays one, and whether
-    /// `now()` goes through it (InputJournal.swift).
-    @exclusivity(unchecked) var inputJournal: InputJournal?
-    @usableFromInline @exclusivity(unchecked) var clockJournaled = false
     /// While observers are told of an event.
     @usableFromInline @exclusivity(unchecked) var notifying = false
     var nextFutureID = 1

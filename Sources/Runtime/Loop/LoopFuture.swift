@@ -16,12 +16,6 @@ public class AnyLoopFuture: @unchecked Sendable {
     var delivered = false
     /// Whether the loop counts it as pending work until delivered.
     let countsAsPending: Bool
-    /// On the virtual clock: when its completion is delivered (loop thread).
-    var virtualDue: UInt64?
-    /// Pool work submitted on the virtual clock: the worker and start its model gave it.
-    /// Its pool events are then the model's, told when the completion is delivered, not
-    /// the threads' (whose timing differs every run).
-    package var virtualWork: (pool: String, worker: Int, start: UInt64)?
     /// Whether it completed with an error (once completed).
     var failed: Bool { false }
     /// Whether its outcome is an outside input (`makeOutsideFuture`): recorded when it is
@@ -155,30 +149,23 @@ extension EventLoop {
     /// Makes a future of this loop. Until its completion is delivered, the loop counts it
     /// as pending pool work (`run(until: .idle)` waits for it) unless `countsAsPending`
     /// is false (e.g. for a client thread that runs until stopped).
-    ///
-    /// On the virtual clock a pending future's completion is delivered `virtualCost` after
-    /// now (default 0), in order of those times, whenever the real work finishes: the
-    /// loop waits for work due before the next thing it could jump to.
     public func makeFuture<Value: Sendable>(
-        of type: Value.Type = Value.self, label: String = "", countsAsPending: Bool = true,
-        virtualCost: Duration? = nil
+        of type: Value.Type = Value.self, label: String = "", countsAsPending: Bool = true
     ) -> LoopFuture<Value> {
-        makeFuture(of: type, label: label, countsAsPending: countsAsPending,
-                   virtualDue: now() &+ (virtualCost?.clampedNanoseconds ?? 0))
+        makeFuture(of: type, label: label, countsAsPending: countsAsPending, due: now())
     }
 
+    /// Makes a future whose completion is due at `due`: a driver keeping the clock may
+    /// deliver it then, whenever the real work finishes, in order of those times.
     package func makeFuture<Value: Sendable>(
-        of type: Value.Type, label: String, countsAsPending: Bool, virtualDue: UInt64
+        of type: Value.Type, label: String, countsAsPending: Bool, due: UInt64
     ) -> LoopFuture<Value> {
         assertOnLoopThread()
         let id = FutureID(rawValue: nextFutureID)
         nextFutureID += 1
         if countsAsPending { pendingFutures += 1 }
         let future = LoopFuture<Value>(loop: self, id: id, label: label, countsAsPending: countsAsPending)
-        if clockIsVirtual && countsAsPending {
-            future.virtualDue = virtualDue
-            virtualUnarrived[id] = virtualDue
-        }
+        if driverFutures { driver.unsafelyUnwrapped.futureMade(self, future, due: due, outside: false) }
         return future
     }
 
@@ -186,7 +173,7 @@ extension EventLoop {
     /// own, with sockets of its own — whose outcome is an outside input: a loop recording
     /// its inputs keeps where the completion was delivered and whether it succeeded (or
     /// how it failed, in words), and a replay completes it there from the journal. In a
-    /// replay (`isReplayingInputs`) the outside work should not run at all — a replay
+    /// replay (`LoopDriver.answersOutsideWork`) the outside work should not run at all — a replay
     /// opens no socket — and a completion from another thread is ignored. Once a replay
     /// has ended (`endReplay()`), one still pending fails ("the replay has ended").
     public func makeOutsideFuture(label: String = "", countsAsPending: Bool = true) -> LoopFuture<Void> {
@@ -194,14 +181,10 @@ extension EventLoop {
         let id = FutureID(rawValue: nextFutureID)
         nextFutureID += 1
         if countsAsPending { pendingFutures += 1 }
-        let replaying = isReplaying
+        let answered = driverInputs && driver.unsafelyUnwrapped.answersOutsideWork(self)
         let future = LoopFuture<Void>(loop: self, id: id, label: label, countsAsPending: countsAsPending,
-                                      outcomeIsInput: true, answeredByJournal: replaying)
-        if clockIsVirtual && countsAsPending {
-            future.virtualDue = now()
-            virtualUnarrived[id] = future.virtualDue
-        }
-        if replaying { inputJournal!.outside[id] = future }
+                                      outcomeIsInput: true, answeredByJournal: answered)
+        if driverFutures { driver.unsafelyUnwrapped.futureMade(self, future, due: nil, outside: true) }
         return future
     }
 
@@ -226,24 +209,12 @@ extension EventLoop {
     }
 
     /// The seed's `future_done`: the waiting task (if any) leaves `future_wait` for ready.
-    func deliver(_ future: AnyLoopFuture) {
+    package func deliver(_ future: AnyLoopFuture) {
         guard !future.delivered else { return }
-        if future.virtualDue != nil {
-            virtualUnarrived[future.id] = nil
-            // On the virtual clock a completion waits for its time, and for every piece of
-            // work due before it (pollStep delivers it, in order).
-            if isOnLoopThread && clockIsVirtual && !deliveringHeld {
-                virtualHeld.append(future)
-                return
-            }
-        }
+        // A driver keeping the clock may hold a completion back until its time.
+        if driverFutures, driver.unsafelyUnwrapped.holds(self, future) { return }
         future.delivered = true
-        if let work = future.virtualWork, !observers.isEmpty {
-            let worker = work.worker, due = future.virtualDue ?? now()
-            notify(.pool(PoolEvent(pool: work.pool, future: future.id, kind: .started(worker: worker), label: future.label, at: work.start)))
-            notify(.pool(PoolEvent(pool: work.pool, future: future.id, kind: .finished(worker: worker, ok: !future.failed),
-                                   label: future.label, at: max(work.start, min(due, now())))))
-        }
+        if driverFutures { driver.unsafelyUnwrapped.delivering(self, future) }
         if future.countsAsPending { pendingFutures -= 1 }
         if let record = queues.future[future.id] { wake(record, cause: .future(future.id)) }
     }

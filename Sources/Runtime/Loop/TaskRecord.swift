@@ -3,7 +3,7 @@
 
 /// The loop's mutable record of one task (loop thread only).
 @usableFromInline
-final class TaskRecord: @unchecked Sendable {
+package final class TaskRecord: @unchecked Sendable {
     /// Where the task is in its life; `wait` says more while it is suspended, `exit`
     /// once it has finished. Payload-free, so that setting it on every step is a store.
     @usableFromInline
@@ -57,8 +57,9 @@ final class TaskRecord: @unchecked Sendable {
     /// times the figures were cleared: the history addresses values by both.
     var figureDropped: [String: Int] = [:]
     var figureEpoch = 0
-    /// The part of the row that never changes, shared by the history's rows of this task.
-    var historyIdentity: TaskIdentity?
+    /// The driver's note on the task (the history keeps the part of its row that never
+    /// changes here, shared by all its rows).
+    package var driverNote: AnyObject?
     /// Time stamps, made on first use (client threads add to them directly).
     var stamps: Stamps?
     var facts: [String: String] = [:]

@@ -97,9 +97,9 @@ extension EventLoop {
         table.liveCount -= 1
         for j in queues.join[record.id] ?? [] { wake(j, cause: .joined(record.id)) }
         table.finishedOrder.append(record.id)
-        if history != nil {
+        if driverHistory {
             while table.finishedOrder.count > finishedTaskLimit, let old = table.finishedOrder.first {
-                if let r = table[old] { historyArchiveFigures(of: r, leaving: true) }
+                if let r = table[old] { driver.unsafelyUnwrapped.archiving(self, r, leaving: true) }
                 table.finishedOrder.removeFirst()
                 table.byID[old] = nil
             }
@@ -138,7 +138,7 @@ extension EventLoop {
         assertOnLoopThread()
         let n = table.finishedOrder.count
         for id in table.finishedOrder {
-            if history != nil, let r = table[id] { historyArchiveFigures(of: r, leaving: true) }
+            if driverHistory, let r = table[id] { driver.unsafelyUnwrapped.archiving(self, r, leaving: true) }
             table.byID[id] = nil
         }
         table.finishedOrder.removeAll()
@@ -155,7 +155,7 @@ extension EventLoop {
             record.figures[name]!.removeFirst(10_000)
             record.figureDropped[name, default: 0] += 10_000
         }
-        if history != nil, record !== current { historyTouched(record) }
+        if driverHistory, record !== current { driver.unsafelyUnwrapped.touched(self, record) }
     }
 
     /// Sets a short fact about a task (the running one by default), e.g. the address a
@@ -164,14 +164,14 @@ extension EventLoop {
         assertOnLoopThread()
         guard let record = (task.flatMap { table[$0] }) ?? current else { return }
         record.facts[key] = value
-        if history != nil, record !== current { historyTouched(record) }
+        if driverHistory, record !== current { driver.unsafelyUnwrapped.touched(self, record) }
     }
 
     /// Clears every recorded figure and time stamp of a task (a fresh measuring window).
     public func clearFigures(of task: TaskID) {
         assertOnLoopThread()
         guard let record = table[task] else { return }
-        if history != nil { historyArchiveFigures(of: record, leaving: false) }
+        if driverHistory { driver.unsafelyUnwrapped.archiving(self, record, leaving: false) }
         record.figures.removeAll()
         record.figureDropped.removeAll()
         record.figureEpoch += 1
@@ -188,7 +188,7 @@ extension EventLoop {
         record.stamps = s
         // Stamps made for another task are for a thread to add to (a thread client): that
         // row changes between steps. A task's own change only in its steps.
-        if history != nil, record !== current { historyStamped(record) }
+        if driverHistory, record !== current { driver.unsafelyUnwrapped.stamped(self, record) }
         return s
     }
 

@@ -58,8 +58,8 @@ extension EventLoop {
     /// Puts the running task in a wait queue (out of line: only yields are inlined).
     @usableFromInline
     func enqueueWaiting(_ record: TaskRecord, _ reason: StoredWait.Reason) throws {
-        if case .recv(let fd) = reason, !isSimulated(fd) { try poller.validate(fd: fd) }
-        if case .send(let fd) = reason, !isSimulated(fd) { try poller.validate(fd: fd) }
+        if case .recv(let fd) = reason, !isSourceFD(fd) { try poller.validate(fd: fd) }
+        if case .send(let fd) = reason, !isSourceFD(fd) { try poller.validate(fd: fd) }
         try queues.insert(record, for: reason)
         record.phase = .waiting
     }
@@ -151,12 +151,12 @@ extension EventLoop {
         let error = LoopError.closedWhileWaiting(fd: fd)
         if let r = queues.recv[fd] { wake(r, cause: .closed(fd: fd), error: error) }
         if let r = queues.send[fd] { wake(r, cause: .closed(fd: fd), error: error) }
-        if isSimulated(fd) {
-            sim!.close(fd, now: now())
+        if let source = wakeSource, source.owns(fd) {
+            source.close(fd, loop: self)
             return
         }
-        if isReplaying {
-            // A replayed socket's fd is the journal's number, not an fd of this process.
+        if !kernelFDs {
+            // (A replayed socket's fd is the journal's number, not an fd of this process.)
             readiness.forget(fd)
             return
         }

@@ -51,10 +51,6 @@ extension EventLoop {
         return sim?.listens(on: address.port) ?? false
     }
 
-    /// Whether `fd` is a socket of the simulated network.
-    @inline(__always)
-    func isSimulated(_ fd: Int32) -> Bool { fd >= SimNetwork.fdBase && sim != nil }
-
     /// Hands the simulated network's events to observers.
     func flushNetEvents() {
         guard let sim, !sim.events.isEmpty else { return }
@@ -62,32 +58,38 @@ extension EventLoop {
         sim.events.removeAll()
         if !observers.isEmpty { for e in events { notify(.net(e)) } }
     }
+}
 
-    /// At a poll step: delivers what has arrived by now and wakes, in fd order, every task
-    /// waiting on a simulated socket that is now ready.
-    func wakeSimulated() {
-        guard let sim else { return }
-        sim.deliver(upTo: now())
-        flushNetEvents()
+/// The simulated network is the loop's wake source: its sockets are not the kernel's, and
+/// at each poll step it delivers what has arrived and wakes who can go on.
+extension SimNetwork: WakeSource {
+    func owns(_ fd: Int32) -> Bool { Self.owns(fd) }
+
+    /// Delivers what has arrived by now and wakes, in fd order, every task waiting on a
+    /// simulated socket that is now ready.
+    func wakeReady(_ loop: EventLoop) {
+        deliver(upTo: loop.now())
+        loop.flushNetEvents()
         var fds: [Int32] = []
-        for fd in queues.recv.largeFDs where fd >= SimNetwork.fdBase { fds.append(fd) }
-        for fd in queues.send.largeFDs where fd >= SimNetwork.fdBase { fds.append(fd) }
+        for fd in loop.queues.recv.largeFDs where owns(fd) { fds.append(fd) }
+        for fd in loop.queues.send.largeFDs where owns(fd) { fds.append(fd) }
         guard !fds.isEmpty else { return }
         fds.sort()
         var last: Int32 = -1
         for fd in fds where fd != last {
             last = fd
-            if let r = queues.recv[fd], sim.isReady(fd, write: false) { wake(r, cause: .readable(fd: fd)) }
-            if let r = queues.send[fd], sim.isReady(fd, write: true) { wake(r, cause: .writable(fd: fd)) }
+            if let r = loop.queues.recv[fd], isReady(fd, write: false) { loop.wake(r, cause: .readable(fd: fd)) }
+            if let r = loop.queues.send[fd], isReady(fd, write: true) { loop.wake(r, cause: .writable(fd: fd)) }
         }
     }
 
-    /// Whether the simulated network has a task to wake or a segment on its way.
-    var simHasWork: Bool {
-        guard let sim else { return false }
-        if sim.nextArrival != nil { return true }
-        for fd in queues.recv.largeFDs where fd >= SimNetwork.fdBase && sim.isReady(fd, write: false) { return true }
-        for fd in queues.send.largeFDs where fd >= SimNetwork.fdBase && sim.isReady(fd, write: true) { return true }
+    /// Whether a task waits on a socket that is ready, or a segment is on its way.
+    func hasWork(_ loop: EventLoop) -> Bool {
+        if nextArrival != nil { return true }
+        for fd in loop.queues.recv.largeFDs where owns(fd) && isReady(fd, write: false) { return true }
+        for fd in loop.queues.send.largeFDs where owns(fd) && isReady(fd, write: true) { return true }
         return false
     }
+
+    func close(_ fd: Int32, loop: EventLoop) { close(fd, now: loop.now()) }
 }

@@ -41,13 +41,22 @@ extension EventLoop {
         return SocketError(.closed, operation: operation, detail: "replay diverged: \(inputJournal?.divergence ?? "no input")")
     }
 
-    /// Whether the loop answers outside inputs from a journal, and whether it records
-    /// them (a byte's check first: a loop without a journal answers at once).
-    var isReplaying: Bool {
-        @inline(__always) get { clockJournaled && inputJournal?.mode == .replaying }
-    }
-    var isRecordingInputs: Bool {
-        @inline(__always) get { clockJournaled && inputJournal?.mode == .recording }
+
+    /// Records what a drain of the inbox took (`afterWake`: the wake-up channel's drain,
+    /// whose count a replay needs even when it took nothing).
+    func recordTaken(_ items: [InboxItem], afterWake: Bool) {
+        guard isRecordingInputs, inputJournal!.isRecording, afterWake || !items.isEmpty else { return }
+        if afterWake { recordInput(.drained(items.count { if case .pool = $0 { false } else { true } })) }
+        for item in items {
+            switch item {
+            case .job: recordInput(.job)
+            case .future(let f):
+                recordInput(f.outcomeIsInput ? .outcome(future: f.id.rawValue, failure: f.failureDescription)
+                                             : .future(f.id.rawValue))
+            case .call: recordInput(.call)
+            case .pool: break
+            }
+        }
     }
 
     /// A replay's drain of the inbox: completions from other threads wait until the

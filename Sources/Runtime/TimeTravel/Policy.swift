@@ -52,27 +52,22 @@ extension EventLoop {
         }
         set {
             assertOnLoopThread()
+            if newValue == .fifo && timeMachine == nil { return }
             schedulingPolicy = newValue
-            policyIsFIFO = newValue == .fifo
-            if case .random(let seed) = newValue { policyRandom = SplitMix64(state: seed) }
+            if case .random(let seed) = newValue { machine.policyRandom = SplitMix64(state: seed) }
         }
     }
 
-    /// Takes the entry the policy chooses out of the ready queue.
-    @inline(__always)
-    func popReady() -> ReadyEntry? {
-        if policyIsFIFO { return ready.popFirst() }
-        return popByPolicy()
-    }
-
+    /// Takes the entry the policy chooses out of the ready queue (a step's pick while the
+    /// policy is not FIFO).
     @inline(never)
-    private func popByPolicy() -> ReadyEntry? {
+    func popByPolicy() -> ReadyEntry? {
         guard !ready.isEmpty else { return nil }
         switch schedulingPolicy {
         case .fifo: return ready.popFirst()
         case .lifo: return ready.popLast()
         case .random:
-            let i = policyRandom.below(ready.count)
+            let i = machine.policyRandom.below(ready.count)
             return ready.remove(at: ready.index(ready.startIndex, offsetBy: i))
         }
     }

@@ -1,7 +1,7 @@
 // The socket backends of time travel (the seam is IO/SocketBackend.swift): the kernel with
 // every answer recorded in the input journal, a replay answering from the journal, and the
 // simulated network. Which one a socket gets is decided once, when it is made
-// (`socketBackend(simulatable:)`); its calls never ask again.
+// (`timeTravelSocketBackend(simulatable:)`, the driver's answer to the loop); its calls never ask again.
 import Glibc
 import SystemPackage
 
@@ -9,7 +9,7 @@ extension EventLoop {
     /// The backend for a socket made now: the simulated network's while `net sim` is on
     /// (for listeners and connections: `simulatable`), a replay's while the loop replays,
     /// the recording kernel's while it records its inputs, else the kernel's.
-    package func socketBackend(simulatable: Bool) -> any SocketBackend {
+    func timeTravelSocketBackend(simulatable: Bool) -> any SocketBackend {
         if simulatable && simActive, let sim { return SimulatedSockets(sim) }
         if isReplaying { return ReplayingSockets.shared }
         if inputJournal != nil { return RecordingSockets.shared }
@@ -18,7 +18,7 @@ extension EventLoop {
 
     /// A connected pair of Unix stream sockets, from the journal in a replay, recorded
     /// while recording.
-    package func socketPair() throws(SystemCallError) -> (Int32, Int32) {
+    func journaledSocketPair() throws(SystemCallError) -> (Int32, Int32) {
         if isReplaying {
             guard case .pair(let a, let b)? = replayInput("socketpair", { if case .pair = $0 { return true } else { return false } }) else {
                 throw SystemCallError("socketpair (replay diverged)", errno: .ioError)
