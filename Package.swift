@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "Pools", targets: ["Pools"]),
+        .library(name: "TimeTravel", targets: ["TimeTravel"]),
         .library(name: "Repl", targets: ["Repl"]),
         .library(name: "Trace", targets: ["Trace"]),
         .library(name: "Insight", targets: ["Insight"]),
@@ -44,11 +45,23 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // Time travel: the virtual clock, the input journal and its replay, the history
+        // (step back, goto), the simulated network, the non-FIFO policies. It drives the
+        // loop through the core's seams (Runtime/Loop/Seams.swift); the core knows nothing of it.
+        .target(
+            name: "TimeTravel",
+            dependencies: [
+                "Runtime",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         // Worker pools whose results wake the loop as futures: OS threads, worker processes.
         // The loop core knows nothing of them.
         .target(
             name: "Pools",
-            dependencies: ["Runtime", "CLinux", .product(name: "DequeModule", package: "swift-collections")]
+            dependencies: ["Runtime", "TimeTravel", "CLinux", .product(name: "DequeModule", package: "swift-collections")]
         ),
         // Pictures of the loop over time, from an observer: Perfetto traces and timelines.
         .target(
@@ -77,6 +90,7 @@ let package = Package(
             name: "Repl",
             dependencies: [
                 "Runtime",
+                "TimeTravel",
                 "Pools",
                 "Trace",
                 "Insight",
@@ -131,7 +145,7 @@ let package = Package(
         .testTarget(name: "FibServiceTests", dependencies: ["FibService", "Pools", "Runtime", "TestSupport", "corepl-worker"]),
         // The process pool's tests run corepl-worker as its worker.
         .testTarget(name: "PoolsTests", dependencies: ["Pools", "Runtime", "TestSupport", "corepl-worker"]),
-        .testTarget(name: "TimeTravelTests", dependencies: ["Runtime", "Pools", "TestSupport"]),
+        .testTarget(name: "TimeTravelTests", dependencies: ["TimeTravel", "Runtime", "Pools", "TestSupport"]),
         .testTarget(name: "TraceTests", dependencies: ["Trace", "Runtime", "Pools", "TestSupport"]),
         .testTarget(name: "InsightTests", dependencies: ["Insight", "Runtime", "Pools", "TestSupport"]),
         .testTarget(name: "FibPackTests", dependencies: ["FibPack", "Repl", "FibService", "Runtime", "TestSupport"]),

@@ -15,6 +15,7 @@ let package = Package(
             name: "corepl-bench",
             dependencies: [
                 .product(name: "Runtime", package: "corepl"),
+                .product(name: "TimeTravel", package: "corepl"),
                 .product(name: "Trace", package: "corepl"),
                 .product(name: "Insight", package: "corepl"),
                 .product(name: "DequeModule", package: "swift-collections"),

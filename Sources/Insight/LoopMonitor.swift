@@ -199,7 +199,7 @@ public final class LoopMonitor: LoopObserver {
             // Found at the start of a poll step, not through the wake-up channel: if the
             // loop slept in poll since it completed, the signal was lost.
             // (Pool threads stamp completions on the real clock: not comparable on a virtual one.)
-            if beforePoll, loop.clock == .real, let done = completed[f] {
+            if beforePoll, loop.isClockReal, let done = completed[f] {
                 lateWake(wake.task, since: done.at, now: now, what: "future \(f.rawValue) (\(done.label)) completed")
             }
             completed[f] = nil
@@ -292,7 +292,7 @@ public final class LoopMonitor: LoopObserver {
     private func readCPUWait(_ loop: EventLoop) {
         sinceReading = 0
         pausedAtReading = loop.pausedNanos
-        cpuWaitReading = loop.clock == .real ? cpuWait.read() : nil
+        cpuWaitReading = loop.isClockReal ? cpuWait.read() : nil
     }
 
     /// A step longer than the slow-step threshold: a blocked loop, for the time the task

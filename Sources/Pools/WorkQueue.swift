@@ -3,6 +3,7 @@
 import DequeModule
 import Glibc
 import Runtime
+import TimeTravel
 import Synchronization
 
 /// Why a pool did not run a piece of work.

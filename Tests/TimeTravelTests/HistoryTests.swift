@@ -1,4 +1,4 @@
-// The history of the loop's state (Sources/Runtime/TimeTravel/History.swift), checked
+// The history of the loop's state (Sources/TimeTravel/History.swift), checked
 // against the live snapshot at every step of a session with every kind of wait: the
 // rebuilt past must be byte for byte what the loop showed then. (The scheduling policies
 // it was tested under are PolicyTests.)
@@ -6,6 +6,7 @@ import Foundation
 import Glibc
 import Pools
 @testable import Runtime
+@testable import TimeTravel
 import Testing
 import TestSupport
 

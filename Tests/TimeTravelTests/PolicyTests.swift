@@ -1,7 +1,8 @@
-// The scheduling policies (Sources/Runtime/TimeTravel/Policy.swift): which ready task runs
+// The scheduling policies (Sources/TimeTravel/Policy.swift): which ready task runs
 // next — FIFO as the seed, LIFO, or a seeded random order (one seed, one interleaving) —
 // and a policy changed between steps applies from the next one.
 import Runtime
+@testable import TimeTravel
 import Testing
 import TestSupport
 

@@ -3,6 +3,7 @@
 // refusals, a full buffer, and its faults (delay, loss, reset, a full backlog), all on the
 // virtual clock so that times are exact.
 import Runtime
+@testable import TimeTravel
 import Testing
 import TestSupport
 

@@ -1,10 +1,11 @@
-// The loop's virtual clock (Sources/Runtime/Loop/LoopClock.swift): steps cost a fixed amount,
+// The loop's virtual clock (Sources/TimeTravel/VirtualClock.swift): steps cost a fixed amount,
 // an idle poll jumps to the next deadline, nothing jumps while another thread has work in
 // flight, and going back to the real clock keeps time moving forward.
 import Foundation
 import Glibc
 import Pools
 import Runtime
+@testable import TimeTravel
 import Testing
 import TestSupport
 

@@ -5,6 +5,7 @@
 import ArgumentParser
 import Foundation
 import Runtime
+import TimeTravel
 
 /// A session's journal: what changed the loop between steps, and what every step did.
 public struct Journal: Codable, Sendable {
@@ -81,7 +82,7 @@ extension Session {
                 throw ReplError("the history no longer holds steps 1–\(status.oldestStep) (it keeps \(status.limit)) and the outside inputs were not recorded ('journal on' at a fresh loop records them; 'history on --limit N' before a long session keeps more steps)")
             }
         }
-        let commands = timeline.entries.map { Journal.Command(step: $0.step, text: $0.text, clock: $0.clockAfter) }
+        let commands = commandLog.entries.map { Journal.Command(step: $0.step, text: $0.text, clock: $0.clockAfter) }
         return Journal(commands: commands, steps: loop.historyDigests(), inputs: inputs, stepCount: loop.stepCount)
     }
 }
@@ -126,11 +127,11 @@ struct JournalCommand: ReplCommand {
         switch (action, file) {
         case ("off"?, nil):
             JournalSettings.of(session).recordsInputs = false  // (a fresh loop after 'reset' records none either)
-            loop.stopJournalingInputs()
+            loop.stopRecordingInputs()
             return session.output.line("journal: not recording outside inputs (a replay re-runs the commands against real sockets)")
         case ("on"?, nil):
             JournalSettings.of(session).recordsInputs = true  // (from the next fresh loop if not from this one)
-            guard loop.inputJournalStatus == nil else { return session.output.line("journal: already recording outside inputs") }
+            guard loop.inputRecordingStatus == nil else { return session.output.line("journal: already recording outside inputs") }
             guard loop.stepCount == 0 else {
                 throw ReplError("outside inputs are recorded from the first step only (a replay begins there); 'reset' starts a fresh loop")
             }
@@ -143,7 +144,7 @@ struct JournalCommand: ReplCommand {
         switch (action, file) {
         case (nil, nil):
             var inputs = ""
-            if let status = session.loop.inputJournalStatus {
+            if let status = session.loop.inputRecordingStatus {
                 let size = status.bytes < 10_240 ? "\(status.bytes) B" : "\(status.bytes / 1024) KB"
                 inputs = ", \(plural(status.inputs, "outside input")) (\(size))"
                 if let end = status.endedAfterStep { inputs += " up to #\(end), where recording stopped at its bound" }
@@ -245,7 +246,7 @@ extension ReplRunner {
         configure(session)
         defer { session.shutdown() }
         if let inputs = journal.inputs {
-            session.loop.stopJournalingInputs()
+            session.loop.stopRecordingInputs()
             session.loop.startReplaying(inputs)
         }
         if let failure = session.rerun(journal).failure {

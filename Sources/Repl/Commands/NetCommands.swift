@@ -1,5 +1,5 @@
 // `net`: the loop's network — real (the kernel's sockets) or simulated (in-memory TCP
-// between sockets of this loop, Runtime/TimeTravel/SimNetwork.swift), and the simulated network's
+// between sockets of this loop, TimeTravel/SimNetwork.swift), and the simulated network's
 // faults.
 import ArgumentParser
 import Runtime

@@ -4,6 +4,7 @@
 // state of that step and anything that would change the loop is refused.
 import ArgumentParser
 import Runtime
+import TimeTravel
 
 extension Session {
     /// The most steps the history keeps by default.
@@ -27,10 +28,10 @@ extension Session {
         let now = loop.stepCount
         let head = "at #\(k), \(plural(Int(now - k), "step")) in the past: '\(name)' would change the loop"
         let back = "'goto now' returns to the present (#\(now))"
-        guard entry.traits.changesOnlySimulatedParts(command, netSimulated: timeline.netSimulated(before: k)) else {
+        guard entry.traits.changesOnlySimulatedParts(command, netSimulated: commandLog.netSimulated(before: k)) else {
             throw ReplError("\(head), and the past cannot be changed with it (\(registry.forkingSummary())); \(back)")
         }
-        if let why = timeline.whyNotForkable(upTo: k) {
+        if let why = commandLog.whyNotForkable(upTo: k) {
             throw ReplError("\(head), and the past cannot be changed: \(why); \(back)")
         }
         try fork(at: k, head: head, back: back)
@@ -51,7 +52,7 @@ extension Session {
         let fresh = try EventLoop(poller: old.pollerKind)
         fresh.finishedTaskLimit = old.finishedTaskLimit
         fresh.defaultPollTimeout = old.defaultPollTimeout
-        let savedTimeline = timeline, savedRecorded = recorded
+        let savedLog = commandLog, savedRecorded = recorded
         // Every command's output was seen when it first ran: the re-run prints nothing.
         let (failure, commands) = output.muting {
             setLoop(fresh)
@@ -59,7 +60,7 @@ extension Session {
             defer {
                 setLoop(old)
                 pastStep = k
-                timeline = savedTimeline
+                commandLog = savedLog
                 recorded = savedRecorded
             }
             fresh.startHistory(limit: Session.defaultHistoryLimit)
@@ -73,11 +74,11 @@ extension Session {
             discard(fresh)
             throw ReplError("\(head), and re-running the session to #\(k) did not give the state the history shows (it is not a pure function of its commands); \(back)")
         }
-        timeline.entries.removeAll { $0.step >= k }
+        commandLog.entries.removeAll { $0.step >= k }
         // `save` writes what leads here: the commands, with the steps between them.
         var script: [String] = []
         var at: UInt64 = 0
-        for e in timeline.entries {
+        for e in commandLog.entries {
             if e.step > at { script.append("step \(e.step - at)"); at = e.step }
             script.append(e.text)
         }

@@ -121,7 +121,7 @@ public final class Session: @unchecked Sendable {
         pastStep = nil
         if loop.historyStatus == nil, let historyLimit { loop.startHistory(limit: historyLimit) }
         // A fresh loop's outside inputs, so that 'journal save' can be replayed exactly.
-        if JournalSettings.of(self).recordsInputs && loop.stepCount == 0 && loop.inputJournalStatus == nil && !loop.isReplayingInputs {
+        if JournalSettings.of(self).recordsInputs && loop.stepCount == 0 && loop.inputRecordingStatus == nil && !loop.isReplayingInputs {
             loop.startRecordingInputs()
         }
     }
@@ -208,7 +208,7 @@ public final class Session: @unchecked Sendable {
             // A command that gave the session a fresh loop (`reset`) is no part of the fresh
             // loop's timeline, which begins after it (and with it the journal).
             if loop === loopBefore {
-                timeline.note(entry, replCommand, text: command.text, step: stepBefore, loop: loop)
+                commandLog.note(entry, replCommand, text: command.text, step: stepBefore, loop: loop)
             }
         }
     }

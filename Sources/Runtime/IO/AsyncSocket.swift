@@ -65,8 +65,8 @@ public struct SocketError: Error, Sendable, CustomStringConvertible {
 /// A non-blocking TCP socket driven by an `EventLoop` (loop thread only). Its async
 /// methods are `nonisolated(nonsending)`: they run on the calling task's executor (the
 /// loop), without a hop through the generic executor on every call. What its calls reach —
-/// the kernel, the simulated network, a replay's journal — is decided when it is made
-/// (SocketBackend.swift).
+/// the kernel, or what a driver chose (a simulated network, a replay's recording) — is decided
+/// when it is made (`SocketBackend`, Loop/Seams.swift).
 public final class AsyncSocket: @unchecked Sendable {
     public let loop: EventLoop
     /// The file descriptor; -1 once closed. (Loop thread only: no dynamic exclusivity check.)
@@ -76,9 +76,9 @@ public final class AsyncSocket: @unchecked Sendable {
     /// The other end, for connected sockets.
     public let peerAddress: SocketAddress?
     /// Tells this socket from an earlier one on the same fd number (the readiness cache).
-    let serial: UInt32
+    package let serial: UInt32
     /// What its calls reach.
-    let backend: any SocketBackend
+    package let backend: any SocketBackend
 
     init(loop: EventLoop, fd: Int32, local: SocketAddress?, peer: SocketAddress?, backend: any SocketBackend) {
         self.loop = loop
@@ -92,7 +92,7 @@ public final class AsyncSocket: @unchecked Sendable {
     /// Wraps an fd the caller owns from now on (e.g. one end of a socketpair): it is made
     /// non-blocking and close-on-exec, and closed by `close()`.
     public convenience init(adopting fd: Int32, on loop: EventLoop) throws(SystemCallError) {
-        precondition(!SimNetwork.owns(fd), "fd \(fd) is a simulated socket's number")
+        precondition(!loop.isSourceFD(fd), "fd \(fd) is a wake source's (a simulated socket's) number")
         try Sys.setNonBlocking(fd)
         try Sys.setCloseOnExec(fd)
         self.init(loop: loop, fd: fd, local: nil, peer: nil, backend: loop.socketBackend(simulatable: false))
@@ -116,9 +116,6 @@ public final class AsyncSocket: @unchecked Sendable {
 
     /// Whether `close()` has been called.
     public var isClosed: Bool { fd < 0 }
-
-    /// Whether the socket lives on the loop's simulated network (`net sim`), not in the kernel.
-    public var isSimulated: Bool { backend.isSimulated }
 
     // MARK: Listening
 

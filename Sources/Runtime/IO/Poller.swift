@@ -14,16 +14,24 @@ public enum PollerKind: String, Sendable, Hashable, CaseIterable, CustomStringCo
 /// One fd the poller found ready. Errors and hang-ups count as both directions, so that
 /// the waiting task wakes and meets the error in its recv/send.
 package struct PollEvent {
-    var fd: Int32
-    var readable: Bool
-    var writable: Bool
+    /// Memberwise, for the package's modules.
+    package init(fd: Int32, readable: Bool, writable: Bool, hungUp: Bool = false) {
+        self.fd = fd
+        self.readable = readable
+        self.writable = writable
+        self.hungUp = hungUp
+    }
+
+    package var fd: Int32
+    package var readable: Bool
+    package var writable: Bool
     /// The peer hung up or the socket failed (end of file or an error is waiting): it
     /// stays readable whatever a read takes.
-    var hungUp = false
+    package var hungUp = false
 }
 
 /// A poller backend (loop thread only).
-protocol Poller: AnyObject {
+package protocol Poller: AnyObject {
     var kind: PollerKind { get }
     /// Throws if this backend cannot watch `fd` at all (select and FD_SETSIZE).
     func validate(fd: Int32) throws(LoopError)

@@ -123,7 +123,7 @@ extension EventLoop {
 
     /// A call on a socket of the loop's found it not ready in that direction.
     @inline(__always)
-    func notReady(_ fd: Int32, serial: UInt32, write: Bool) {
+    package func notReady(_ fd: Int32, serial: UInt32, write: Bool) {
         if edgeTriggered { readiness.clear(fd, serial: serial, write ? ReadinessCache.writable : ReadinessCache.readable) }
     }
 }

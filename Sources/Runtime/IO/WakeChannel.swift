@@ -5,9 +5,9 @@ import Glibc
 import Synchronization
 
 /// An eventfd that other threads write to wake the loop from its poll.
-final class WakeChannel: Sendable {
+package final class WakeChannel: Sendable {
     /// The fd the poller watches for reading.
-    let fd: Int32
+    package let fd: Int32
     /// True from a signal until the loop drains it: further signals skip the write.
     private let pending = Atomic<Bool>(false)
     /// Fault injection: while set, signals are lost (see `EventLoop.dropsWakeUps`).
@@ -36,7 +36,7 @@ final class WakeChannel: Sendable {
     /// interrupted again. In this order a `signal()` that lands after the read either
     /// sees `true` (its item was queued before the flag is cleared, so the drain that
     /// follows this call finds it) or sees `false` after the clear and writes again.
-    func drain() {
+    package func drain() {
         var value: UInt64 = 0
         _ = withUnsafeMutableBytes(of: &value) { buf in read(fd, buf.baseAddress, 8) }
         pending.store(false, ordering: .sequentiallyConsistent)

@@ -87,7 +87,7 @@ extension EventLoop {
             if driverInputs { driver.unsafelyUnwrapped.pollFailed(self, failure!) }
         }
         // (A replay's events name the wake-up channel -1: its recorded fds are the
-        // journal's numbers, one of which may be this process's wake-up channel.)
+        // recording's numbers, one of which may be this process's wake-up channel.)
         let wakeFD = driverInputs ? driver.unsafelyUnwrapped.polledWakeFD(self) : wakeChannel.fd
         for event in pollEvents {
             if event.fd == wakeFD {
@@ -106,7 +106,7 @@ extension EventLoop {
     /// Tells the poller what changed since the last poll.
     func syncInterest() throws(SystemCallError) {
         guard !queues.dirtyFDs.isEmpty else { return }
-        // A replay's fds are the journal's, not the kernel's: the poller never sees them.
+        // A replay's fds are the recording's, not the kernel's: the poller never sees them.
         if !kernelFDs {
             queues.dirtyFDs.removeAll(keepingCapacity: true)
             return
@@ -123,7 +123,7 @@ extension EventLoop {
 
     /// Takes in what other threads handed over: jobs, future completions, pool events,
     /// calls. `afterWake`: the drain of a poll that reported the wake-up channel (a
-    /// journal records how many inputs it took, a replay takes as many).
+    /// recording records how many inputs it took, a replay takes as many).
     package func drainInbox(afterWake: Bool = false) {
         if driverInputs, driver.unsafelyUnwrapped.drainsInbox(self, afterWake: afterWake) { return }
         // Nothing handed over since the last drain: no lock (see `inboxPending`).

@@ -83,8 +83,8 @@ extension EventLoop {
                 var deadline: UInt64?
                 if case .deadline(let d) = limit { deadline = d }
                 if driverClock, let horizon = driver.unsafelyUnwrapped.idleHorizon(self, from: clock, deadline: deadline) {
-                    // A driver's clock may jump (the virtual clock: to the next thing that
-                    // can happen, or the end of the run).
+                    // A driver's modelled clock may jump (to the next thing that can
+                    // happen, or the end of the run).
                     t = horizon
                 } else if let d = deadline {
                     t = min(t, d > clock ? d - clock : 0)

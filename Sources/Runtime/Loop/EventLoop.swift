@@ -33,7 +33,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
 
         @inlinable
         static func resume(_ record: TaskRecord) -> ReadyEntry { .resume(.passUnretained(record)) }
-        static func job(_ job: UnownedJob, _ record: TaskRecord?) -> ReadyEntry {
+        package static func job(_ job: UnownedJob, _ record: TaskRecord?) -> ReadyEntry {
             .job(job, record.map { .passUnretained($0) })
         }
     }
@@ -48,7 +48,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     // MARK: Loop-thread state
 
-    @usableFromInline @exclusivity(unchecked) var ready = Deque<ReadyEntry>()
+    @usableFromInline @exclusivity(unchecked) package var ready = Deque<ReadyEntry>()
     /// Added to `monotonicNanos()` (wrapping: it is negative once the clock was paused).
     @usableFromInline @exclusivity(unchecked) package var clockOffset: UInt64 = 0
     /// Whether the clock is paused (the loop is stopped at a prompt), the reading it
@@ -68,39 +68,39 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     @exclusivity(unchecked) package var driverPicks = false
     @exclusivity(unchecked) package var wakeSource: (any WakeSource)?
     /// Every task (TaskTable.swift).
-    @exclusivity(unchecked) var table = TaskTable()
+    @exclusivity(unchecked) package var table = TaskTable()
     /// The wait queues and timers (WaitQueues.swift).
-    @exclusivity(unchecked) var queues = WaitQueues()
+    @exclusivity(unchecked) package var queues = WaitQueues()
     /// The task the current step runs, unretained (the table keeps it alive): the hot
     /// primitives borrow it with `_withUnsafeGuaranteedRef` and retain nothing.
-    @usableFromInline @exclusivity(unchecked) var currentRecord: Unmanaged<TaskRecord>?
+    @usableFromInline @exclusivity(unchecked) package var currentRecord: Unmanaged<TaskRecord>?
     /// The task the current step runs.
     @usableFromInline var current: TaskRecord? {
         @inline(__always) get { currentRecord?.takeUnretainedValue() }
     }
     // The step (EventLoop+Step.swift).
-    @exclusivity(unchecked) var stepNumber: UInt64 = 0
+    @exclusivity(unchecked) package var stepNumber: UInt64 = 0
     @usableFromInline @exclusivity(unchecked) var stepStartedAt: UInt64 = 0
     /// The event of the last task step, when the caller asked for one.
     var lastEvent: StepEvent?
     @exclusivity(unchecked) var spawnedThisStep: [TaskID] = []
     /// While a poll step runs, every task moved to ready is also added to `stepWakes`.
-    @exclusivity(unchecked) var collectingWakes = false
+    @exclusivity(unchecked) package var collectingWakes = false
     /// Whether the loop takes part in a GIL (`gilLock != nil`): the step's check reads this
     /// one byte, which sits in padding so that the hot fields keep their places.
     @exclusivity(unchecked) var gilActive = false
-    @exclusivity(unchecked) var stepWakes: [Wake] = []
+    @exclusivity(unchecked) package var stepWakes: [Wake] = []
     /// While true, the next job enqueued on the loop thread is kept in `captured`
     /// instead of queued: resuming a continuation then runs its job in the same step.
     @exclusivity(unchecked) var capturing = false
     /// Whether the loop thread holds the GIL now.
-    @exclusivity(unchecked) var loopHoldsGIL = false
+    @exclusivity(unchecked) package var loopHoldsGIL = false
     /// Time the loop waited for the GIL during the current step (not the task's busy time).
     @exclusivity(unchecked) var gilWaitInStep: UInt64 = 0
     @exclusivity(unchecked) var captured: UnownedJob?
     var unownedSelf: UnownedTaskExecutor?
     // The poll (EventLoop+Poll.swift).
-    var poller: any Poller
+    package var poller: any Poller
     /// Whether the poller is edge-triggered, and what it told of the loop's sockets.
     @exclusivity(unchecked) var edgeTriggered = false
     @exclusivity(unchecked) var readiness = ReadinessCache()
@@ -111,11 +111,11 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     var receiveBuffer: UnsafeMutableRawBufferPointer?
     @exclusivity(unchecked) var pollEvents: [PollEvent] = []
     /// While observers are told of an event.
-    @usableFromInline @exclusivity(unchecked) var notifying = false
+    @usableFromInline @exclusivity(unchecked) package var notifying = false
     var nextFutureID = 1
     /// Futures made by this loop whose completion has not been delivered yet.
-    @exclusivity(unchecked) var pendingFutures = 0
-    @usableFromInline @exclusivity(unchecked) var observers: [any LoopObserver] = []
+    @exclusivity(unchecked) package var pendingFutures = 0
+    @usableFromInline @exclusivity(unchecked) package var observers: [any LoopObserver] = []
 
     /// How many finished tasks the table keeps (the oldest are forgotten first). Not the
     /// history's limit, which counts steps (`startHistory(limit:)`).
@@ -125,20 +125,20 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// What each future a task waits on stands for (`"fib(40)"`), while it waits.
     @exclusivity(unchecked) var futureLabels: [FutureID: String] = [:]
     // The GIL switch (EventLoop+GIL.swift): the lock, and how many pools asked for it.
-    @exclusivity(unchecked) var gilLock: GIL?
+    @exclusivity(unchecked) package var gilLock: GIL?
     var gilUsers = 0
 
     // MARK: Cross-thread state
 
     let owner: pthread_t
-    let wakeChannel: WakeChannel
-    let inbox = Locked<[InboxItem]>([])
+    package let wakeChannel: WakeChannel
+    package let inbox = Locked<[InboxItem]>([])
     /// Set, under the inbox's lock, when something is put in it (before the wake-up
     /// channel is signalled); cleared under the lock when it is emptied. A poll step that
     /// reads it unset takes no lock: whatever is added after that read signals the
     /// wake-up channel, and the next drain sees the flag.
-    let inboxPending = Atomic<Bool>(false)
-    let stopFlag = Atomic<Bool>(false)
+    package let inboxPending = Atomic<Bool>(false)
+    package let stopFlag = Atomic<Bool>(false)
     /// The task the current step runs (0: none) and when the step began, for other
     /// threads to report who holds the loop.
     let probeTask = Atomic<Int>(0)
@@ -174,7 +174,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     public var isOnLoopThread: Bool { pthread_equal(pthread_self(), owner) != 0 }
 
     @inline(__always)
-    func assertOnLoopThread(_ function: StaticString = #function) {
+    package func assertOnLoopThread(_ function: StaticString = #function) {
         assert(isOnLoopThread, "EventLoop.\(function) called off the loop thread")
     }
 
@@ -233,9 +233,9 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     }
 
     @usableFromInline
-    func notify(_ event: LoopEvent) {
+    package func notify(_ event: LoopEvent) {
         guard !observers.isEmpty else { return }
-        // (What observers read of the clock is no input of the tasks': not journaled.)
+        // (What observers read of the clock is no input of the tasks': not recorded.)
         let was = notifying
         notifying = true
         for o in observers { o.loop(self, observed: event) }

@@ -1,7 +1,7 @@
 // The loop's own clock: the process's monotonic clock, moved by what pauses took off (and
 // by what a driver's clock skipped ahead), standing still while the loop is paused. A
-// driver may keep the clock instead (Seams.swift: time travel's virtual and journaled
-// clocks, TimeTravel/VirtualClock.swift). Every time the loop uses or shows — timers, run
+// driver may keep the clock instead (Seams.swift: time travel's modelled and recorded
+// clocks, in the TimeTravel module). Every time the loop uses or shows — timers, run
 // limits, busy time, ages, waits — reads it.
 
 extension EventLoop {
@@ -11,6 +11,12 @@ extension EventLoop {
         if driverClock { return driver.unsafelyUnwrapped.now(self) }
         if clockPaused { return pausedNow }
         return monotonicNanos() &+ clockOffset
+    }
+
+    /// Whether the loop's clock is the real one — the process's monotonic clock, paused or
+    /// not, recorded or not — rather than a model a driver keeps (time travel's), on which real durations (a thread's, the kernel's) are not comparable.
+    public var isClockReal: Bool {
+        !(driverClock && driver.unsafelyUnwrapped.clockIsModelled)
     }
 
     // MARK: Pausing
@@ -31,13 +37,13 @@ extension EventLoop {
 
     /// Stops the real clock: `now()` keeps its reading until `resumeClock()`, which goes on
     /// from it (no time passes for timers, ages, waits or stamps on `sharedClock`), and
-    /// closes `pauseGate`: the loop's pools stop at their next checkpoint. Idempotent. The
-    /// virtual clock does not run between steps anyway.
+    /// closes `pauseGate`: the loop's pools stop at their next checkpoint. Idempotent. (A
+    /// driver's modelled clock does not run between steps anyway.)
     public func pauseClock() {
         assertOnLoopThread()
         guard !clockPaused else { return }
-        // The real clock's reading (under a driver's clock, what the driver says: a
-        // virtual clock's real one keeps running beneath it).
+        // The real clock's reading (under a driver's clock, what the driver says: beneath
+        // a modelled clock the real one keeps running).
         pausedNow = driverClock ? driver.unsafelyUnwrapped.pauseReading(self) : now()
         pausedSince = monotonicNanos()
         clockPaused = true
@@ -68,7 +74,7 @@ extension EventLoop {
 
     /// Tells `sharedClock` what the loop's clock reads now.
     package func publishClock() {
-        let still = clockPaused || (driverClock && driver.unsafelyUnwrapped.clockStandsStill)
+        let still = clockPaused || (driverClock && driver.unsafelyUnwrapped.clockIsModelled)
         sharedClock.publish(paused: still ? now() : nil, offset: clockOffset)
     }
 }
@@ -90,12 +96,12 @@ public final class SharedLoopClock: Sendable {
     }
 
     /// The loop's clock now (any thread): its reading while paused, else the monotonic
-    /// clock moved by what the loop's pauses and virtual periods took off or added.
+    /// clock moved by what the loop's pauses took off and a modelled clock's periods added.
     public func now() -> UInt64 {
         let (frozen, offset) = state.withLock { ($0.frozen, $0.offset) }
         return frozen ?? monotonicNanos() &+ offset
     }
 
-    /// Whether the loop's clock stands still now (paused, or virtual).
+    /// Whether the loop's clock stands still now (paused, or a driver's modelled clock).
     public var isPaused: Bool { state.withLock { $0.frozen != nil } }
 }

@@ -15,30 +15,30 @@ public class AnyLoopFuture: @unchecked Sendable {
     /// Set on the loop thread once the completion has been handed to the waiting task.
     var delivered = false
     /// Whether the loop counts it as pending work until delivered.
-    let countsAsPending: Bool
+    package let countsAsPending: Bool
     /// Whether it completed with an error (once completed).
-    var failed: Bool { false }
+    package var failed: Bool { false }
     /// Whether its outcome is an outside input (`makeOutsideFuture`): recorded when it is
-    /// delivered, and in a replay taken from the journal.
-    let outcomeIsInput: Bool
-    /// Made in a replay with its outcome an input: the journal completes it, and a
+    /// delivered, and in a replay taken from the recording.
+    package let outcomeIsInput: Bool
+    /// Made in a replay with its outcome an input: the recording completes it, and a
     /// completion from another thread is ignored.
-    let answeredByJournal: Bool
+    let answeredByReplay: Bool
     /// How it failed, if it did (once completed).
-    var failureDescription: String? { nil }
+    package var failureDescription: String? { nil }
 
     init(id: FutureID, label: String, loop: EventLoop, countsAsPending: Bool,
-         outcomeIsInput: Bool = false, answeredByJournal: Bool = false) {
+         outcomeIsInput: Bool = false, answeredByReplay: Bool = false) {
         self.id = id
         self.label = label
         self.loop = loop
         self.countsAsPending = countsAsPending
         self.outcomeIsInput = outcomeIsInput
-        self.answeredByJournal = answeredByJournal
+        self.answeredByReplay = answeredByReplay
     }
 
-    /// In a replay: completes it as the journal says (loop thread; the caller delivers it).
-    func completeFromJournal(failure: String?) {}
+    /// In a replay: completes it as the recording says (loop thread; the caller delivers it).
+    package func completeFromReplay(failure: (any Error)?) {}
 }
 
 /// A value that arrives later, typically from a worker pool. Complete it from any
@@ -53,23 +53,23 @@ public final class LoopFuture<Value: Sendable>: AnyLoopFuture, @unchecked Sendab
     private let semaphore = Semaphore()
 
     init(loop: EventLoop, id: FutureID, label: String, countsAsPending: Bool,
-         outcomeIsInput: Bool = false, answeredByJournal: Bool = false) {
+         outcomeIsInput: Bool = false, answeredByReplay: Bool = false) {
         super.init(id: id, label: label, loop: loop, countsAsPending: countsAsPending,
-                   outcomeIsInput: outcomeIsInput, answeredByJournal: answeredByJournal)
+                   outcomeIsInput: outcomeIsInput, answeredByReplay: answeredByReplay)
     }
 
-    override var failed: Bool {
+    override package var failed: Bool {
         state.withLock { if case .failure? = $0.result { return true } else { return false } }
     }
 
-    override var failureDescription: String? {
+    override package var failureDescription: String? {
         state.withLock { if case .failure(let e)? = $0.result { return "\(e)" } else { return nil } }
     }
 
-    override func completeFromJournal(failure: String?) {
+    override package func completeFromReplay(failure: (any Error)?) {
         let result: Result<Value, any Error>
         if let failure {
-            result = .failure(JournaledFailure(description: failure))
+            result = .failure(failure)
         } else if let value = () as? Value {
             result = .success(value)
         } else {
@@ -88,8 +88,8 @@ public final class LoopFuture<Value: Sendable>: AnyLoopFuture, @unchecked Sendab
     /// - Returns: false if it was already completed.
     @discardableResult
     public func complete(_ result: Result<Value, any Error>) -> Bool {
-        // In a replay the journal says how outside work ended, not the work.
-        if answeredByJournal && !loop.isOnLoopThread { return false }
+        // In a replay the recording says how outside work ended, not the work.
+        if answeredByReplay && !loop.isOnLoopThread { return false }
         let blocked = state.withLock { s -> Int? in
             guard s.result == nil else { return nil }
             s.result = result
@@ -172,7 +172,7 @@ extension EventLoop {
     /// Makes a future that work outside the loop completes — a client on a thread of its
     /// own, with sockets of its own — whose outcome is an outside input: a loop recording
     /// its inputs keeps where the completion was delivered and whether it succeeded (or
-    /// how it failed, in words), and a replay completes it there from the journal. In a
+    /// how it failed, in words), and a replay completes it there from the recording. In a
     /// replay (`LoopDriver.answersOutsideWork`) the outside work should not run at all — a replay
     /// opens no socket — and a completion from another thread is ignored. Once a replay
     /// has ended (`endReplay()`), one still pending fails ("the replay has ended").
@@ -183,7 +183,7 @@ extension EventLoop {
         if countsAsPending { pendingFutures += 1 }
         let answered = driverInputs && driver.unsafelyUnwrapped.answersOutsideWork(self)
         let future = LoopFuture<Void>(loop: self, id: id, label: label, countsAsPending: countsAsPending,
-                                      outcomeIsInput: true, answeredByJournal: answered)
+                                      outcomeIsInput: true, answeredByReplay: answered)
         if driverFutures { driver.unsafelyUnwrapped.futureMade(self, future, due: nil, outside: true) }
         return future
     }

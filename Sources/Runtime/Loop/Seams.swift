@@ -1,10 +1,50 @@
-// The two places where another module plugs into the loop without the loop knowing it
-// (docs/ARCHITECTURE.md): a wake source beside the poller, and one driver. The simulated
-// network is a wake source; time travel (the TimeTravel module: the virtual and journaled
-// clocks, the input journal and its replay, the history, the non-FIFO policies) is the
-// driver. With nothing plugged in the loop is the seed's: each seam costs a step one test
-// of a flag it owns (`driverClock`, `driverInputs`, `driverFutures`, `driverHistory`,
+// The places where another module plugs into the loop without the loop knowing it
+// (docs/ARCHITECTURE.md): a socket backend under each `AsyncSocket`, a wake source beside
+// the poller, and one driver. The simulated network is a wake source and a socket backend;
+// time travel (the TimeTravel module: the modelled and recorded clocks, the input recording
+// and its replay, the history, the non-FIFO policies) is the driver, and chooses each new
+// socket's backend (simulated, replaying, recording). With nothing plugged in the loop is
+// the seed's, on the kernel's sockets (IO/KernelSockets.swift): each seam costs a step one
+// test of a flag it owns (`driverClock`, `driverInputs`, `driverFutures`, `driverHistory`,
 // `driverPicks`; `wakeSource != nil`), and the driver sets its flags when its state changes.
+
+/// What one attempt at `accept` on a woken listener found.
+package enum AcceptAttempt {
+    /// A connection (fd, its local end, its peer).
+    case connection(fd: Int32, local: SocketAddress?, peer: SocketAddress?)
+    /// No connection: the errno (EAGAIN, EINTR, ECONNABORTED and EPROTO mean wait again).
+    case failed(errno: Int32)
+}
+
+/// How a socket's system calls are carried out. One instance serves every socket made
+/// with it; each call makes one attempt and does not wait.
+package protocol SocketBackend: AnyObject, Sendable {
+    /// Opens a listening socket bound to `address`.
+    func listen(_ address: SocketAddress, backlog: Int32, loop: EventLoop) throws(SocketError) -> (fd: Int32, bound: SocketAddress)
+    /// One accept on listener `fd`.
+    func accept(_ fd: Int32, loop: EventLoop) throws(SocketError) -> AcceptAttempt
+    /// Starts connecting to `address`: the new fd, the errno of the attempt (0: done,
+    /// EINPROGRESS or EINTR: wait until writable, then ask `connectResult`), and the local
+    /// end where it is known at once.
+    func connect(to address: SocketAddress, loop: EventLoop) throws(SocketError) -> (fd: Int32, errno: Int32, local: SocketAddress?)
+    /// The outcome of a connection in progress once its socket is writable (0: connected).
+    func connectResult(_ fd: Int32, loop: EventLoop) throws(SocketError) -> Int32
+    /// A connection is established (sets TCP_NODELAY on kernel sockets).
+    func connected(_ fd: Int32)
+    /// Receives up to `max` bytes from `socket`: nil if that would block, empty at end of
+    /// file. Marks the socket not ready when it read less than `max`, where readiness is
+    /// the poller's.
+    func recv(_ socket: AsyncSocket, max: Int) throws(SocketError) -> [UInt8]?
+    /// Sends what it can of `bytes`: the count, nil if that would block.
+    func send(_ socket: AsyncSocket, _ bytes: UnsafeRawBufferPointer) throws(SocketError) -> Int?
+    /// Shuts down the sending side.
+    func shutdownWrite(_ fd: Int32, loop: EventLoop)
+    /// Closes `fd` from a thread other than the loop's (a socket dropped there), if it is
+    /// an fd of this process.
+    func closeOffLoop(_ fd: Int32)
+    /// Whether its sockets live on a network a driver simulates (not the kernel's).
+    var onSimulatedNetwork: Bool { get }
+}
 
 /// A source of readiness beside the poller, with fds of its own that the poller never
 /// sees (the simulated network's: numbers no kernel hands out).
@@ -36,8 +76,9 @@ package protocol LoopDriver: AnyObject {
     func stepEnd(_ loop: EventLoop, start: UInt64) -> UInt64
     /// The reading a clock being paused stops at.
     func pauseReading(_ loop: EventLoop) -> UInt64
-    /// Whether the clock stands still for other threads (`sharedClock`) though not paused.
-    var clockStandsStill: Bool { get }
+    /// Whether the clock is a model, not the real one (time travel's): it stands still
+    /// for other threads (`sharedClock`) between steps, and real durations mean nothing on it.
+    var clockIsModelled: Bool { get }
     /// An idle poll step's poll, if the driver takes it (nil: the poller's), waiting at
     /// most `horizon`.
     func idlePoll(_ loop: EventLoop, horizon: UInt64, signals: inout Int) -> (failure: String?, waited: UInt64)?

@@ -5,6 +5,25 @@
 ///
 /// Encodes as the queues (`queues --json`); its `tasks` encode on their own (`tasks --json`).
 public struct LoopSnapshot: Sendable, Encodable {
+    /// Memberwise, for the package's modules.
+    package init(step: UInt64, ready: [TaskID], foreignJobs: Int, recvWait: [FDWait], sendWait: [FDWait], futureWait: [FutureWait], timers: [TimerWait], joins: [JoinWait], external: [TaskID], parked: [ParkedWait], poller: PollerKind, pendingFutures: Int, tasks: [TaskInfo], gil: GILSnapshot? = nil, takenAt: UInt64) {
+        self.step = step
+        self.ready = ready
+        self.foreignJobs = foreignJobs
+        self.recvWait = recvWait
+        self.sendWait = sendWait
+        self.futureWait = futureWait
+        self.timers = timers
+        self.joins = joins
+        self.external = external
+        self.parked = parked
+        self.poller = poller
+        self.pendingFutures = pendingFutures
+        self.tasks = tasks
+        self.gil = gil
+        self.takenAt = takenAt
+    }
+
     /// One fd and the task waiting on it.
     public struct FDWait: Sendable, Hashable, Encodable {
         public var fd: Int32
@@ -25,6 +44,13 @@ public struct LoopSnapshot: Sendable, Encodable {
     }
     /// One sleeping task and its deadline.
     public struct TimerWait: Sendable, Hashable, Encodable {
+        /// Memberwise, for the package's modules.
+        package init(task: TaskID, deadline: UInt64, remainingNanos: UInt64) {
+            self.task = task
+            self.deadline = deadline
+            self.remainingNanos = remainingNanos
+        }
+
         public var task: TaskID
         /// Monotonic nanoseconds.
         public var deadline: UInt64
@@ -39,6 +65,13 @@ public struct LoopSnapshot: Sendable, Encodable {
     }
     /// A task parked in one of the host's wait queues.
     public struct ParkedWait: Sendable, Hashable, Encodable {
+        /// Memberwise, for the package's modules.
+        package init(queue: String, detail: String, task: TaskID) {
+            self.queue = queue
+            self.detail = detail
+            self.task = task
+        }
+
         public var queue: String
         public var detail: String
         public var task: TaskID

@@ -139,7 +139,7 @@ public struct Wait: Sendable, Hashable, CustomStringConvertible {
     /// When the wait began (monotonic nanoseconds).
     public let since: UInt64
 
-    init(_ stored: StoredWait, hostQueue: (queue: String, detail: String)) {
+    package init(_ stored: StoredWait, hostQueue: (queue: String, detail: String)) {
         switch stored.reason {
         case .recv(let fd): reason = .recv(fd: fd)
         case .send(let fd): reason = .send(fd: fd)
@@ -236,6 +236,23 @@ public enum TaskExit: Sendable, Hashable, CustomStringConvertible {
 /// Encodes as the row `tasks --json` prints: `busy_ms`, `age_s` and `waiting_on` are
 /// presentation fields computed from the row and `takenAt`.
 public struct TaskInfo: Sendable, Identifiable, Encodable {
+    /// Memberwise, for the package's modules.
+    package init(id: TaskID, name: String, kind: String, parent: TaskID? = nil, state: TaskState, steps: Int, busyNanos: UInt64, createdAt: UInt64, endedAt: UInt64? = nil, figures: [String: [Double]], facts: [String: String], stampCounts: [String: Int], takenAt: UInt64) {
+        self.id = id
+        self.name = name
+        self.kind = kind
+        self.parent = parent
+        self.state = state
+        self.steps = steps
+        self.busyNanos = busyNanos
+        self.createdAt = createdAt
+        self.endedAt = endedAt
+        self.figures = figures
+        self.facts = facts
+        self.stampCounts = stampCounts
+        self.takenAt = takenAt
+    }
+
     public var id: TaskID
     public var name: String
     /// What sort of task: `"server"`, `"handler"`, `"perf2"`, or a host's own kind.

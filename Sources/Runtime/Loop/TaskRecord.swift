@@ -7,7 +7,7 @@ package final class TaskRecord: @unchecked Sendable {
     /// Where the task is in its life; `wait` says more while it is suspended, `exit`
     /// once it has finished. Payload-free, so that setting it on every step is a store.
     @usableFromInline
-    enum Phase: UInt8 {
+    package enum Phase: UInt8 {
         /// Queued in `ready`, to run at a coming step.
         case ready
         /// Being run by the current step.
@@ -21,48 +21,48 @@ package final class TaskRecord: @unchecked Sendable {
     // Touched on every step: declared first (a class keeps declaration order), so that a
     // step touches as few cache lines of the record as it can — it matters with 100,000
     // tasks, where every step meets a record that is not in cache.
-    @usableFromInline @exclusivity(unchecked) var phase: Phase = .ready
+    @usableFromInline @exclusivity(unchecked) package var phase: Phase = .ready
     @usableFromInline @exclusivity(unchecked) var cancelRequested = false
     /// The continuation to resume when the task leaves its wait queue.
     @usableFromInline @exclusivity(unchecked) var continuation: UnsafeContinuation<Void, any Error>?
     /// Set to make the next resumption throw (cancellation, a closed fd, …).
     @exclusivity(unchecked) var resumeError: (any Error)?
-    @exclusivity(unchecked) var steps = 0
-    @exclusivity(unchecked) var busyNanos: UInt64 = 0
-    @usableFromInline let id: TaskID
+    @exclusivity(unchecked) package var steps = 0
+    @exclusivity(unchecked) package var busyNanos: UInt64 = 0
+    @usableFromInline package let id: TaskID
     /// The current (or, while ready/running, the last) suspension: why, what for, where,
     /// since when, as plain bits. The only place a wait is written; `wait` reads it.
-    @usableFromInline @exclusivity(unchecked) var stored: StoredWait?
+    @usableFromInline @exclusivity(unchecked) package var stored: StoredWait?
 
-    let name: String
-    let kind: String
-    let parent: TaskID?
-    let createdAt: UInt64
-    var endedAt: UInt64?
+    package let name: String
+    package let kind: String
+    package let parent: TaskID?
+    package let createdAt: UInt64
+    package var endedAt: UInt64?
     /// How it ended, once `phase` is `.finished`.
-    var exit: TaskExit?
+    package var exit: TaskExit?
     /// The Swift task, for `cancel()`.
     var handle: Task<Void, Never>?
     /// Address of the Swift task (== its job), to recognise jobs enqueued by other means.
     @usableFromInline var jobPointer: UnsafeRawPointer?
     /// Matches the live timer entry; bumped to invalidate a pending one.
-    var timerSequence: UInt64 = 0
+    package var timerSequence: UInt64 = 0
 
     /// The host queue and detail of a `.custom` wait (`park(in:detail:)`), out of the
     /// record's hot part.
-    var hostQueue: (queue: String, detail: String) = ("", "")
+    package var hostQueue: (queue: String, detail: String) = ("", "")
 
-    var figures: [String: [Double]] = [:]
+    package var figures: [String: [Double]] = [:]
     /// How many values each series has dropped from its front (at its cap), and how many
     /// times the figures were cleared: the history addresses values by both.
-    var figureDropped: [String: Int] = [:]
-    var figureEpoch = 0
+    package var figureDropped: [String: Int] = [:]
+    package var figureEpoch = 0
     /// The driver's note on the task (the history keeps the part of its row that never
     /// changes here, shared by all its rows).
     package var driverNote: AnyObject?
     /// Time stamps, made on first use (client threads add to them directly).
-    var stamps: Stamps?
-    var facts: [String: String] = [:]
+    package var stamps: Stamps?
+    package var facts: [String: String] = [:]
 
     init(id: TaskID, name: String, kind: String, parent: TaskID?, createdAt: UInt64) {
         self.id = id
@@ -101,10 +101,10 @@ package final class TaskRecord: @unchecked Sendable {
 /// `Wait` carries strings for host queues), so that recording one on every step is a few
 /// stores and no reference counting. `Wait` is its read-only view.
 @usableFromInline
-struct StoredWait {
+package struct StoredWait {
     /// Which queue the task is in, and on what. `WaitReason` is its public view.
     @usableFromInline
-    enum Reason: Equatable {
+    package enum Reason: Equatable {
         case recv(Int32)
         case send(Int32)
         case future(FutureID)
@@ -116,13 +116,13 @@ struct StoredWait {
         case custom
     }
 
-    @usableFromInline var reason: Reason
+    @usableFromInline package var reason: Reason
     @usableFromInline var label: StaticString
     @usableFromInline var location: CodeLocation
     @usableFromInline var since: UInt64
 
     @inlinable
-    init(_ reason: Reason, label: StaticString = "", location: CodeLocation, since: UInt64) {
+    package init(_ reason: Reason, label: StaticString = "", location: CodeLocation, since: UInt64) {
         self.reason = reason
         self.label = label
         self.location = location
@@ -132,7 +132,7 @@ struct StoredWait {
 
 extension TaskState {
     /// The state of a task in `phase`; `wait` describes it when waiting, `exit` when ended.
-    init(_ phase: TaskRecord.Phase, exit: TaskExit?, wait: () -> Wait) {
+    package init(_ phase: TaskRecord.Phase, exit: TaskExit?, wait: () -> Wait) {
         switch phase {
         case .ready: self = .ready
         case .running: self = .running

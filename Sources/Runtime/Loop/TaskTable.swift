@@ -3,10 +3,10 @@
 import DequeModule
 
 /// The loop's table of task records (loop thread only).
-struct TaskTable {
+package struct TaskTable {
     /// Every task, live and finished (finished ones until `clearFinished` or the history
     /// limit evicts them).
-    var byID: [TaskID: TaskRecord] = [:]
+    package var byID: [TaskID: TaskRecord] = [:]
     /// Finished tasks, oldest first, for eviction.
     var finishedOrder = Deque<TaskID>()
     var liveCount = 0
@@ -17,7 +17,7 @@ struct TaskTable {
     /// own queues are resumed by the loop itself and never need this lookup.
     var byAddress: [UnsafeRawPointer: TaskRecord] = [:]
 
-    subscript(id: TaskID) -> TaskRecord? { byID[id] }
+    package subscript(id: TaskID) -> TaskRecord? { byID[id] }
 
     /// Evicts the oldest finished tasks beyond `limit`.
     mutating func trim(to limit: Int) {
@@ -111,7 +111,7 @@ extension EventLoop {
     /// The task a job enqueued by other means belongs to: the running one (re-enqueuing
     /// itself) or one suspended outside the primitives, which leaves `byAddress` as it is
     /// resumed. (`Task.yield()` is of the second sort: Swift's global executor resumes it.)
-    func record(of job: UnownedJob) -> TaskRecord? {
+    package func record(of job: UnownedJob) -> TaskRecord? {
         let pointer = address(of: job)
         if let c = current, c.jobPointer == pointer { return c }
         guard !table.byAddress.isEmpty else { return nil }

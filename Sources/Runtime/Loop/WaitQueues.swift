@@ -7,15 +7,15 @@ import DequeModule
 import HeapModule
 
 /// A pending `sleep`, ordered by deadline, then by arrival.
-struct TimerEntry: Comparable {
+package struct TimerEntry: Comparable {
     let deadline: UInt64
     let sequence: UInt64
     let record: TaskRecord
 
-    static func < (a: TimerEntry, b: TimerEntry) -> Bool {
+    package static func < (a: TimerEntry, b: TimerEntry) -> Bool {
         (a.deadline, a.sequence) < (b.deadline, b.sequence)
     }
-    static func == (a: TimerEntry, b: TimerEntry) -> Bool { a.sequence == b.sequence }
+    package static func == (a: TimerEntry, b: TimerEntry) -> Bool { a.sequence == b.sequence }
 
     /// False once the task left this sleep early (cancelled): the entry is then skipped.
     var isLive: Bool {
@@ -29,14 +29,14 @@ struct TimerEntry: Comparable {
 /// The task waiting on each fd in one direction: by index for the kernel's small fd
 /// numbers (a lookup per poll event and per wait, no hashing), in a dictionary for the
 /// rest (the simulated network's, from 2^20).
-struct FDWaiters {
+package struct FDWaiters {
     static let denseLimit: Int32 = 1 << 16
     private var dense: [TaskRecord?] = []
     private var sparse: [Int32: TaskRecord] = [:]
     /// How many fds have a waiter.
     private(set) var count = 0
 
-    subscript(fd: Int32) -> TaskRecord? {
+    package subscript(fd: Int32) -> TaskRecord? {
         @inline(__always) get {
             if fd >= 0 && fd < Self.denseLimit {
                 let i = Int(fd)
@@ -73,14 +73,15 @@ struct FDWaiters {
         return out
     }
 
-    /// The fds from `SimNetwork.fdBase` up with a waiter, in no particular order.
-    var largeFDs: Dictionary<Int32, TaskRecord>.Keys { sparse.keys }
+    /// The fds beyond the dense range with a waiter (a wake source's among them), in no
+    /// particular order.
+    package var largeFDs: Dictionary<Int32, TaskRecord>.Keys { sparse.keys }
 }
 
 /// Every wait queue of a loop (loop thread only).
-struct WaitQueues {
-    var recv = FDWaiters()
-    var send = FDWaiters()
+package struct WaitQueues {
+    package var recv = FDWaiters()
+    package var send = FDWaiters()
     var future: [FutureID: TaskRecord] = [:]
     /// Tasks waiting for another to finish, by the task they wait for, in arrival order.
     var join: [TaskID: [TaskRecord]] = [:]
@@ -169,7 +170,7 @@ struct WaitQueues {
     }
 
     /// The earliest live timer deadline.
-    mutating func nextTimerDeadline() -> UInt64? {
+    package mutating func nextTimerDeadline() -> UInt64? {
         while let top = timers.min, !top.isLive { _ = timers.removeMin() }
         return timers.min?.deadline
     }

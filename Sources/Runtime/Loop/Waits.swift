@@ -103,7 +103,7 @@ extension EventLoop {
     /// - Returns: false if the task was not in a queue of the runtime's (it waits
     ///   outside the runtime, or it is not waiting).
     @discardableResult
-    func wake(_ record: TaskRecord, cause: WakeCause, error: (any Error)? = nil) -> Bool {
+    package func wake(_ record: TaskRecord, cause: WakeCause, error: (any Error)? = nil) -> Bool {
         guard record.phase == .waiting, queues.remove(record) else { return false }
         if let error { record.resumeError = error }
         makeReady(record, cause: cause)
@@ -156,7 +156,7 @@ extension EventLoop {
             return
         }
         if !kernelFDs {
-            // (A replayed socket's fd is the journal's number, not an fd of this process.)
+            // (A replayed socket's fd is the recording's number, not an fd of this process.)
             readiness.forget(fd)
             return
         }
@@ -193,7 +193,7 @@ extension EventLoop {
     }
 
     /// Moves every sleeper whose deadline has passed to ready.
-    func fireTimers(now: UInt64) {
+    package func fireTimers(now: UInt64) {
         while let record = queues.popExpiredTimer(now: now) {
             wake(record, cause: .timer)
         }

@@ -5,6 +5,7 @@ import Foundation
 import Glibc
 import Insight
 import Runtime
+import TimeTravel
 import Trace
 
 /// A TaskExecutor over a Deque and nothing else: the floor our loop is measured against.

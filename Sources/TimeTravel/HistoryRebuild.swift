@@ -1,6 +1,7 @@
 // Rebuilding the loop's state after a past step from its history (History.swift): the
 // keyframe at or before the step, every later step up to it applied, and the queues
 // derived from the rows as `snapshot()` derives them from the live loop.
+import Runtime
 
 import DequeModule
 

@@ -3,6 +3,7 @@
 // wait with nothing outside it to wait for (trio's MockClock with autojump) — and pool
 // work modelled on it, delivered at its due time in the same order every run. The loop
 // reads it through its driver (TimeMachine.swift).
+import Runtime
 import Glibc
 
 /// Which clock the loop reads.

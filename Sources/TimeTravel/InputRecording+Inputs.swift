@@ -1,12 +1,13 @@
-// The input journal's inputs (see InputJournal.swift): recording one, answering a replay's
-// socket calls, polls and hand-overs from the journal, and finding the first difference.
+// The input recording's inputs (see InputRecording.swift): recording one, answering a replay's
+// socket calls, polls and hand-overs from the recording, and finding the first difference.
+import Runtime
 import Glibc
 
 extension EventLoop {
     /// Records an input (recording only; stops at the bound).
     @inline(never)
     func recordInput(_ input: LoopInput) {
-        guard let j = inputJournal, j.isRecording else { return }
+        guard let j = inputRecording, j.isRecording else { return }
         j.inputs.append(input)
         j.bytes += input.cost
         if j.bytes > j.limitBytes { j.endedAfterStep = stepNumber }
@@ -16,7 +17,7 @@ extension EventLoop {
     /// divergence (`asked` says what this run asked for) and returns nil.
     @inline(never)
     func replayInput(_ asked: String, fd: Int32? = nil, _ matches: (LoopInput) -> Bool) -> LoopInput? {
-        guard let j = inputJournal, j.mode == .replaying else { return nil }
+        guard let j = inputRecording, j.mode == .replaying else { return nil }
         guard j.divergence == nil, !j.ended else { return nil }
         guard j.cursor < j.inputs.count else {
             j.divergence = j.endedAfterStep != nil
@@ -35,17 +36,17 @@ extension EventLoop {
 
     /// What a socket call throws in a replay that has diverged.
     func replayFailure(_ operation: String) -> SocketError {
-        if let j = inputJournal, j.ended, j.divergence == nil {
+        if let j = inputRecording, j.ended, j.divergence == nil {
             return SocketError(.closed, operation: operation, detail: "the replay has ended")
         }
-        return SocketError(.closed, operation: operation, detail: "replay diverged: \(inputJournal?.divergence ?? "no input")")
+        return SocketError(.closed, operation: operation, detail: "replay diverged: \(inputRecording?.divergence ?? "no input")")
     }
 
 
     /// Records what a drain of the inbox took (`afterWake`: the wake-up channel's drain,
     /// whose count a replay needs even when it took nothing).
     func recordTaken(_ items: [InboxItem], afterWake: Bool) {
-        guard isRecordingInputs, inputJournal!.isRecording, afterWake || !items.isEmpty else { return }
+        guard isRecordingInputs, inputRecording!.isRecording, afterWake || !items.isEmpty else { return }
         if afterWake { recordInput(.drained(items.count { if case .pool = $0 { false } else { true } })) }
         for item in items {
             switch item {
@@ -60,12 +61,12 @@ extension EventLoop {
     }
 
     /// A replay's drain of the inbox: completions from other threads wait until the
-    /// journal delivers them; calls run; jobs cannot be replayed. The wake-up channel's
-    /// drain (`afterWake`) takes as many as the journal's `.drained` says; a step's first
+    /// recording delivers them; calls run; jobs cannot be replayed. The wake-up channel's
+    /// drain (`afterWake`) takes as many as the recording's `.drained` says; a step's first
     /// drain, those before its poll. Once the replay has ended, completions are delivered
     /// as they come.
     func replayDrainInbox(afterWake: Bool) {
-        guard let j = inputJournal else { return }
+        guard let j = inputRecording else { return }
         if j.ended {
             takeInboxForReplay(j)
             for f in j.arrived.values.sorted(by: { $0.id.rawValue < $1.id.rawValue }) { deliver(f) }
@@ -101,7 +102,7 @@ extension EventLoop {
                     return
                 }
                 j.cursor += 1
-                f.completeFromJournal(failure: failure)
+                f.completeFromReplay(failure: failure.map { ReplayedFailure(description: $0) })
                 deliver(f)
             case .call:
                 j.cursor += 1
@@ -115,7 +116,7 @@ extension EventLoop {
     }
 
     /// Waits (real time, at most 60 s) for a completion from another thread.
-    func awaitArrival(_ id: FutureID, _ j: InputJournal) -> AnyLoopFuture? {
+    func awaitArrival(_ id: FutureID, _ j: InputRecording) -> AnyLoopFuture? {
         let deadline = monotonicNanos() &+ 60_000_000_000
         while true {
             if let f = j.arrived.removeValue(forKey: id) { return f }
@@ -128,8 +129,8 @@ extension EventLoop {
     }
 
     /// Empties the inbox in a replay: completions wait in `arrived` for the point the
-    /// journal delivers them; pool events, calls and jobs go where a drain sends them.
-    func takeInboxForReplay(_ j: InputJournal) {
+    /// recording delivers them; pool events, calls and jobs go where a drain sends them.
+    func takeInboxForReplay(_ j: InputRecording) {
         let items = inbox.withLock { items -> [InboxItem] in
             inboxPending.store(false, ordering: .relaxed)
             let taken = items
@@ -146,12 +147,12 @@ extension EventLoop {
         }
     }
 
-    /// A replay's poll: what the journal says the poll reported (fd -1: the wake-up channel,
-    /// kept so: the journal's fd numbers are no fds of this process). Once the replay has
+    /// A replay's poll: what the recording says the poll reported (fd -1: the wake-up channel,
+    /// kept so: the recording's fd numbers are no fds of this process). Once the replay has
     /// ended, a real wait of up to `timeoutNanos` (nil: no limit) on the wake-up channel
-    /// alone — completions from other threads, a stop request — never on the journal's fds.
+    /// alone — completions from other threads, a stop request — never on the recording's fds.
     func replayPoll(timeoutNanos: UInt64?) throws(SystemCallError) -> [PollEvent] {
-        if let j = inputJournal, j.ended {
+        if let j = inputRecording, j.ended {
             var p = pollfd(fd: wakeChannel.fd, events: Int16(POLLIN), revents: 0)
             let millis = timeoutNanos.map { Int32(clamping: $0 / 1_000_000 + ($0 % 1_000_000 == 0 ? 0 : 1)) } ?? -1
             _ = Glibc.poll(&p, 1, millis)

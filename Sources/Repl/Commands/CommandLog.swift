@@ -3,32 +3,32 @@
 import Runtime
 
 /// The time-travel feature's log in a session.
-final class TimelineState: SessionExtension {
-    var log = TimelineLog()
+final class CommandLogState: SessionExtension {
+    var log = CommandLog()
 
-    static func of(_ session: Session) -> TimelineState {
-        session.state(TimelineState.self) { TimelineState() }
+    static func of(_ session: Session) -> CommandLogState {
+        session.state(CommandLogState.self) { CommandLogState() }
     }
 
     /// `reset`: the log begins with the fresh loop (what ran before fixes nothing of its
     /// past). A fork sets the log itself.
     func loopReplaced(in session: Session, reset: Bool) {
-        if reset { log = TimelineLog() }
+        if reset { log = CommandLog() }
     }
 }
 
 extension Session {
     /// What changed the loop between steps, for re-running the past (forking a timeline,
     /// the journal).
-    var timeline: TimelineLog {
-        get { TimelineState.of(self).log }
-        set { TimelineState.of(self).log = newValue }
+    var commandLog: CommandLog {
+        get { CommandLogState.of(self).log }
+        set { CommandLogState.of(self).log = newValue }
     }
 }
 
 /// The commands that changed the loop between steps, with the step they ran after and the
 /// loop's clock then: what re-running the session to a past step needs.
-struct TimelineLog {
+struct CommandLog {
     struct Entry {
         var step: UInt64
         var text: String

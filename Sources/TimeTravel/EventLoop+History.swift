@@ -1,5 +1,6 @@
 // The loop's side of its history (History.swift): turning it on and off, reading a past
 // step, and recording what each step changed.
+import Runtime
 import DequeModule
 
 extension EventLoop {

@@ -4,6 +4,7 @@
 // rows it touched, what it put in the ready queue, the loop's own figures; and, now and
 // then, a keyframe of every row. The state after step K is the keyframe at or before K
 // with every later step up to K applied; the queues are rebuilt from the rows.
+import Runtime
 import DequeModule
 
 /// What the history holds (`EventLoop.historyStatus`).

@@ -4,10 +4,11 @@
 // told where.
 import Glibc
 import Runtime
+@testable import TimeTravel
 import Testing
 import TestSupport
 
-@Suite(.timeLimit(.minutes(2))) struct InputJournalTests {
+@Suite(.timeLimit(.minutes(2))) struct InputRecordingTests {
     /// An echo over real loopback with a sleep in it; returns what each step did and what
     /// the client got back.
     static func echo(on loop: EventLoop, port: UInt16 = 0, flip: Bool = false) throws -> (steps: [String], got: String) {

@@ -14,6 +14,7 @@
 // lost (TCP sends it again after a retransmission timeout, so it arrives that much late,
 // still in order), and resetting a connection. Each shows as a `NetEvent` to observers
 // (the trace) and in `queues`.
+import Runtime
 import DequeModule
 import HeapModule
 import SystemPackage

@@ -1,55 +1,15 @@
-// The seam between `AsyncSocket` and what its calls reach: the kernel (here), or — chosen
-// when a socket is made — a simulated network, a journal being replayed, or the kernel with
-// every answer recorded (TimeTravel/SocketBackends.swift). A socket's calls never test a
-// mode: they ask the backend the socket was made with. The waiting (recv_wait, send_wait)
-// stays in `AsyncSocket`; a backend makes one non-blocking attempt.
+// The kernel's sockets: the backend (`SocketBackend`, Loop/Seams.swift) an `AsyncSocket`
+// gets when no driver chooses another. A backend makes one non-blocking attempt; the
+// waiting (recv_wait, send_wait) stays in `AsyncSocket`.
 import CLinux
 import Glibc
 import SystemPackage
-
-/// What one attempt at `accept` on a woken listener found.
-package enum AcceptAttempt {
-    /// A connection (fd, its local end, its peer).
-    case connection(fd: Int32, local: SocketAddress?, peer: SocketAddress?)
-    /// No connection: the errno (EAGAIN, EINTR, ECONNABORTED and EPROTO mean wait again).
-    case failed(errno: Int32)
-}
-
-/// How a socket's system calls are carried out. One instance serves every socket made
-/// with it; each call makes one attempt and does not wait.
-package protocol SocketBackend: AnyObject, Sendable {
-    /// Opens a listening socket bound to `address`.
-    func listen(_ address: SocketAddress, backlog: Int32, loop: EventLoop) throws(SocketError) -> (fd: Int32, bound: SocketAddress)
-    /// One accept on listener `fd`.
-    func accept(_ fd: Int32, loop: EventLoop) throws(SocketError) -> AcceptAttempt
-    /// Starts connecting to `address`: the new fd, the errno of the attempt (0: done,
-    /// EINPROGRESS or EINTR: wait until writable, then ask `connectResult`), and the local
-    /// end where it is known at once.
-    func connect(to address: SocketAddress, loop: EventLoop) throws(SocketError) -> (fd: Int32, errno: Int32, local: SocketAddress?)
-    /// The outcome of a connection in progress once its socket is writable (0: connected).
-    func connectResult(_ fd: Int32, loop: EventLoop) throws(SocketError) -> Int32
-    /// A connection is established (sets TCP_NODELAY on kernel sockets).
-    func connected(_ fd: Int32)
-    /// Receives up to `max` bytes from `socket`: nil if that would block, empty at end of
-    /// file. Marks the socket not ready when it read less than `max`, where readiness is
-    /// the poller's.
-    func recv(_ socket: AsyncSocket, max: Int) throws(SocketError) -> [UInt8]?
-    /// Sends what it can of `bytes`: the count, nil if that would block.
-    func send(_ socket: AsyncSocket, _ bytes: UnsafeRawBufferPointer) throws(SocketError) -> Int?
-    /// Shuts down the sending side.
-    func shutdownWrite(_ fd: Int32, loop: EventLoop)
-    /// Closes `fd` from a thread other than the loop's (a socket dropped there), if it is
-    /// an fd of this process.
-    func closeOffLoop(_ fd: Int32)
-    /// Whether its sockets live on the loop's simulated network.
-    var isSimulated: Bool { get }
-}
 
 /// The kernel's sockets: the seed's non-blocking calls, with the GIL released around each.
 package final class KernelSockets: SocketBackend {
     package static let shared = KernelSockets()
 
-    package var isSimulated: Bool { false }
+    package var onSimulatedNetwork: Bool { false }
 
     package func listen(_ address: SocketAddress, backlog: Int32, loop: EventLoop) throws(SocketError) -> (fd: Int32, bound: SocketAddress) {
         let fd = try Self.newSocket(address: address)

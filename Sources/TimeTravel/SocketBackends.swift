@@ -1,7 +1,8 @@
-// The socket backends of time travel (the seam is IO/SocketBackend.swift): the kernel with
-// every answer recorded in the input journal, a replay answering from the journal, and the
+// The socket backends of time travel (the seam is Runtime/Loop/Seams.swift): the kernel with
+// every answer recorded in the input recording, a replay answering from the recording, and the
 // simulated network. Which one a socket gets is decided once, when it is made
 // (`timeTravelSocketBackend(simulatable:)`, the driver's answer to the loop); its calls never ask again.
+import Runtime
 import Glibc
 import SystemPackage
 
@@ -12,13 +13,13 @@ extension EventLoop {
     func timeTravelSocketBackend(simulatable: Bool) -> any SocketBackend {
         if simulatable && simActive, let sim { return SimulatedSockets(sim) }
         if isReplaying { return ReplayingSockets.shared }
-        if inputJournal != nil { return RecordingSockets.shared }
+        if inputRecording != nil { return RecordingSockets.shared }
         return KernelSockets.shared
     }
 
-    /// A connected pair of Unix stream sockets, from the journal in a replay, recorded
+    /// A connected pair of Unix stream sockets, from the recording in a replay, recorded
     /// while recording.
-    func journaledSocketPair() throws(SystemCallError) -> (Int32, Int32) {
+    func inputSocketPair() throws(SystemCallError) -> (Int32, Int32) {
         if isReplaying {
             guard case .pair(let a, let b)? = replayInput("socketpair", { if case .pair = $0 { return true } else { return false } }) else {
                 throw SystemCallError("socketpair (replay diverged)", errno: .ioError)
@@ -26,17 +27,17 @@ extension EventLoop {
             return (a, b)
         }
         let (a, b) = try KernelSockets.shared.pair()
-        if inputJournal != nil { recordInput(.pair(a, b)) }
+        if inputRecording != nil { recordInput(.pair(a, b)) }
         return (a, b)
     }
 }
 
-/// The kernel's answers, each recorded in the loop's input journal as it is given.
+/// The kernel's answers, each recorded in the loop's input recording as it is given.
 final class RecordingSockets: SocketBackend {
     static let shared = RecordingSockets()
     private let kernel = KernelSockets.shared
 
-    var isSimulated: Bool { false }
+    var onSimulatedNetwork: Bool { false }
 
     func listen(_ address: SocketAddress, backlog: Int32, loop: EventLoop) throws(SocketError) -> (fd: Int32, bound: SocketAddress) {
         do {
@@ -107,11 +108,11 @@ final class RecordingSockets: SocketBackend {
     func closeOffLoop(_ fd: Int32) { kernel.closeOffLoop(fd) }
 }
 
-/// A replay's sockets: no fd of this process; every answer is the journal's next input.
+/// A replay's sockets: no fd of this process; every answer is the recording's next input.
 final class ReplayingSockets: SocketBackend {
     static let shared = ReplayingSockets()
 
-    var isSimulated: Bool { false }
+    var onSimulatedNetwork: Bool { false }
 
     func listen(_ address: SocketAddress, backlog: Int32, loop: EventLoop) throws(SocketError) -> (fd: Int32, bound: SocketAddress) {
         switch loop.replayInput("listen on \(address)", { input in
@@ -181,7 +182,7 @@ final class ReplayingSockets: SocketBackend {
     func shutdownWrite(_ fd: Int32, loop: EventLoop) {}
     func closeOffLoop(_ fd: Int32) {}
 
-    /// The journal's answer to `call` on `socket` — the input `matches` accepts, or the
+    /// The recording's answer to `call` on `socket` — the input `matches` accepts, or the
     /// failure recorded for the call, thrown as it was.
     private func answer(_ call: String, _ socket: AsyncSocket, _ matches: (LoopInput) -> Bool) throws(SocketError) -> LoopInput {
         let loop = socket.loop, fd = socket.fd
@@ -206,7 +207,7 @@ final class SimulatedSockets: SocketBackend, @unchecked Sendable {
 
     init(_ sim: SimNetwork) { self.sim = sim }
 
-    var isSimulated: Bool { true }
+    var onSimulatedNetwork: Bool { true }
 
     func listen(_ address: SocketAddress, backlog: Int32, loop: EventLoop) throws(SocketError) -> (fd: Int32, bound: SocketAddress) {
         try sim.listen(address, backlog: backlog)

@@ -1,6 +1,7 @@
 // A step in a few words, from the history (History.swift): which task ran, what entered
-// the ready queue, and how the task that ran stood afterwards. A journal keeps these, and
+// the ready queue, and how the task that ran stood afterwards. A recording keeps these, and
 // a replay compares its own steps with them.
+import Runtime
 
 /// What one step did, in words a replay can compare.
 public struct StepDigest: Sendable, Hashable, Codable {

@@ -1,7 +1,8 @@
 // Time travel's driver (the seam is Loop/Seams.swift): one object per loop, plugged in the
 // first time any of it is used, holding what the loop does not know of — the virtual
-// clock, the input journal, the history, the scheduling policy, the simulated network —
+// clock, the input recording, the history, the scheduling policy, the simulated network —
 // and answering the loop's calls for each while the loop's flag for it is set.
+import Runtime
 import Glibc
 
 /// Time travel's state of one loop, and its answers to the loop's driver calls.
@@ -19,9 +20,9 @@ final class TimeMachine: LoopDriver {
     @exclusivity(unchecked) var deliveringHeld = false
     @exclusivity(unchecked) var dues: [FutureID: UInt64] = [:]
     @exclusivity(unchecked) var modelledWork: [FutureID: (pool: String, worker: Int, start: UInt64)] = [:]
-    // The input journal (InputJournal.swift), and whether `now()` goes through it.
-    @exclusivity(unchecked) var inputJournal: InputJournal?
-    @exclusivity(unchecked) var clockJournaled = false
+    // The input recording (InputRecording.swift), and whether `now()` goes through it.
+    @exclusivity(unchecked) var inputRecording: InputRecording?
+    @exclusivity(unchecked) var clockFromInputs = false
     // The history (History.swift).
     @exclusivity(unchecked) var history: LoopHistory?
     // The scheduling policy (Policy.swift).
@@ -30,18 +31,18 @@ final class TimeMachine: LoopDriver {
     /// Whether new sockets join the simulated network (the loop's wake source).
     @exclusivity(unchecked) var simActive = false
 
-    var isReplaying: Bool { clockJournaled && inputJournal?.mode == .replaying }
-    var isRecordingInputs: Bool { clockJournaled && inputJournal?.mode == .recording }
+    var isReplaying: Bool { clockFromInputs && inputRecording?.mode == .replaying }
+    var isRecordingInputs: Bool { clockFromInputs && inputRecording?.mode == .recording }
 
     /// Sets the loop's flags from this state: each group of driver calls is made only
     /// while time travel has taken that part over.
     func setFlags(of loop: EventLoop) {
-        loop.driverClock = clockIsVirtual || clockJournaled
-        loop.driverInputs = inputJournal != nil && clockJournaled
+        loop.driverClock = clockIsVirtual || clockFromInputs
+        loop.driverInputs = inputRecording != nil && clockFromInputs
         loop.driverHistory = history != nil
         loop.driverPicks = schedulingPolicy != .fifo
         // Once the clock was virtual or a replay began, futures may carry a due time or
-        // be answered by the journal for as long as the loop lives.
+        // be answered by the recording for as long as the loop lives.
         loop.driverFutures = loop.driverFutures || clockIsVirtual || isReplaying
     }
 
@@ -50,14 +51,14 @@ final class TimeMachine: LoopDriver {
     func now(_ loop: EventLoop) -> UInt64 {
         if clockIsVirtual { return virtualNow }
         if loop.clockPaused { return loop.pausedNow }
-        if clockJournaled { return loop.journaledNow() }
+        if clockFromInputs { return loop.inputClockNow() }
         return monotonicNanos() &+ loop.clockOffset
     }
 
     func stepEnd(_ loop: EventLoop, start: UInt64) -> UInt64 {
         guard clockIsVirtual else {
-            // (A replay's steps take no time: its clock is the journal's, until it ends.)
-            if isReplaying, !inputJournal.unsafelyUnwrapped.ended { return start }
+            // (A replay's steps take no time: its clock is the recording's, until it ends.)
+            if isReplaying, !inputRecording.unsafelyUnwrapped.ended { return start }
             return monotonicNanos() &+ loop.clockOffset
         }
         virtualNow = max(virtualNow, start &+ virtualStepNanos)
@@ -69,7 +70,7 @@ final class TimeMachine: LoopDriver {
         clockIsVirtual ? monotonicNanos() &+ loop.clockOffset : now(loop)
     }
 
-    var clockStandsStill: Bool { clockIsVirtual }
+    var clockIsModelled: Bool { clockIsVirtual }
 
     func idlePoll(_ loop: EventLoop, horizon: UInt64, signals: inout Int) -> (failure: String?, waited: UInt64)? {
         guard clockIsVirtual else { return nil }
@@ -95,7 +96,7 @@ final class TimeMachine: LoopDriver {
     }
 
     func socketPair(_ loop: EventLoop) throws(SystemCallError) -> (Int32, Int32) {
-        try loop.journaledSocketPair()
+        try loop.inputSocketPair()
     }
 
     // MARK: Outside inputs
@@ -137,7 +138,7 @@ final class TimeMachine: LoopDriver {
             dues[future.id] = due
             virtualUnarrived[future.id] = due
         }
-        if outside && isReplaying { inputJournal!.outside[future.id] = future }
+        if outside && isReplaying { inputRecording!.outside[future.id] = future }
     }
 
     func holds(_ loop: EventLoop, _ future: AnyLoopFuture) -> Bool {
@@ -197,13 +198,13 @@ extension EventLoop {
         get { timeMachine?.clockIsVirtual ?? false }
         set { machine.clockIsVirtual = newValue; timeTravelChanged() }
     }
-    var clockJournaled: Bool {
-        get { timeMachine?.clockJournaled ?? false }
-        set { machine.clockJournaled = newValue; timeTravelChanged() }
+    var clockFromInputs: Bool {
+        get { timeMachine?.clockFromInputs ?? false }
+        set { machine.clockFromInputs = newValue; timeTravelChanged() }
     }
-    var inputJournal: InputJournal? {
-        get { timeMachine?.inputJournal }
-        set { machine.inputJournal = newValue; timeTravelChanged() }
+    var inputRecording: InputRecording? {
+        get { timeMachine?.inputRecording }
+        set { machine.inputRecording = newValue; timeTravelChanged() }
     }
     var history: LoopHistory? {
         get { timeMachine?.history }

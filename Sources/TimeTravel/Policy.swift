@@ -1,6 +1,7 @@
 // Which ready task a step runs: the seed's `tasks.popleft()` (fifo), the newest (lifo), or
 // one drawn by a seeded generator (random), to shake out ordering bugs. Only the choice
 // changes: the ready queue keeps its order, and so does everything else.
+import Runtime
 import DequeModule
 
 /// How a step chooses the ready task it runs.

@@ -1,5 +1,6 @@
 // The loop's side of the simulated network (SimNetwork.swift): turning it on and off,
 // resetting a connection, and delivering what arrived at each poll step.
+import Runtime
 import SystemPackage
 
 extension EventLoop {
@@ -92,4 +93,9 @@ extension SimNetwork: WakeSource {
     }
 
     func close(_ fd: Int32, loop: EventLoop) { close(fd, now: loop.now()) }
+}
+
+extension AsyncSocket {
+    /// Whether the socket lives on the loop's simulated network (`net sim`), not in the kernel.
+    public var isSimulated: Bool { backend.onSimulatedNetwork }
 }

@@ -1,18 +1,19 @@
-// The journal of outside inputs (docs/TIME-TRAVEL.md): everything the loop took from
+// The recording of outside inputs (docs/TIME-TRAVEL.md): everything the loop took from
 // outside itself, in the order it took it — what each system call of `AsyncSocket`
 // returned (fds, ports, addresses, the bytes received, how many were sent, errors), what
 // each poll reported, which completions other threads handed over at which point, and the
 // clock: every reading taken inside a step by the tasks and the loop itself (observers'
 // readings are theirs, not the tasks' inputs). A replay answers the same calls from the
-// journal instead of the kernel — no socket is opened, no port bound, no poll made — so a
+// recording instead of the kernel — no socket is opened, no port bound, no poll made — so a
 // session that used real sockets runs again step for step; the first call that asks for
-// something else than the journal holds is the divergence, and is reported.
+// something else than the recording holds is the divergence, and is reported.
 //
 // Also how outside work ended (`makeOutsideFuture`: a client on a thread of its own), which
 // a replay delivers without running that work. Not inputs, so not here: pool work runs
-// again in a replay (its completion is delivered where the journal says); a host's own fds
+// again in a replay (its completion is delivered where the recording says); a host's own fds
 // (`readable(_:)` on a raw fd) are outside the loop's knowledge. Once a replay has given
-// its verdict, `endReplay()` lets the loop run on without the journal (to shut down).
+// its verdict, `endReplay()` lets the loop run on without the recording (to shut down).
+import Runtime
 import Glibc
 
 /// One input the loop took from outside.
@@ -88,7 +89,7 @@ public enum LoopInput: Sendable, Hashable, Codable {
         }
     }
 
-    /// Roughly what it takes in memory, for the journal's bound.
+    /// Roughly what it takes in memory, for the recording's bound.
     var cost: Int {
         switch self {
         case .recv(_, let b): return 48 + (b?.count ?? 0)
@@ -106,21 +107,21 @@ public struct LoopInputs: Sendable, Codable {
     public var inputs: [LoopInput]
     /// The clock: every reading taken inside a step, on the real clock, in order.
     public var clock: [UInt64]
-    /// The step after which recording stopped because the journal reached its bound (nil:
+    /// The step after which recording stopped because the recording reached its bound (nil:
     /// it covers the whole session).
     public var endedAfterStep: UInt64?
-    /// Whether each drain of the wake-up channel is recorded (`.drained`); nil in journals
+    /// Whether each drain of the wake-up channel is recorded (`.drained`); nil in recordings
     /// from before that, which a replay reads as they were.
     public var wakeDrainsCounted: Bool?
 }
 
-/// How outside work failed, as the journal has it (a replay's `makeOutsideFuture`).
-public struct JournaledFailure: Error, Sendable, CustomStringConvertible {
+/// How outside work failed, as the recording has it (a replay's `makeOutsideFuture`).
+public struct ReplayedFailure: Error, Sendable, CustomStringConvertible {
     public var description: String
 }
 
-/// The journal of a loop's inputs while it records or replays (loop thread only).
-final class InputJournal {
+/// The recording of a loop's inputs while it records or replays (loop thread only).
+final class InputRecording {
     enum Mode { case recording, replaying }
     let mode: Mode
     var inputs: [LoopInput] = []
@@ -135,14 +136,14 @@ final class InputJournal {
     var endedAfterStep: UInt64?
     // Replaying.
     var divergence: String?
-    /// The replay is over (`endReplay()`): the journal answers nothing more, the clock is
+    /// The replay is over (`endReplay()`): the recording answers nothing more, the clock is
     /// real again, completions from other threads are delivered as they come.
     var ended = false
-    /// Completions other threads handed over, waiting for the point the journal delivers them.
+    /// Completions other threads handed over, waiting for the point the recording delivers them.
     var arrived: [FutureID: AnyLoopFuture] = [:]
-    /// Futures of outside work, which the journal completes (`makeOutsideFuture`).
+    /// Futures of outside work, which the recording completes (`makeOutsideFuture`).
     var outside: [FutureID: AnyLoopFuture] = [:]
-    /// Whether the journal has `.drained` for each drain of the wake-up channel.
+    /// Whether the recording has `.drained` for each drain of the wake-up channel.
     let wakeDrainsCounted: Bool
 
     init(recordingUpTo limitBytes: Int) {
@@ -166,34 +167,34 @@ final class InputJournal {
 extension EventLoop {
     // MARK: Recording and replaying
 
-    /// Starts keeping the journal of outside inputs (a fresh loop only: a replay starts
-    /// from the first step). Recording stops, and says so, once the journal holds about
+    /// Starts keeping the recording of outside inputs (a fresh loop only: a replay starts
+    /// from the first step). Recording stops, and says so, once the recording holds about
     /// `limitBytes` (default 64 MB): a replay then checks the steps up to that point.
     public func startRecordingInputs(limitBytes: Int = 64 << 20) {
         assertOnLoopThread()
         precondition(stepNumber == 0, "inputs are recorded from a loop's first step")
-        inputJournal = InputJournal(recordingUpTo: limitBytes)
-        clockJournaled = true
+        inputRecording = InputRecording(recordingUpTo: limitBytes)
+        clockFromInputs = true
     }
 
-    /// Stops recording (or replaying) and forgets the journal.
-    public func stopJournalingInputs() {
+    /// Stops recording (or replaying) and forgets the recording.
+    public func stopRecordingInputs() {
         assertOnLoopThread()
-        inputJournal = nil
-        clockJournaled = false
+        inputRecording = nil
+        clockFromInputs = false
     }
 
     /// The inputs recorded so far (nil unless recording from the start).
     public var recordedInputs: LoopInputs? {
         assertOnLoopThread()
-        guard let j = inputJournal, j.mode == .recording else { return nil }
+        guard let j = inputRecording, j.mode == .recording else { return nil }
         return LoopInputs(inputs: j.inputs, clock: j.clock, endedAfterStep: j.endedAfterStep, wakeDrainsCounted: true)
     }
 
-    /// How much the input journal holds: (inputs, bytes, the step it stopped after if full).
-    public var inputJournalStatus: (inputs: Int, bytes: Int, endedAfterStep: UInt64?)? {
+    /// How much the input recording holds: (inputs, bytes, the step it stopped after if full).
+    public var inputRecordingStatus: (inputs: Int, bytes: Int, endedAfterStep: UInt64?)? {
         assertOnLoopThread()
-        guard let j = inputJournal, j.mode == .recording else { return nil }
+        guard let j = inputRecording, j.mode == .recording else { return nil }
         return (j.inputs.count, j.bytes, j.endedAfterStep)
     }
 
@@ -201,27 +202,27 @@ extension EventLoop {
     public func startReplaying(_ inputs: LoopInputs) {
         assertOnLoopThread()
         precondition(stepNumber == 0, "a replay starts at a loop's first step")
-        inputJournal = InputJournal(replaying: inputs)
-        clockJournaled = true
+        inputRecording = InputRecording(replaying: inputs)
+        clockFromInputs = true
     }
 
-    /// Whether the loop answers outside inputs from a journal.
+    /// Whether the loop answers outside inputs from a recording.
     public var isReplayingInputs: Bool { isReplaying }
 
-    /// The first difference between what this replay asked for and the journal, if any.
-    public var replayDivergence: String? { inputJournal?.divergence }
+    /// The first difference between what this replay asked for and the recording, if any.
+    public var replayDivergence: String? { inputRecording?.divergence }
 
     /// Ends a replay — its verdict is in, or it is being shut down — so that the loop can
-    /// still run (cancelled tasks unwinding, pool work finishing) without a journal whose
+    /// still run (cancelled tasks unwinding, pool work finishing) without a recording whose
     /// inputs and clock readings have run out: the clock goes on in real time from the
     /// replay's last reading, polls wait only for other threads (the wake-up channel) up to
     /// their timeout, completions are delivered as they arrive, and a socket call — of a
     /// replayed socket or a new one — fails without touching the kernel (a replayed
-    /// socket's fd is the journal's number, not this process's). Nothing is checked any
+    /// socket's fd is the recording's number, not this process's). Nothing is checked any
     /// more: a divergence found so far stays as it was. No effect unless replaying.
     public func endReplay() {
         assertOnLoopThread()
-        guard let j = inputJournal, j.mode == .replaying, !j.ended else { return }
+        guard let j = inputRecording, j.mode == .replaying, !j.ended else { return }
         j.ended = true
         // Time goes on from the replay's clock, never back.
         let real = monotonicNanos()
@@ -231,36 +232,36 @@ extension EventLoop {
             clockOffset = j.lastClock > real &+ clockOffset ? j.lastClock &- real : clockOffset
         }
         publishClock()
-        // Completions that waited for their place in the journal are delivered now.
+        // Completions that waited for their place in the recording are delivered now.
         takeInboxForReplay(j)
         for f in j.arrived.values.sorted(by: { $0.id.rawValue < $1.id.rawValue }) { deliver(f) }
         j.arrived.removeAll()
-        // Outside work the journal did not complete never will: whoever waits for it is told.
+        // Outside work the recording did not complete never will: whoever waits for it is told.
         for f in j.outside.values.sorted(by: { $0.id.rawValue < $1.id.rawValue }) {
-            f.completeFromJournal(failure: "the replay has ended")
+            f.completeFromReplay(failure: ReplayedFailure(description: "the replay has ended"))
             deliver(f)
         }
         j.outside.removeAll()
     }
 
     /// Whether a replay was ended (`endReplay()`).
-    public var replayEnded: Bool { inputJournal.map { $0.mode == .replaying && $0.ended } ?? false }
+    public var replayEnded: Bool { inputRecording.map { $0.mode == .replaying && $0.ended } ?? false }
 
-    /// Whether the replayed inputs ran out (the journal's recording had stopped).
+    /// Whether the replayed inputs ran out (the recording's recording had stopped).
     public var replayInputsExhausted: Bool {
-        guard let j = inputJournal, j.mode == .replaying else { return false }
+        guard let j = inputRecording, j.mode == .replaying else { return false }
         return j.cursor >= j.inputs.count && j.endedAfterStep != nil
     }
 
     // MARK: The clock
 
-    /// Now, while the clock is journaled (recording or replaying, real clock). A reading
+    /// Now, while the clock is recorded (recording or replaying, real clock). A reading
     /// inside a step, by a task or the loop (not an observer), is an input: recorded, or
-    /// in a replay taken from the journal. Outside steps: the real clock (recording) or
+    /// in a replay taken from the recording. Outside steps: the real clock (recording) or
     /// the replay's last reading.
     @usableFromInline @inline(never)
-    func journaledNow() -> UInt64 {
-        guard let j = inputJournal else { return monotonicNanos() &+ clockOffset }
+    func inputClockNow() -> UInt64 {
+        guard let j = inputRecording else { return monotonicNanos() &+ clockOffset }
         let input = (currentRecord != nil || collectingWakes) && !notifying
         switch j.mode {
         case .recording:
@@ -282,4 +283,17 @@ extension EventLoop {
             return j.lastClock
         }
     }
+}
+
+// The names these had while the recording of inputs was called a journal (the REPL's
+// journal file, which holds it, keeps that name).
+@available(*, deprecated, renamed: "ReplayedFailure")
+public typealias JournaledFailure = ReplayedFailure
+
+extension EventLoop {
+    @available(*, deprecated, renamed: "stopRecordingInputs()")
+    public func stopJournalingInputs() { stopRecordingInputs() }
+
+    @available(*, deprecated, renamed: "inputRecordingStatus")
+    public var inputJournalStatus: (inputs: Int, bytes: Int, endedAfterStep: UInt64?)? { inputRecordingStatus }
 }
