@@ -80,7 +80,7 @@ let package = Package(
         // in Runtime it would add a hop to each resumption of a yield — see
         // docs/PERFORMANCE.md; AsyncSocket's methods say `nonisolated(nonsending)` instead.)
         .target(
-            name: "FibService", dependencies: ["Runtime", "Pools"],
+            name: "FibService", dependencies: ["Runtime", "TimeTravel", "Pools"],
             swiftSettings: [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]
         ),
         // A process-pool worker: reads n, writes fib(n), one line each.
@@ -106,6 +106,7 @@ let package = Package(
             dependencies: [
                 "Repl",
                 "Runtime",
+                "TimeTravel",
                 "FibService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -141,7 +142,7 @@ let package = Package(
             dependencies: ["EmbedExample", "Repl", "Runtime"],
             path: "examples/embed/Sources/corepl-embed"
         ),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Pools", "TestSupport"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "TimeTravel", "Pools", "TestSupport"]),
         .testTarget(name: "FibServiceTests", dependencies: ["FibService", "Pools", "Runtime", "TestSupport", "corepl-worker"]),
         // The process pool's tests run corepl-worker as its worker.
         .testTarget(name: "PoolsTests", dependencies: ["Pools", "Runtime", "TestSupport", "corepl-worker"]),
@@ -151,7 +152,7 @@ let package = Package(
         .testTarget(name: "FibPackTests", dependencies: ["FibPack", "Repl", "FibService", "Runtime", "TestSupport"]),
         .testTarget(
             name: "ReplTests",
-            dependencies: ["Repl", "Trace", "Insight", "FibPack", "FibService", "Pools", "Runtime", "TestSupport", "EmbedExample", "corepl", "corepl-worker", "corepl-embed"],
+            dependencies: ["Repl", "Trace", "Insight", "FibPack", "FibService", "Pools", "Runtime", "TimeTravel", "TestSupport", "EmbedExample", "corepl", "corepl-worker", "corepl-embed"],
             exclude: ["pty_session.py", "pty_typed_tutorial.py", "pty_output.py", "Fixtures"]
         ),
     ],

@@ -4,6 +4,7 @@ import ArgumentParser
 import FibService
 import Repl
 import Runtime
+import TimeTravel
 
 struct SpawnServer: ReplCommand {
     static let configuration = CommandConfiguration(

@@ -4,6 +4,7 @@
 import Glibc
 import Pools
 import Runtime
+import TimeTravel
 import Synchronization
 
 /// A fib client on the calling thread, with blocking sockets. Stoppable from any thread.

@@ -71,8 +71,7 @@ extension EventLoop {
     /// Notes what entered the ready queue since the last step, before a step takes its
     /// task out (a policy other than fifo may take one of those).
     @inline(never)
-    func historyBeforeStep() {
-        guard let h = history else { return }
+    func historyBeforeStep(_ h: LoopHistory) {
         h.beforeIDs = h.current.ids.count
         h.beforeRows = h.current.rows.count
         guard ready.count > h.lastReadyCount else { return }
@@ -83,8 +82,7 @@ extension EventLoop {
     /// Records what the step just taken changed; `popped` is the ready entry it ran (nil
     /// for a poll step).
     @inline(never)
-    func captureHistory(popped: ReadyEntry?) {
-        guard let h = history else { return }
+    func captureHistory(_ h: LoopHistory, popped: ReadyEntry?) {
         var ran: TaskRecord?
         var poppedForeign = false
         switch popped {
@@ -222,15 +220,13 @@ extension EventLoop {
     // MARK: Hooks for changes outside a task's own step
 
     /// A task's row changed outside its own step (a fact or figure set for it).
-    func historyTouched(_ record: TaskRecord) {
-        guard let h = history else { return }
+    func historyTouched(_ h: LoopHistory, _ record: TaskRecord) {
         h.touched.append(record.id)
     }
 
     /// A task's figures are about to be cleared (or the task forgotten): the history keeps
     /// them for the rows that show them.
-    func historyArchiveFigures(of record: TaskRecord, leaving: Bool) {
-        guard let h = history else { return }
+    func historyArchiveFigures(_ h: LoopHistory, of record: TaskRecord, leaving: Bool) {
         if !record.figures.isEmpty {
             h.archive[ArchiveKey(task: record.id, epoch: record.figureEpoch)] = ArchivedFigures(
                 figures: record.figures, dropped: record.figureDropped, archivedAt: stepNumber)
@@ -244,7 +240,7 @@ extension EventLoop {
     }
 
     /// Other threads add time stamps to this task: its row is captured at every step.
-    func historyStamped(_ record: TaskRecord) {
-        history?.stamped.insert(record.id)
+    func historyStamped(_ h: LoopHistory, _ record: TaskRecord) {
+        h.stamped.insert(record.id)
     }
 }

@@ -164,12 +164,15 @@ final class TimeMachine: LoopDriver {
 
     // MARK: History
 
-    func beforeStep(_ loop: EventLoop) { loop.historyBeforeStep() }
-    func afterStep(_ loop: EventLoop, popped: EventLoop.ReadyEntry?) { loop.captureHistory(popped: popped) }
-    func touched(_ loop: EventLoop, _ record: TaskRecord) { loop.historyTouched(record) }
-    func stamped(_ loop: EventLoop, _ record: TaskRecord) { loop.historyStamped(record) }
+    // (Called only while `driverHistory` is set: while there is a history.)
+    func beforeStep(_ loop: EventLoop) { loop.historyBeforeStep(history.unsafelyUnwrapped) }
+    func afterStep(_ loop: EventLoop, popped: EventLoop.ReadyEntry?) {
+        loop.captureHistory(history.unsafelyUnwrapped, popped: popped)
+    }
+    func touched(_ loop: EventLoop, _ record: TaskRecord) { loop.historyTouched(history.unsafelyUnwrapped, record) }
+    func stamped(_ loop: EventLoop, _ record: TaskRecord) { loop.historyStamped(history.unsafelyUnwrapped, record) }
     func archiving(_ loop: EventLoop, _ record: TaskRecord, leaving: Bool) {
-        loop.historyArchiveFigures(of: record, leaving: leaving)
+        loop.historyArchiveFigures(history.unsafelyUnwrapped, of: record, leaving: leaving)
     }
 
     // MARK: Scheduling

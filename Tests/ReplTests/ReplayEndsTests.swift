@@ -11,6 +11,7 @@ import Glibc
 import Repl
 import Pools
 import Runtime
+import TimeTravel
 import Testing
 import TestSupport
 

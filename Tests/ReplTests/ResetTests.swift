@@ -5,6 +5,7 @@ import FibPack
 import Foundation
 @testable import Repl
 import Runtime
+import TimeTravel
 import Testing
 import TestSupport
 

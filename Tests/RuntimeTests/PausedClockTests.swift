@@ -2,6 +2,7 @@
 // loop and for other threads (`sharedClock`), timers do not expire, and it goes on from
 // where it stopped — so a person's pause at the prompt is in no window, rate or latency.
 import Runtime
+import TimeTravel
 import Testing
 import TestSupport
 

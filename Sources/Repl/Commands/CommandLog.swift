@@ -1,6 +1,7 @@
 // The log of what changed the loop between steps, which forking a timeline and the journal
 // re-run. What each command is to it comes from the command's traits (CommandTraits.swift).
 import Runtime
+import TimeTravel
 
 /// The time-travel feature's log in a session.
 final class CommandLogState: SessionExtension {

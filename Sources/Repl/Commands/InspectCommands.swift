@@ -60,11 +60,7 @@ struct Queues: ReplCommand {
         let snap = session.viewSnapshot()
         if json { return session.output.line(try JSONViews.encode(snap)) }
         if session.isInThePast { return session.output.line(Views.queues(snap)) }
-        var extra = session.extensions.flatMap { $0.queueRows(snap, in: session) }
-        let policy = session.loop.policy
-        if policy != .fifo { extra.insert(("policy", policy.description), at: 0) }
-        if session.loop.clock == .virtual { extra.insert(("clock", "virtual"), at: 0) }
-        if let net = session.loop.networkSummary { extra.append(("net", net)) }
+        let extra = session.extensions.flatMap { $0.queueRows(snap, in: session) }
         let sinceMark = session.gilSinceMark().flatMap { $0.marked ? $0.snapshot.waitsSummary : nil }
         session.output.line(Views.queues(snap, extraRows: extra, gilSinceMark: sinceMark))
     }

@@ -3,6 +3,7 @@
 // faults.
 import ArgumentParser
 import Runtime
+import TimeTravel
 
 struct NetCommand: ReplCommand {
     static let configuration = CommandConfiguration(

@@ -338,3 +338,17 @@ struct ClockCommand: ReplCommand {
         return skipped > 1_000_000 ? "clock real (\(DurationText.format(.nanoseconds(Int64(skipped)))) ahead of the process's, from virtual time)" : "clock real"
     }
 }
+
+/// What time travel adds to `queues` (the clock when virtual, the policy when not FIFO, the
+/// simulated network once used): a built-in feature, through the hook packs use.
+final class TimeTravelRows: SessionExtension {
+    func queueRows(_ snapshot: LoopSnapshot, in session: Session) -> [(name: String, value: String)] {
+        let loop = session.loop
+        var rows: [(name: String, value: String)] = []
+        if loop.clock == .virtual { rows.append(("clock", "virtual")) }
+        if loop.policy != .fifo { rows.append(("policy", loop.policy.description)) }
+        if let net = loop.networkSummary { rows.append(("net", net)) }
+        return rows
+    }
+}
+

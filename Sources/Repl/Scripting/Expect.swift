@@ -3,6 +3,7 @@
 import ArgumentParser
 import Insight
 import Runtime
+import TimeTravel
 
 struct Expect: ReplCommand {
     static let configuration = CommandConfiguration(

@@ -6,6 +6,7 @@ import DequeModule
 import Glibc
 import Pools
 import Runtime
+import TimeTravel
 import Synchronization
 
 /// Runs a `Session` on a dedicated loop thread (any thread may call its methods).

@@ -3,6 +3,7 @@
 import ArgumentParser
 import Insight
 import Runtime
+import TimeTravel
 import Trace
 import Synchronization
 
@@ -105,6 +106,9 @@ public final class Session: @unchecked Sendable {
         self.loop = loop
         self.loopForOtherThreads = Locked(loop)
         self.registry = CommandRegistry.builtIn
+        // Built-in features add their rows to the views through the hooks packs use,
+        // registered first so that their rows come first.
+        register(extension: TimeTravelRows())
         watch(loop)
     }
 

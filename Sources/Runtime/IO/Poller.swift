@@ -13,6 +13,7 @@ public enum PollerKind: String, Sendable, Hashable, CaseIterable, CustomStringCo
 
 /// One fd the poller found ready. Errors and hang-ups count as both directions, so that
 /// the waiting task wakes and meets the error in its recv/send.
+@usableFromInline
 package struct PollEvent {
     /// Memberwise, for the package's modules.
     package init(fd: Int32, readable: Bool, writable: Bool, hungUp: Bool = false) {
@@ -31,6 +32,7 @@ package struct PollEvent {
 }
 
 /// A poller backend (loop thread only).
+@usableFromInline
 package protocol Poller: AnyObject {
     var kind: PollerKind { get }
     /// Throws if this backend cannot watch `fd` at all (select and FD_SETSIZE).

@@ -18,51 +18,111 @@ package final class TaskRecord: @unchecked Sendable {
         case finished
     }
 
+    // Fields other modules of the package read are stored as `_name` and reached as `name`,
+    // an inlinable accessor (see EventLoop's loop-thread state: so that the unchecked
+    // exclusivity holds for them too).
+    //
     // Touched on every step: declared first (a class keeps declaration order), so that a
     // step touches as few cache lines of the record as it can — it matters with 100,000
     // tasks, where every step meets a record that is not in cache.
-    @usableFromInline @exclusivity(unchecked) package var phase: Phase = .ready
+    @usableFromInline @exclusivity(unchecked) var _phase: Phase = .ready
+    @inlinable package var phase: Phase {
+        @inline(__always) get { _phase }
+        @inline(__always) _modify { yield &_phase }
+    }
     @usableFromInline @exclusivity(unchecked) var cancelRequested = false
     /// The continuation to resume when the task leaves its wait queue.
     @usableFromInline @exclusivity(unchecked) var continuation: UnsafeContinuation<Void, any Error>?
     /// Set to make the next resumption throw (cancellation, a closed fd, …).
     @exclusivity(unchecked) var resumeError: (any Error)?
-    @exclusivity(unchecked) package var steps = 0
-    @exclusivity(unchecked) package var busyNanos: UInt64 = 0
+    @usableFromInline @exclusivity(unchecked) var _steps: Int = 0
+    @inlinable package var steps: Int {
+        @inline(__always) get { _steps }
+        @inline(__always) _modify { yield &_steps }
+    }
+    @usableFromInline @exclusivity(unchecked) var _busyNanos: UInt64 = 0
+    @inlinable package var busyNanos: UInt64 {
+        @inline(__always) get { _busyNanos }
+        @inline(__always) _modify { yield &_busyNanos }
+    }
     @usableFromInline package let id: TaskID
     /// The current (or, while ready/running, the last) suspension: why, what for, where,
     /// since when, as plain bits. The only place a wait is written; `wait` reads it.
-    @usableFromInline @exclusivity(unchecked) package var stored: StoredWait?
+    @usableFromInline @exclusivity(unchecked) var _stored: StoredWait?
+    @inlinable package var stored: StoredWait? {
+        @inline(__always) get { _stored }
+        @inline(__always) _modify { yield &_stored }
+    }
 
     package let name: String
     package let kind: String
     package let parent: TaskID?
     package let createdAt: UInt64
-    package var endedAt: UInt64?
+    @usableFromInline @exclusivity(unchecked) var _endedAt: UInt64?
+    @inlinable package var endedAt: UInt64? {
+        @inline(__always) get { _endedAt }
+        @inline(__always) _modify { yield &_endedAt }
+    }
     /// How it ended, once `phase` is `.finished`.
-    package var exit: TaskExit?
+    @usableFromInline @exclusivity(unchecked) var _exit: TaskExit?
+    @inlinable package var exit: TaskExit? {
+        @inline(__always) get { _exit }
+        @inline(__always) _modify { yield &_exit }
+    }
     /// The Swift task, for `cancel()`.
     var handle: Task<Void, Never>?
     /// Address of the Swift task (== its job), to recognise jobs enqueued by other means.
     @usableFromInline var jobPointer: UnsafeRawPointer?
     /// Matches the live timer entry; bumped to invalidate a pending one.
-    package var timerSequence: UInt64 = 0
+    @usableFromInline @exclusivity(unchecked) var _timerSequence: UInt64 = 0
+    @inlinable package var timerSequence: UInt64 {
+        @inline(__always) get { _timerSequence }
+        @inline(__always) _modify { yield &_timerSequence }
+    }
 
     /// The host queue and detail of a `.custom` wait (`park(in:detail:)`), out of the
     /// record's hot part.
-    package var hostQueue: (queue: String, detail: String) = ("", "")
+    @usableFromInline @exclusivity(unchecked) var _hostQueue: (queue: String, detail: String) = ("", "")
+    @inlinable package var hostQueue: (queue: String, detail: String) {
+        @inline(__always) get { _hostQueue }
+        @inline(__always) _modify { yield &_hostQueue }
+    }
 
-    package var figures: [String: [Double]] = [:]
+    @usableFromInline @exclusivity(unchecked) var _figures: [String: [Double]] = [:]
+    @inlinable package var figures: [String: [Double]] {
+        @inline(__always) get { _figures }
+        @inline(__always) _modify { yield &_figures }
+    }
     /// How many values each series has dropped from its front (at its cap), and how many
     /// times the figures were cleared: the history addresses values by both.
-    package var figureDropped: [String: Int] = [:]
-    package var figureEpoch = 0
+    @usableFromInline @exclusivity(unchecked) var _figureDropped: [String: Int] = [:]
+    @inlinable package var figureDropped: [String: Int] {
+        @inline(__always) get { _figureDropped }
+        @inline(__always) _modify { yield &_figureDropped }
+    }
+    @usableFromInline @exclusivity(unchecked) var _figureEpoch: Int = 0
+    @inlinable package var figureEpoch: Int {
+        @inline(__always) get { _figureEpoch }
+        @inline(__always) _modify { yield &_figureEpoch }
+    }
     /// The driver's note on the task (the history keeps the part of its row that never
     /// changes here, shared by all its rows).
-    package var driverNote: AnyObject?
+    @usableFromInline @exclusivity(unchecked) var _driverNote: AnyObject?
+    @inlinable package var driverNote: AnyObject? {
+        @inline(__always) get { _driverNote }
+        @inline(__always) _modify { yield &_driverNote }
+    }
     /// Time stamps, made on first use (client threads add to them directly).
-    package var stamps: Stamps?
-    package var facts: [String: String] = [:]
+    @usableFromInline @exclusivity(unchecked) var _stamps: Stamps?
+    @inlinable package var stamps: Stamps? {
+        @inline(__always) get { _stamps }
+        @inline(__always) _modify { yield &_stamps }
+    }
+    @usableFromInline @exclusivity(unchecked) var _facts: [String: String] = [:]
+    @inlinable package var facts: [String: String] {
+        @inline(__always) get { _facts }
+        @inline(__always) _modify { yield &_facts }
+    }
 
     init(id: TaskID, name: String, kind: String, parent: TaskID?, createdAt: UInt64) {
         self.id = id

@@ -3,6 +3,7 @@
 import DequeModule
 
 /// The loop's table of task records (loop thread only).
+@usableFromInline
 package struct TaskTable {
     /// Every task, live and finished (finished ones until `clearFinished` or the history
     /// limit evicts them).

@@ -79,6 +79,7 @@ package struct FDWaiters {
 }
 
 /// Every wait queue of a loop (loop thread only).
+@usableFromInline
 package struct WaitQueues {
     package var recv = FDWaiters()
     package var send = FDWaiters()
