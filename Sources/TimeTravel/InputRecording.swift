@@ -259,7 +259,7 @@ extension EventLoop {
     /// inside a step, by a task or the loop (not an observer), is an input: recorded, or
     /// in a replay taken from the recording. Outside steps: the real clock (recording) or
     /// the replay's last reading.
-    @usableFromInline @inline(never)
+    @inline(never)
     func inputClockNow() -> UInt64 {
         guard let j = inputRecording else { return monotonicNanos() &+ clockOffset }
         let input = (currentRecord != nil || collectingWakes) && !notifying

@@ -39,6 +39,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     }
 
     /// What other threads hand to the loop.
+    @usableFromInline
     package enum InboxItem: Sendable {
         case job(UnownedJob)
         case future(AnyLoopFuture)
@@ -82,13 +83,21 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     @exclusivity(unchecked) var clockPausesBetweenRuns = false
     // The seams (Seams.swift): the driver, the flag of each of its groups of calls, and
     // the wake source beside the poller.
-    @exclusivity(unchecked) package var driver: (any LoopDriver)?
+    @usableFromInline @exclusivity(unchecked) var _driver: (any LoopDriver)?
+    @inlinable package var driver: (any LoopDriver)? {
+        @inline(__always) get { _driver }
+        @inline(__always) _modify { yield &_driver }
+    }
     @usableFromInline @exclusivity(unchecked) package var driverClock = false
     @exclusivity(unchecked) package var driverInputs = false
     @exclusivity(unchecked) package var driverFutures = false
     @exclusivity(unchecked) package var driverHistory = false
     @exclusivity(unchecked) package var driverPicks = false
-    @exclusivity(unchecked) package var wakeSource: (any WakeSource)?
+    @usableFromInline @exclusivity(unchecked) var _wakeSource: (any WakeSource)?
+    @inlinable package var wakeSource: (any WakeSource)? {
+        @inline(__always) get { _wakeSource }
+        @inline(__always) _modify { yield &_wakeSource }
+    }
     /// Every task (TaskTable.swift).
     @usableFromInline @exclusivity(unchecked) var _table: TaskTable = TaskTable()
     @inlinable package var table: TaskTable {
@@ -103,7 +112,11 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     }
     /// The task the current step runs, unretained (the table keeps it alive): the hot
     /// primitives borrow it with `_withUnsafeGuaranteedRef` and retain nothing.
-    @usableFromInline @exclusivity(unchecked) package var currentRecord: Unmanaged<TaskRecord>?
+    @usableFromInline @exclusivity(unchecked) var _currentRecord: Unmanaged<TaskRecord>?
+    @inlinable package var currentRecord: Unmanaged<TaskRecord>? {
+        @inline(__always) get { _currentRecord }
+        @inline(__always) _modify { yield &_currentRecord }
+    }
     /// The task the current step runs.
     @usableFromInline var current: TaskRecord? {
         @inline(__always) get { currentRecord?.takeUnretainedValue() }
@@ -119,16 +132,28 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     var lastEvent: StepEvent?
     @exclusivity(unchecked) var spawnedThisStep: [TaskID] = []
     /// While a poll step runs, every task moved to ready is also added to `stepWakes`.
-    @exclusivity(unchecked) package var collectingWakes = false
+    @usableFromInline @exclusivity(unchecked) var _collectingWakes: Bool = false
+    @inlinable package var collectingWakes: Bool {
+        @inline(__always) get { _collectingWakes }
+        @inline(__always) _modify { yield &_collectingWakes }
+    }
     /// Whether the loop takes part in a GIL (`gilLock != nil`): the step's check reads this
     /// one byte, which sits in padding so that the hot fields keep their places.
     @exclusivity(unchecked) var gilActive = false
-    @exclusivity(unchecked) package var stepWakes: [Wake] = []
+    @usableFromInline @exclusivity(unchecked) var _stepWakes: [Wake] = []
+    @inlinable package var stepWakes: [Wake] {
+        @inline(__always) get { _stepWakes }
+        @inline(__always) _modify { yield &_stepWakes }
+    }
     /// While true, the next job enqueued on the loop thread is kept in `captured`
     /// instead of queued: resuming a continuation then runs its job in the same step.
     @exclusivity(unchecked) var capturing = false
     /// Whether the loop thread holds the GIL now.
-    @exclusivity(unchecked) package var loopHoldsGIL = false
+    @usableFromInline @exclusivity(unchecked) var _loopHoldsGIL: Bool = false
+    @inlinable package var loopHoldsGIL: Bool {
+        @inline(__always) get { _loopHoldsGIL }
+        @inline(__always) _modify { yield &_loopHoldsGIL }
+    }
     /// Time the loop waited for the GIL during the current step (not the task's busy time).
     @exclusivity(unchecked) var gilWaitInStep: UInt64 = 0
     @exclusivity(unchecked) var captured: UnownedJob?
@@ -149,7 +174,11 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     var receiveBuffer: UnsafeMutableRawBufferPointer?
     @exclusivity(unchecked) var pollEvents: [PollEvent] = []
     /// While observers are told of an event.
-    @usableFromInline @exclusivity(unchecked) package var notifying = false
+    @usableFromInline @exclusivity(unchecked) var _notifying: Bool = false
+    @inlinable package var notifying: Bool {
+        @inline(__always) get { _notifying }
+        @inline(__always) _modify { yield &_notifying }
+    }
     var nextFutureID = 1
     /// Futures made by this loop whose completion has not been delivered yet.
     @usableFromInline @exclusivity(unchecked) var _pendingFutures: Int = 0
@@ -157,7 +186,11 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         @inline(__always) get { _pendingFutures }
         @inline(__always) _modify { yield &_pendingFutures }
     }
-    @usableFromInline @exclusivity(unchecked) package var observers: [any LoopObserver] = []
+    @usableFromInline @exclusivity(unchecked) var _observers: [any LoopObserver] = []
+    @inlinable package var observers: [any LoopObserver] {
+        @inline(__always) get { _observers }
+        @inline(__always) _modify { yield &_observers }
+    }
 
     /// How many finished tasks the table keeps (the oldest are forgotten first). Not the
     /// history's limit, which counts steps (`startHistory(limit:)`).

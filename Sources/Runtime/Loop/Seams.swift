@@ -9,6 +9,7 @@
 // `driverPicks`; `wakeSource != nil`), and the driver sets its flags when its state changes.
 
 /// What one attempt at `accept` on a woken listener found.
+@usableFromInline
 package enum AcceptAttempt {
     /// A connection (fd, its local end, its peer).
     case connection(fd: Int32, local: SocketAddress?, peer: SocketAddress?)
@@ -18,6 +19,7 @@ package enum AcceptAttempt {
 
 /// How a socket's system calls are carried out. One instance serves every socket made
 /// with it; each call makes one attempt and does not wait.
+@usableFromInline
 package protocol SocketBackend: AnyObject, Sendable {
     /// Opens a listening socket bound to `address`.
     func listen(_ address: SocketAddress, backlog: Int32, loop: EventLoop) throws(SocketError) -> (fd: Int32, bound: SocketAddress)
@@ -48,6 +50,7 @@ package protocol SocketBackend: AnyObject, Sendable {
 
 /// A source of readiness beside the poller, with fds of its own that the poller never
 /// sees (the simulated network's: numbers no kernel hands out).
+@usableFromInline
 package protocol WakeSource: AnyObject {
     /// Whether `fd` is one of this source's.
     func owns(_ fd: Int32) -> Bool
@@ -67,6 +70,7 @@ package protocol WakeSource: AnyObject {
 /// What drives the loop in place of the real world: one object, one slot
 /// (`EventLoop.driver`). Each group of calls is made only while the loop's flag for it is
 /// set, so a driver answers only what it took over.
+@usableFromInline
 package protocol LoopDriver: AnyObject {
     // MARK: The clock (while `driverClock`)
 

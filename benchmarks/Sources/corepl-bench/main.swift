@@ -20,6 +20,7 @@ let suites: [String: () throws -> Void] = [
     "profile-step": { for _ in 0..<5 { print(try loopStep(tasks: 2, yields: profileYields)) } },
     "profile-trace": { for _ in 0..<5 { print(try loopStep(tasks: 2, yields: profileYields, recording: true)) } },
     "profile-history": { for _ in 0..<5 { print(try loopStep(tasks: 2, yields: profileYields, history: true)) } },
+    "profile-journal": { for _ in 0..<5 { print(try socketRoundTrip(trips: profileYields / 10, journal: true)) } },
     "journal": {
         var ratios: [Double] = []
         for _ in 0..<9 {
