@@ -120,29 +120,30 @@ public struct ReplayedFailure: Error, Sendable, CustomStringConvertible {
     public var description: String
 }
 
-/// The recording of a loop's inputs while it records or replays (loop thread only).
+/// The recording of a loop's inputs while it records or replays (loop thread only, so its
+/// fields skip the run-time exclusivity checks a class's fields otherwise pay on each access).
 final class InputRecording {
     enum Mode { case recording, replaying }
     let mode: Mode
-    var inputs: [LoopInput] = []
-    var clock: [UInt64] = []
-    var cursor = 0
-    var clockCursor = 0
+    @exclusivity(unchecked) var inputs: [LoopInput] = []
+    @exclusivity(unchecked) var clock: [UInt64] = []
+    @exclusivity(unchecked) var cursor = 0
+    @exclusivity(unchecked) var clockCursor = 0
     /// A replay's last clock reading (what is read outside steps).
-    var lastClock: UInt64 = 0
+    @exclusivity(unchecked) var lastClock: UInt64 = 0
     // Recording.
     let limitBytes: Int
-    var bytes = 0
-    var endedAfterStep: UInt64?
+    @exclusivity(unchecked) var bytes = 0
+    @exclusivity(unchecked) var endedAfterStep: UInt64?
     // Replaying.
-    var divergence: String?
+    @exclusivity(unchecked) var divergence: String?
     /// The replay is over (`endReplay()`): the recording answers nothing more, the clock is
     /// real again, completions from other threads are delivered as they come.
-    var ended = false
+    @exclusivity(unchecked) var ended = false
     /// Completions other threads handed over, waiting for the point the recording delivers them.
-    var arrived: [FutureID: AnyLoopFuture] = [:]
+    @exclusivity(unchecked) var arrived: [FutureID: AnyLoopFuture] = [:]
     /// Futures of outside work, which the recording completes (`makeOutsideFuture`).
-    var outside: [FutureID: AnyLoopFuture] = [:]
+    @exclusivity(unchecked) var outside: [FutureID: AnyLoopFuture] = [:]
     /// Whether the recording has `.drained` for each drain of the wake-up channel.
     let wakeDrainsCounted: Bool
 

@@ -69,8 +69,10 @@ public struct SocketError: Error, Sendable, CustomStringConvertible {
 /// when it is made (`SocketBackend`, Loop/Seams.swift).
 public final class AsyncSocket: @unchecked Sendable {
     public let loop: EventLoop
-    /// The file descriptor; -1 once closed. (Loop thread only: no dynamic exclusivity check.)
-    @exclusivity(unchecked) public private(set) var fd: Int32
+    /// The file descriptor; -1 once closed. (Loop thread only: no dynamic exclusivity check,
+    /// in other modules too — their direct reads of a stored field would be checked.)
+    @inlinable public var fd: Int32 { @inline(__always) get { _fd } }
+    @usableFromInline @exclusivity(unchecked) var _fd: Int32
     /// Where it listens or which local end it is.
     public let localAddress: SocketAddress?
     /// The other end, for connected sockets.
@@ -82,7 +84,7 @@ public final class AsyncSocket: @unchecked Sendable {
 
     init(loop: EventLoop, fd: Int32, local: SocketAddress?, peer: SocketAddress?, backend: any SocketBackend) {
         self.loop = loop
-        self.fd = fd
+        self._fd = fd
         self.serial = nextSocketSerial()
         self.backend = backend
         self.localAddress = local
@@ -241,7 +243,7 @@ public final class AsyncSocket: @unchecked Sendable {
     public func close() {
         guard fd >= 0 else { return }
         loop.close(fd)
-        fd = -1
+        _fd = -1
     }
 
     private func checkOpen(_ operation: String) throws(SocketError) {
