@@ -1,14 +1,15 @@
-// The monitor: an observer of every step that keeps the figures `top` and `stats` show
-// (rates, histograms of step, wait and poll times, request latency) and looks for the
-// problems `lints` lists. Attached to a session's loop by the REPL; a loop it does not
-// watch pays nothing (Runtime/Loop/Observer.swift).
+// The monitor: a reader of every step's records (Runtime/Loop/LoopRecords.swift) that keeps
+// the figures `top` and `stats` show (rates, histograms of step, wait and poll times,
+// request latency) and looks for the problems `lints` lists. It reads each step's records
+// at the step's end, in one call, and makes text only for a lint's message. Attached to a
+// session's loop by the REPL; a loop it does not watch pays nothing.
 import Histogram
 import Runtime
 
 /// Watches a loop: counters, latency histograms, and lints.
 ///
 /// Use it on the loop thread. `start(on:)` attaches it; `stop()` detaches it.
-public final class LoopMonitor: LoopObserver {
+public final class LoopMonitor: LoopRecordReader {
     /// Thresholds, and which lints are off.
     public var settings = LintSettings()
     /// Called once for each new lint (a kind and a task or future seen for the first time).
@@ -107,12 +108,13 @@ public final class LoopMonitor: LoopObserver {
             if case .waiting(let w) = t.state { perTask[i].waitSince = w.since; perTask[i].waitLocation = w.location }
             if t.state.isFinished { ended.insert(t.id) }
         }
-        loop.addObserver(self)
+        loop.addRecordReader(self)
+        readCPUWait(loop)
     }
 
     /// Detaches it.
     public func stop() {
-        loop?.removeObserver(self)
+        loop?.removeRecordReader(self)
         loop = nil
     }
 
@@ -133,41 +135,52 @@ public final class LoopMonitor: LoopObserver {
 
     // MARK: Observing
 
-    public func loop(_ loop: EventLoop, observed event: LoopEvent) {
-        switch event {
-        case .spawned(let id, let name, let kind, _):
-            kinds[id] = (name, kind)
-            perTask[slot(id)] = PerTask(isHandler: kind == "handler")
-        case .stepBegan(_, let task):
-            runningTask = task
-            if task == nil {
-                pollStepStart = loop.now()
-                beforePoll = true
-            } else if sinceReading &+ (loop.pausedNanos &- pausedAtReading) >= Self.readingInterval {
-                readCPUWait(loop)
+    package func loop(_ loop: EventLoop, read records: UnsafeBufferPointer<LoopRecord>) {
+        for record in records {
+            switch record {
+            case .began(_, let task, let at):
+                runningTask = task
+                if task == nil {
+                    pollStepStart = at
+                    beforePoll = true
+                }
+            case .waits(let id, let wait):
+                waited(id, wait)
+            case .woke(let id, let from, let cause, let at):
+                woke(id, from: loop.publicReason(from, of: id), cause: cause, at: at, loop)
+            case .pollBegan(_, let at):
+                pollBlockStart = at
+                beforePoll = false
+            case .pollEnded(let waitedNanos, _):
+                noteBlocked(waitedNanos)
+            case .ran(let id, let from, let to, let busy, _, _, _):
+                beforePoll = false
+                ran(id, from: from, to: to, busy: busy, loop)
+            case .polled(let end, let woke, let waitedNanos, let note):
+                beforePoll = false
+                polled(end: end, woke: woke, waitedNanos: waitedNanos, note: note, loop)
+            case .event(let box):
+                switch box.event {
+                case .spawned(let id, let name, let kind, _):
+                    kinds[id] = (name, kind)
+                    perTask[slot(id)] = PerTask(isHandler: kind == "handler")
+                case .exited(let id, _):
+                    exited(id)
+                case .pool(let p):
+                    pool(p)
+                default:
+                    break
+                }
             }
-        case .waits(let id, let wait):
-            waited(id, wait)
-        case .woke(let wake):
-            woke(wake, loop)
-        case .pollBegan:
-            pollBlockStart = loop.now()
-            beforePoll = false
-        case .pollEnded(let report):
-            noteBlocked(report.waitedNanos)
-        case .stepEnded(let step):
-            beforePoll = false
-            stepEnded(step, loop)
-        case .exited(let id, _):
-            exited(id)
-        case .pool(let p):
-            pool(p)
-        case .net:
-            break
+        }
+        // The reading of the loop thread's wait for a CPU that the next step's slow-step
+        // check starts from: at most a millisecond of loop (or paused) time old.
+        if sinceReading &+ (loop.pausedNanos &- pausedAtReading) >= Self.readingInterval {
+            readCPUWait(loop)
         }
     }
 
-    private func waited(_ id: TaskID, _ wait: Wait) {
+    private func waited(_ id: TaskID, _ wait: StoredWait) {
         let i = slot(id)
         perTask[i].waitSince = wait.since
         perTask[i].waitLocation = wait.location
@@ -185,14 +198,13 @@ public final class LoopMonitor: LoopObserver {
         }
     }
 
-    private func woke(_ wake: Wake, _ loop: EventLoop) {
+    private func woke(_ task: TaskID, from: WaitReason, cause: WakeCause, at now: UInt64, _ loop: EventLoop) {
         counters.wakes &+= 1
-        let now = loop.now()
-        let i = slot(wake.task)
+        let i = slot(task)
         if perTask[i].waitSince != 0 {
-            stats.record(wait: now &- perTask[i].waitSince, kind: wake.from, task: wake.task)
+            stats.record(wait: now &- perTask[i].waitSince, kind: from, task: task)
         }
-        switch wake.cause {
+        switch cause {
         case .readable where perTask[i].isHandler, .stillReady(_, writable: false) where perTask[i].isHandler:
             perTask[i].requestStart = now
         case .future(let f):
@@ -200,7 +212,7 @@ public final class LoopMonitor: LoopObserver {
             // loop slept in poll since it completed, the signal was lost.
             // (Pool threads stamp completions on the real clock: not comparable on a virtual one.)
             if beforePoll, loop.isClockReal, let done = completed[f] {
-                lateWake(wake.task, since: done.at, now: now, what: "future \(f.rawValue) (\(done.label)) completed")
+                lateWake(task, since: done.at, now: now, what: "future \(f.rawValue) (\(done.label)) completed")
             }
             completed[f] = nil
             submitter[f] = nil
@@ -208,8 +220,8 @@ public final class LoopMonitor: LoopObserver {
         case .closed(let fd):
             guard !settings.off.contains(.closedFD) else { break }
             let at = perTask[i].waitLocation.map { $0.line > 0 ? " at \($0)" : "" } ?? ""
-            report(.closedFD, key: "\(wake.task.rawValue)", task: wake.task,
-                   "\(taskLabel(wake.task)) was waiting on fd \(fd) (\(wake.from.description))\(at) when it was closed under it: cancel the task before closing its fd, or let it close the fd itself")
+            report(.closedFD, key: "\(task.rawValue)", task: task,
+                   "\(taskLabel(task)) was waiting on fd \(fd) (\(from.description))\(at) when it was closed under it: cancel the task before closing its fd, or let it close the fd itself")
         default:
             break
         }
@@ -235,56 +247,50 @@ public final class LoopMonitor: LoopObserver {
         stats.record(poll: nanos)
     }
 
-    private func stepEnded(_ step: StepEvent, _ loop: EventLoop) {
+    private func ran(_ task: TaskID, from: StoredWait?, to: StoredWait?, busy: UInt64, _ loop: EventLoop) {
         counters.steps &+= 1
         runningTask = nil
-        switch step.kind {
-        case .ran(let s):
-            counters.stepNanos &+= s.busyNanos
-            sinceReading &+= s.busyNanos
-            stats.record(step: s.busyNanos, task: s.task)
-            var yielded = false
-            if case .waits(let w) = s.outcome { yielded = w.reason == .yield }
-            // Where the step ran: from where it resumed to where it suspended again (text
-            // made only for a lint's message: formatting costs more than a step).
-            func location() -> String {
-                let from = s.resumedFrom.flatMap { $0.location.line > 0 ? "\($0.location)" : nil }
-                var to: String?
-                if case .waits(let w) = s.outcome, w.location.line > 0 { to = "\(w.location)" }
-                switch (from, to) {
-                case let (f?, t?) where f != t: return " between \(f) and \(t)"
-                case let (_, t?): return " at \(t)"
-                case let (f?, nil): return " after \(f)"
-                default: return ""
-                }
+        counters.stepNanos &+= busy
+        sinceReading &+= busy
+        stats.record(step: busy, task: task)
+        let yielded = to?.reason == .yield
+        // Where the step ran: from where it resumed to where it suspended again (text
+        // made only for a lint's message: formatting costs more than a step).
+        func location() -> String {
+            let from = from.flatMap { $0.location.line > 0 ? "\($0.location)" : nil }
+            let to = to.flatMap { $0.location.line > 0 ? "\($0.location)" : nil }
+            switch (from, to) {
+            case let (f?, t?) where f != t: return " between \(f) and \(t)"
+            case let (_, t?): return " at \(t)"
+            case let (f?, nil): return " after \(f)"
+            default: return ""
             }
-            if s.busyNanos > settings.slowStepNanos { slowStep(s, loop, location) }
-            let i = slot(s.task)
-            if yielded {
-                perTask[i].yieldRun += 1
-                let run = perTask[i].yieldRun
-                // Reported at the threshold and at each multiple of it (not every step after).
-                if run % settings.neverYieldsSteps == 0 && !settings.off.contains(.neverYields) {
-                    report(.neverYields, key: "\(s.task.rawValue)", task: s.task, worst: UInt64(run),
-                           "\(taskLabel(s.task)) ran \(run) steps in a row without waiting on anything\(location()): it spins; let it wait on what it needs (a socket, a future, a sleep)")
-                }
-            } else {
-                perTask[i].yieldRun = 0
-            }
-        case .polled:
-            counters.polls &+= 1
-            let took = loop.now() &- pollStepStart
-            counters.pollNanos &+= took
-            sinceReading &+= took
-        case .idle(let idle):
-            // An idle poll reports no pollEnded: its blocked time comes here.
-            noteBlocked(idle.waitedNanos)
-            counters.polls &+= 1
-            let took = loop.now() &- pollStepStart
-            counters.pollNanos &+= took
-            sinceReading &+= took
-            if idle.note == nil { checkDeadlock(loop) }
         }
+        if busy > settings.slowStepNanos { slowStep(task, busy: busy, loop, location) }
+        let i = slot(task)
+        if yielded {
+            perTask[i].yieldRun += 1
+            let run = perTask[i].yieldRun
+            // Reported at the threshold and at each multiple of it (not every step after).
+            if run % settings.neverYieldsSteps == 0 && !settings.off.contains(.neverYields) {
+                report(.neverYields, key: "\(task.rawValue)", task: task, worst: UInt64(run),
+                       "\(taskLabel(task)) ran \(run) steps in a row without waiting on anything\(location()): it spins; let it wait on what it needs (a socket, a future, a sleep)")
+            }
+        } else {
+            perTask[i].yieldRun = 0
+        }
+    }
+
+    private func polled(end: UInt64, woke: Bool, waitedNanos: UInt64, note: String?, _ loop: EventLoop) {
+        counters.steps &+= 1
+        runningTask = nil
+        // An idle poll reports no pollEnded: its blocked time comes here.
+        if !woke { noteBlocked(waitedNanos) }
+        counters.polls &+= 1
+        let took = end &- pollStepStart
+        counters.pollNanos &+= took
+        sinceReading &+= took
+        if !woke && note == nil { checkDeadlock(loop) }
     }
 
     /// Takes a reading of the loop thread's wait for a CPU (none on the virtual clock,
@@ -300,24 +306,24 @@ public final class LoopMonitor: LoopObserver {
     /// computation does, as example 03's wait on a future), unless the loop thread waited
     /// for a CPU for so much of it that what is left is under the threshold — then the
     /// machine was busy, and no task is blamed.
-    private func slowStep(_ s: TaskStep, _ loop: EventLoop, _ location: () -> String) {
+    private func slowStep(_ task: TaskID, busy: UInt64, _ loop: EventLoop, _ location: () -> String) {
         guard !settings.off.contains(.blockedLoop) || !settings.off.contains(.descheduled) else { return }
         var waited: UInt64 = 0
         if let before = cpuWaitReading {
             readCPUWait(loop)
-            if let after = cpuWaitReading, after >= before { waited = min(after - before, s.busyNanos) }
+            if let after = cpuWaitReading, after >= before { waited = min(after - before, busy) }
         }
-        let held = s.busyNanos - waited
+        let held = busy - waited
         if held > settings.slowStepNanos {
             guard !settings.off.contains(.blockedLoop) else { return }
             // (Said when it is a tenth of the step or more.)
-            let cpu = waited >= max(1_000_000, s.busyNanos / 10) ? " (a \(Self.ms(s.busyNanos)) step: the loop thread also waited \(Self.ms(waited)) for a CPU)" : ""
-            report(.blockedLoop, key: "\(s.task.rawValue)", task: s.task, worst: held,
-                   "\(taskLabel(s.task)) held the loop for \(Self.ms(held))\(location())\(cpu): run it in a pool and yield on the future")
+            let cpu = waited >= max(1_000_000, busy / 10) ? " (a \(Self.ms(busy)) step: the loop thread also waited \(Self.ms(waited)) for a CPU)" : ""
+            report(.blockedLoop, key: "\(task.rawValue)", task: task, worst: held,
+                   "\(taskLabel(task)) held the loop for \(Self.ms(held))\(location())\(cpu): run it in a pool and yield on the future")
         } else {
             guard !settings.off.contains(.descheduled) else { return }
             report(.descheduled, key: "loop", task: nil, worst: waited,
-                   "the loop thread was not running for \(Self.ms(waited)) of a \(Self.ms(s.busyNanos)) step of \(taskLabel(s.task))\(location()): the machine is busy (the thread was ready, waiting for a CPU); the task itself took \(Self.ms(held)), under the slow-step threshold")
+                   "the loop thread was not running for \(Self.ms(waited)) of a \(Self.ms(busy)) step of \(taskLabel(task))\(location()): the machine is busy (the thread was ready, waiting for a CPU); the task itself took \(Self.ms(held)), under the slow-step threshold")
         }
     }
 

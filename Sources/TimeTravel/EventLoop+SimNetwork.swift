@@ -57,7 +57,7 @@ extension EventLoop {
         guard let sim, !sim.events.isEmpty else { return }
         let events = sim.events
         sim.events.removeAll()
-        if !observers.isEmpty { for e in events { notify(.net(e)) } }
+        if watched { for e in events { emit(.net(e)) } }
     }
 }
 

@@ -140,7 +140,7 @@ extension EventLoop {
         for item in items {
             switch item {
             case .future(let f): j.arrived[f.id] = f
-            case .pool(let event): notify(.pool(event))
+            case .pool(let event): emit(.pool(event))
             case .call(let body): body()
             case .job(let job): ready.append(.job(job, record(of: job)))
             }

@@ -153,12 +153,12 @@ final class TimeMachine: LoopDriver {
 
     func delivering(_ loop: EventLoop, _ future: AnyLoopFuture) {
         let dueAt = dues.removeValue(forKey: future.id)
-        guard let work = modelledWork.removeValue(forKey: future.id), !loop.observers.isEmpty else { return }
+        guard let work = modelledWork.removeValue(forKey: future.id), loop.watched else { return }
         // The pool's model, not its threads, says when the work started and finished.
         let worker = work.worker, due = dueAt ?? loop.now()
-        loop.notify(.pool(PoolEvent(pool: work.pool, future: future.id, kind: .started(worker: worker),
+        loop.emit(.pool(PoolEvent(pool: work.pool, future: future.id, kind: .started(worker: worker),
                                     label: future.label, at: work.start)))
-        loop.notify(.pool(PoolEvent(pool: work.pool, future: future.id, kind: .finished(worker: worker, ok: !future.failed),
+        loop.emit(.pool(PoolEvent(pool: work.pool, future: future.id, kind: .finished(worker: worker, ok: !future.failed),
                                     label: future.label, at: max(work.start, min(due, loop.now())))))
     }
 

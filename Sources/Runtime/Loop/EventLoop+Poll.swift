@@ -9,7 +9,7 @@ extension EventLoop {
     /// attached: a free run with nobody watching pays for no event (nor for a copy of the
     /// step's wakes).
     func pollStep(timeoutNanos: UInt64, report: Bool = true) -> StepEvent? {
-        let number = beginStep(task: nil)
+        let number = beginStep(task: nil, at: now())
         collectingWakes = true
         var signals = 0
         var waited: UInt64 = 0
@@ -41,6 +41,13 @@ extension EventLoop {
             if let source = wakeSource { source.wakeReady(self) }
         }
         collectingWakes = false
+        if writesRecords {
+            if !stepWakes.isEmpty { records.append(.pollEnded(waitedNanos: waited, signals: signals)) }
+            let note = stepWakes.isEmpty
+                ? failure.map { "poll failed: \($0)" } ?? (table.liveCount == 0 && waited == 0 ? "no task left" : nil)
+                : nil
+            endRecords(.polled(end: now(), woke: !stepWakes.isEmpty, waitedNanos: waited, note: note))
+        }
         guard report || !observers.isEmpty else {
             stepWakes.removeAll(keepingCapacity: true)
             return nil
@@ -70,12 +77,15 @@ extension EventLoop {
         do {
             try syncInterest()
             pollEvents.removeAll(keepingCapacity: true)
-            if !observers.isEmpty { notify(.pollBegan(poller.kind, timeoutNanos: timeout)) }
+            let before = now()
+            if watched {
+                if !observers.isEmpty { notify(.pollBegan(poller.kind, timeoutNanos: timeout)) }
+                if writesRecords { write(.pollBegan(timeoutNanos: timeout, at: before)) }
+            }
             // The GIL is free while the loop waits (CPython's select releases it).
             let gilHeld = loopHoldsGIL
             if gilHeld { gilLock?.release() }
             defer { if gilHeld { gilLock?.acquire(as: "loop") } }
-            let before = now()
             defer { waited = now() &- before }
             if driverInputs {
                 try driver.unsafelyUnwrapped.poll(self, timeoutNanos: timeout, into: &pollEvents)
@@ -147,13 +157,13 @@ extension EventLoop {
                     let wake = Wake(task: record.id, from: record.wait?.reason ?? .external, cause: .foreignResume)
                     record.phase = .ready
                     if collectingWakes { stepWakes.append(wake) }
-                    if !observers.isEmpty { notify(.woke(wake)) }
+                    if watched { noteWoke(record, wake) }
                 }
                 ready.append(.job(job, record))
             case .future(let future):
                 deliver(future)
             case .pool(let event):
-                notify(.pool(event))
+                emit(.pool(event))
             case .call(let body):
                 body()
             }

@@ -42,13 +42,31 @@ extension EventLoop {
 
     // MARK: Beginning and ending a step
 
-    /// Numbers a new step and tells observers it begins (`task` nil: a poll step).
+    /// Numbers a new step and tells those who watch that it begins (`task` nil: a poll
+    /// step; `start`: the clock at its start, read only for them).
     @inline(__always)
-    func beginStep(task: TaskID?) -> UInt64 {
+    func beginStep(task: TaskID?, at start: @autoclosure () -> UInt64) -> UInt64 {
         if gilLock != nil { holdGILForStep() }
         stepNumber &+= 1
-        if !observers.isEmpty { notify(.stepBegan(stepNumber, task: task)) }
+        if watched { stepBegins(task: task, at: start()) }
         return stepNumber
+    }
+
+    @inline(never)
+    private func stepBegins(task: TaskID?, at start: UInt64) {
+        if !observers.isEmpty { notify(.stepBegan(stepNumber, task: task)) }
+        if writesRecords {
+            if !records.isEmpty { deliverRecords() }
+            stepOpen = true
+            records.append(.began(step: stepNumber, task: task, at: start))
+        }
+    }
+
+    /// Ends the records of a step: writes its last one and hands them all to the readers.
+    @inline(never)
+    func endRecords(_ last: LoopRecord) {
+        records.append(last)
+        deliverRecords()
     }
 
     /// Hands a finished step's event to observers and, if `report`, to the caller
@@ -131,9 +149,10 @@ extension EventLoop {
     private func runStep(
         _ record: TaskRecord, _ job: UnownedJob, resumeError: (any Error)?, startedAt start: UInt64, report: Bool
     ) -> UInt64 {
-        let number = beginStep(task: record.id)
+        let number = beginStep(task: record.id, at: start)
         let describe = report || !observers.isEmpty
         let from = describe && record.steps > 0 ? record.wait : nil
+        let fromStored = writesRecords && record.steps > 0 ? record.stored : nil
         record.phase = .running
         currentRecord = .passUnretained(record)
         stepStartedAt = start
@@ -154,6 +173,10 @@ extension EventLoop {
         if record.phase == .running {
             // Suspended outside the runtime's primitives; something else will resume it.
             waitsExternally(record, label: "", since: start)
+        }
+        if writesRecords {
+            endRecords(.ran(record.id, from: fromStored, to: record.phase == .finished ? nil : record.stored,
+                            busy: busy, end: end, readyAgain: readyAgainInStep, failedResume: resumeError != nil))
         }
         if describe {
             describeStep(number, record, from: from, resumeError: resumeError, busy: busy, report: report)
@@ -209,9 +232,14 @@ extension EventLoop {
     /// The resumed task's job went to another executor (e.g. an actor's): it runs there.
     @inline(never)
     private func resumedElsewhere(_ record: TaskRecord, startedAt start: UInt64, report: Bool) {
-        let number = beginStep(task: record.id)
+        let number = beginStep(task: record.id, at: start)
         let from = record.wait
+        let fromStored = record.stored
         waitsExternally(record, label: "resumed elsewhere", since: start)
+        if writesRecords {
+            endRecords(.ran(record.id, from: fromStored, to: record.stored, busy: 0, end: start, readyAgain: nil,
+                            failedResume: false))
+        }
         if report || !observers.isEmpty {
             endStep(StepEvent(number: number, kind: .ran(TaskStep(
                 task: record.id, resumedFrom: from, resumedWithError: nil,
@@ -221,9 +249,12 @@ extension EventLoop {
 
     /// A job that belongs to no task of this loop (it was enqueued here by other means).
     private func runOrphan(_ job: UnownedJob, startedAt start: UInt64, report: Bool) -> UInt64 {
-        let number = beginStep(task: nil)
+        let number = beginStep(task: nil, at: start)
         job.runSynchronously(on: unownedSelf.unsafelyUnwrapped)
         let end = stepEnd(start)
+        if writesRecords {
+            endRecords(.polled(end: end, woke: false, waitedNanos: 0, note: "ran a job of no task for \(end &- start) ns"))
+        }
         if report || !observers.isEmpty {
             endStep(StepEvent(number: number, kind: .idle(IdleReport(
                 waitedNanos: 0, note: "ran a job of no task for \(end &- start) ns"))), report: report)

@@ -191,6 +191,19 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         @inline(__always) get { _observers }
         @inline(__always) _modify { yield &_observers }
     }
+    /// Whether anyone watches (an observer or a record reader): each site that tells
+    /// them tests this one flag.
+    @usableFromInline @exclusivity(unchecked) var _watched = false
+    @inlinable package var watched: Bool {
+        @inline(__always) get { _watched }
+        @inline(__always) _modify { yield &_watched }
+    }
+    /// Whether steps write records (LoopRecords.swift), the records of the step under way,
+    /// whether a step is under way for them, and who reads them.
+    @exclusivity(unchecked) var writesRecords = false
+    @exclusivity(unchecked) var records = ContiguousArray<LoopRecord>()
+    @exclusivity(unchecked) var stepOpen = false
+    @exclusivity(unchecked) var recordReaders: [any LoopRecordReader] = []
 
     /// How many finished tasks the table keeps (the oldest are forgotten first). Not the
     /// history's limit, which counts steps (`startHistory(limit:)`).
@@ -303,12 +316,14 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     public func addObserver(_ observer: any LoopObserver) {
         assertOnLoopThread()
         observers.append(observer)
+        watchersChanged()
     }
 
     /// Detaches an observer added with `addObserver`.
     public func removeObserver(_ observer: any LoopObserver) {
         assertOnLoopThread()
         observers.removeAll { $0 === observer }
+        watchersChanged()
     }
 
     @usableFromInline
@@ -339,7 +354,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// Hands a pool event to the loop (any thread); observers see it at the next poll.
     public func post(_ event: PoolEvent) {
         if isOnLoopThread {
-            notify(.pool(event))
+            emit(.pool(event))
             return
         }
         inbox.withLock {

@@ -177,9 +177,9 @@ package struct StoredWait {
     }
 
     @usableFromInline package var reason: Reason
-    @usableFromInline var label: StaticString
-    @usableFromInline var location: CodeLocation
-    @usableFromInline var since: UInt64
+    @usableFromInline package var label: StaticString
+    @usableFromInline package var location: CodeLocation
+    @usableFromInline package var since: UInt64
 
     @inlinable
     package init(_ reason: Reason, label: StaticString = "", location: CodeLocation, since: UInt64) {

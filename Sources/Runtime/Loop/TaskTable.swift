@@ -65,7 +65,7 @@ extension EventLoop {
         record.jobPointer = address(of: job)
         ready.append(.job(job, record))
         if current != nil { spawnedThisStep.append(id) }
-        notify(.spawned(id, name: name, kind: kind, parent: record.parent))
+        if watched { emit(.spawned(id, name: name, kind: kind, parent: record.parent)) }
         return TaskHandle(id: id, loop: self)
     }
 
@@ -106,7 +106,7 @@ extension EventLoop {
             }
         }
         table.trim(to: finishedTaskLimit)
-        notify(.exited(record.id, exit))
+        if watched { emit(.exited(record.id, exit)) }
     }
 
     /// The task a job enqueued by other means belongs to: the running one (re-enqueuing

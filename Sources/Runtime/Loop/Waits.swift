@@ -47,7 +47,7 @@ extension EventLoop {
                 try enqueueWaiting(record, reason)
             }
             record.stored = StoredWait(reason, label: label, location: location, since: stepStartedAt)
-            if !observers.isEmpty { notifyWaits(record) }
+            if watched { notifyWaits(record) }
             // recv_wait / send_wait on a socket the readiness cache knows ready: through
             // the wait and straight back to ready, without a poll.
             if stillReady { wakeStillReady(record, reason) }
@@ -81,7 +81,8 @@ extension EventLoop {
     /// Tells observers that the running task now waits (kept out of the inlined primitives).
     @usableFromInline @inline(never)
     func notifyWaits(_ record: TaskRecord) {
-        notify(.waits(record.id, record.wait!))
+        if !observers.isEmpty { notify(.waits(record.id, record.wait!)) }
+        if writesRecords { write(.waits(record.id, record.stored.unsafelyUnwrapped)) }
     }
 
     /// Suspends the task the current step runs; whoever moves it back to ready resumes
@@ -117,7 +118,14 @@ extension EventLoop {
         record.phase = .ready
         ready.append(.resume(record))
         if collectingWakes { stepWakes.append(wake) }
+        if watched { noteWoke(record, wake) }
+    }
+
+    /// Tells those who watch that a task woke.
+    @inline(never)
+    func noteWoke(_ record: TaskRecord, _ wake: Wake) {
         if !observers.isEmpty { notify(.woke(wake)) }
+        if writesRecords { write(.woke(record.id, from: record.stored?.reason, cause: wake.cause, at: watcherNow())) }
     }
 
     // MARK: I/O readiness
