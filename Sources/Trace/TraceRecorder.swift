@@ -1,5 +1,5 @@
-// The recorder behind every picture of the loop over time: an observer (Runtime's
-// LoopObserver) that keeps the last N things the loop did — task steps, polls, pool work —
+// The recorder behind every picture of the loop over time: a reader of the loop's records
+// (Runtime/Loop/LoopRecords.swift) that keeps the last N things the loop did — task steps, polls, pool work —
 // with the flows between them (a wake to the step it caused, a submission to the work, the
 // work's completion to the wake). The trace file (ChromeTrace.swift), the terminal
 // timeline and the SVG (Timeline.swift) are drawn from it. Attached only while recording:
@@ -10,7 +10,7 @@ import Runtime
 /// Records what a loop does, for pictures: a bounded ring of the last `limit` events.
 ///
 /// Attach it with `start(on:)` and detach it with `stop()`; use it on the loop thread.
-public final class TraceRecorder: LoopObserver {
+public final class TraceRecorder: LoopRecordReader {
     /// How many events a recording keeps unless told otherwise.
     public static let defaultLimit = 100_000
 
@@ -33,6 +33,8 @@ public final class TraceRecorder: LoopObserver {
     private var nextFlow: UInt64 = 0
     private var partialStep: StepRecord?
     private var partialPoll: PollRecord?
+    /// How the task of the step under way ended, if it did in this step.
+    private var exitOfStep: String?
     /// Wake flows waiting for the woken task's next step.
     private var wakeFlows: [TaskID: [UInt64]] = [:]
     /// Submission flows waiting for the work to start.
@@ -70,14 +72,14 @@ public final class TraceRecorder: LoopObserver {
             tasks[t.id] = track
         }
         self.loop = loop
-        loop.addObserver(self)
+        loop.addRecordReader(self)
         isRecording = true
     }
 
     /// Stops recording; what was recorded stays until the next `start`.
     public func stop() {
         guard isRecording else { return }
-        loop?.removeObserver(self)
+        loop?.removeRecordReader(self)
         loop = nil
         isRecording = false
         partialStep = nil
@@ -99,37 +101,54 @@ public final class TraceRecorder: LoopObserver {
 
     // MARK: Observing
 
-    public func loop(_ loop: EventLoop, observed event: LoopEvent) {
-        switch event {
-        case .spawned(let id, let name, let kind, _):
-            var track = TaskTrack(id: id, name: name, kind: kind, finished: false)
-            // A task is ready from its spawn on (in the middle of a step, or after it).
-            track.stateAtStart = "ready"
-            track.bornAfterStep = partialStep == nil && partialPoll == nil ? loop.stepCount : loop.stepCount - 1
-            tasks[id] = track
-        case .stepBegan(let number, let task):
-            let now = loop.now()
-            if let task {
-                partialStep = StepRecord(number: number, task: task, start: now, end: now,
-                                         flowsIn: wakeFlows.removeValue(forKey: task) ?? [])
-            } else {
-                partialPoll = PollRecord(number: number, start: now, end: now)
+    package func loop(_ loop: EventLoop, read records: UnsafeBufferPointer<LoopRecord>) {
+        for record in records {
+            switch record {
+            case .began(let number, let task, let at):
+                if let task {
+                    partialStep = StepRecord(number: number, task: task, start: at, end: at,
+                                             flowsIn: wakeFlows.removeValue(forKey: task) ?? [])
+                } else {
+                    partialPoll = PollRecord(number: number, start: at, end: at)
+                }
+            case .woke(let task, _, let cause, let at):
+                woke(task, cause, at: at)
+            case .pollEnded(let waitedNanos, _):
+                partialPoll?.blockedNanos = waitedNanos
+            case .ran(let task, let from, let to, _, let end, _, let resumeError):
+                ran(task, from: from, to: to, end: end, resumeError: resumeError?.text, loop)
+            case .polled(let end, let woke, let waitedNanos, let note):
+                var poll = partialPoll ?? PollRecord(number: loop.stepCount, start: end, end: end)
+                partialPoll = nil
+                poll.end = end
+                if !woke {
+                    poll.blockedNanos = waitedNanos
+                    poll.note = note
+                }
+                append(.poll(poll))
+            case .event(let box):
+                switch box.event {
+                case .spawned(let id, let name, let kind, _):
+                    var track = TaskTrack(id: id, name: name, kind: kind, finished: false)
+                    // A task is ready from its spawn on (in the middle of a step, or after it).
+                    track.stateAtStart = "ready"
+                    track.bornAfterStep = partialStep == nil && partialPoll == nil ? loop.stepCount : loop.stepCount - 1
+                    tasks[id] = track
+                    if partialStep != nil { partialStep!.spawned.append(id) }
+                case .exited(let id, let exit):
+                    tasks[id]?.finished = true
+                    wakeFlows[id] = nil
+                    if partialStep?.task == id { exitOfStep = exit.description }
+                case .pool(let p):
+                    pool(p)
+                case .net(let n):
+                    append(.net(n))
+                default:
+                    break
+                }
+            case .waits, .pollBegan:
+                break
             }
-        case .woke(let wake):
-            woke(wake, loop)
-        case .pollEnded(let report):
-            partialPoll?.blockedNanos = report.waitedNanos
-        case .stepEnded(let step):
-            ended(step, loop)
-        case .exited(let id, _):
-            tasks[id]?.finished = true
-            wakeFlows[id] = nil
-        case .pool(let p):
-            pool(p)
-        case .net(let n):
-            append(.net(n))
-        case .waits, .pollBegan:
-            break
         }
     }
 
@@ -138,57 +157,45 @@ public final class TraceRecorder: LoopObserver {
         return Flow(id: nextFlow, kind: kind, at: at)
     }
 
-    private func woke(_ wake: Wake, _ loop: EventLoop) {
-        let now = loop.now()
+    private func woke(_ task: TaskID, _ cause: WakeCause, at now: UInt64) {
         let flow = newFlow(.wake, at: now)
         // A wake binds to the step it happened in: a poll, or a task's step (a future
         // completed or a task cancelled by a task). Between steps there is no slice to bind to.
         if partialPoll != nil {
-            partialPoll!.wakes.append(PollRecord.Woken(task: wake.task, cause: wake.cause))
+            partialPoll!.wakes.append(PollRecord.Woken(task: task, cause: cause))
             partialPoll!.flowsOut.append(flow)
         } else if partialStep != nil {
             partialStep!.flowsOut.append(flow)
         } else {
             return
         }
-        wakeFlows[wake.task, default: []].append(flow.id)
-        if case .future(let future) = wake.cause, var done = doneFlows.removeValue(forKey: future) {
+        wakeFlows[task, default: []].append(flow.id)
+        if case .future(let future) = cause, var done = doneFlows.removeValue(forKey: future) {
             done.at = now
             if partialPoll != nil { partialPoll!.flowsIn.append(done) } else { partialStep!.flowsIn.append(done) }
         }
     }
 
-    private func ended(_ step: StepEvent, _ loop: EventLoop) {
+    private func ran(_ task: TaskID, from: StoredWait?, to: StoredWait?, end: UInt64, resumeError: String?, _ loop: EventLoop) {
         // A future's wait names the work (`future 3 (fib(30))`), as `queues` does.
-        func described(_ w: Wait) -> WaitRecord {
+        func described(_ stored: StoredWait) -> WaitRecord {
+            let w = loop.publicWait(stored, of: task)
             if case .future(let id) = w.reason { return WaitRecord(w, futureLabel: loop.futureLabel(id)) }
             return WaitRecord(w)
         }
-        let now = loop.now()
-        switch step.kind {
-        case .ran(let s):
-            var record = partialStep ?? StepRecord(number: step.number, task: s.task, start: now, end: now)
-            partialStep = nil
-            record.task = s.task
-            record.end = now
-            record.resumedFrom = s.resumedFrom.map(described)
-            record.resumedWithError = s.resumedWithError
-            record.spawned = s.spawned
-            switch s.outcome {
-            case .waits(let w): record.outcome = .waits(described(w))
-            case .exited(let exit): record.outcome = .exited(exit.description)
-            }
-            append(.step(record))
-        case .polled, .idle:
-            var record = partialPoll ?? PollRecord(number: step.number, start: now, end: now)
-            partialPoll = nil
-            record.end = now
-            if case .idle(let idle) = step.kind {
-                record.blockedNanos = idle.waitedNanos
-                record.note = idle.note
-            }
-            append(.poll(record))
+        var record = partialStep ?? StepRecord(number: loop.stepCount, task: task, start: end, end: end)
+        partialStep = nil
+        record.task = task
+        record.end = end
+        record.resumedFrom = from.map(described)
+        record.resumedWithError = resumeError
+        if let to {
+            record.outcome = .waits(described(to))
+        } else {
+            record.outcome = .exited(exitOfStep ?? "done")
         }
+        exitOfStep = nil
+        append(.step(record))
     }
 
     private func pool(_ p: PoolEvent) {

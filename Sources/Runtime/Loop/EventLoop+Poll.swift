@@ -80,7 +80,7 @@ extension EventLoop {
             let before = now()
             if watched {
                 if !observers.isEmpty { notify(.pollBegan(poller.kind, timeoutNanos: timeout)) }
-                if writesRecords { write(.pollBegan(timeoutNanos: timeout, at: before)) }
+                if writesRecords { writeRecord(.pollBegan(timeoutNanos: timeout, at: before)) }
             }
             // The GIL is free while the loop waits (CPython's select releases it).
             let gilHeld = loopHoldsGIL

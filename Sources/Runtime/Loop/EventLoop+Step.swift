@@ -176,7 +176,8 @@ extension EventLoop {
         }
         if writesRecords {
             endRecords(.ran(record.id, from: fromStored, to: record.phase == .finished ? nil : record.stored,
-                            busy: busy, end: end, readyAgain: readyAgainInStep, failedResume: resumeError != nil))
+                            busy: busy, end: end, readyAgain: readyAgainInStep,
+                            resumeError: resumeError.map { TextBox("\($0)") }))
         }
         if describe {
             describeStep(number, record, from: from, resumeError: resumeError, busy: busy, report: report)
@@ -238,7 +239,7 @@ extension EventLoop {
         waitsExternally(record, label: "resumed elsewhere", since: start)
         if writesRecords {
             endRecords(.ran(record.id, from: fromStored, to: record.stored, busy: 0, end: start, readyAgain: nil,
-                            failedResume: false))
+                            resumeError: nil))
         }
         if report || !observers.isEmpty {
             endStep(StepEvent(number: number, kind: .ran(TaskStep(

@@ -27,9 +27,9 @@ package enum LoopRecord {
     /// A task step ended at `end` after running `busy` ns; `from`: the wait it resumed
     /// from (nil when the step started it), `to`: the wait it is in now (nil: it ended);
     /// `readyAgain`: it went straight back to ready from a socket wait the readiness cache
-    /// knew ready; `failedResume`: it was resumed with an error.
+    /// knew ready; `resumeError`: the error it was resumed with (cancellation, a closed fd).
     case ran(TaskID, from: StoredWait?, to: StoredWait?, busy: UInt64, end: UInt64, readyAgain: WakeCause?,
-             failedResume: Bool)
+             resumeError: TextBox?)
     /// A poll step ended at `end`: it woke something, or was idle (`waitedNanos` in its
     /// poll; `note`: why it did not poll, or how the poll failed).
     case polled(end: UInt64, woke: Bool, waitedNanos: UInt64, note: String?)
@@ -42,6 +42,12 @@ package enum LoopRecord {
 package final class LoopEventBox {
     package let event: LoopEvent
     init(_ event: LoopEvent) { self.event = event }
+}
+
+/// Text kept by reference, so that a record stays small (and made only when it exists).
+package final class TextBox {
+    package let text: String
+    init(_ text: String) { self.text = text }
 }
 
 /// Reads what the loop did, one step at a time (on the loop thread).
@@ -75,7 +81,7 @@ extension EventLoop {
 
     /// Writes a record; outside a step, hands it to the readers at once.
     @inline(__always)
-    package func write(_ record: LoopRecord) {
+    package func writeRecord(_ record: LoopRecord) {
         records.append(record)
         if !stepOpen { deliverRecords() }
     }
@@ -97,7 +103,7 @@ extension EventLoop {
     /// An event with text: to observers as it is, to readers as a record.
     package func emit(_ event: LoopEvent) {
         notify(event)
-        if writesRecords { write(.event(LoopEventBox(event))) }
+        if writesRecords { writeRecord(.event(LoopEventBox(event))) }
     }
 
     /// Now, read for those who watch: never an input of the tasks' (a recording of the

@@ -82,7 +82,7 @@ extension EventLoop {
     @usableFromInline @inline(never)
     func notifyWaits(_ record: TaskRecord) {
         if !observers.isEmpty { notify(.waits(record.id, record.wait!)) }
-        if writesRecords { write(.waits(record.id, record.stored.unsafelyUnwrapped)) }
+        if writesRecords { writeRecord(.waits(record.id, record.stored.unsafelyUnwrapped)) }
     }
 
     /// Suspends the task the current step runs; whoever moves it back to ready resumes
@@ -125,7 +125,7 @@ extension EventLoop {
     @inline(never)
     func noteWoke(_ record: TaskRecord, _ wake: Wake) {
         if !observers.isEmpty { notify(.woke(wake)) }
-        if writesRecords { write(.woke(record.id, from: record.stored?.reason, cause: wake.cause, at: watcherNow())) }
+        if writesRecords { writeRecord(.woke(record.id, from: record.stored?.reason, cause: wake.cause, at: watcherNow())) }
     }
 
     // MARK: I/O readiness
