@@ -11,17 +11,17 @@ import Runtime
 /// Use it on the loop thread. `start(on:)` attaches it; `stop()` detaches it.
 public final class LoopMonitor: LoopRecordReader {
     /// Thresholds, and which lints are off.
-    public var settings = LintSettings()
+    @exclusivity(unchecked) public var settings = LintSettings()
     /// Called once for each new lint (a kind and a task or future seen for the first time).
-    public var onLint: ((Lint) -> Void)?
+    @exclusivity(unchecked) public var onLint: ((Lint) -> Void)?
 
     /// Every lint found, in the order they were first found.
     public var lints: [Lint] { lintOrder.compactMap { found[$0] } }
 
     /// Counters since the monitor started (for rates: take two readings).
-    public private(set) var counters = Counters()
+    @exclusivity(unchecked) public private(set) var counters = Counters()
     /// Histograms since the monitor started (or `resetStats()`).
-    public private(set) var stats = LoopStats()
+    @exclusivity(unchecked) public private(set) var stats = LoopStats()
 
     public struct Counters: Sendable {
         public var steps: UInt64 = 0
@@ -36,12 +36,12 @@ public final class LoopMonitor: LoopRecordReader {
     }
 
     private weak var loop: EventLoop?
-    private var found: [String: Lint] = [:]
-    private var lintOrder: [String] = []
-    private var kinds: [TaskID: (name: String, kind: String)] = [:]
+    @exclusivity(unchecked) private var found: [String: Lint] = [:]
+    @exclusivity(unchecked) private var lintOrder: [String] = []
+    @exclusivity(unchecked) private var kinds: [TaskID: (name: String, kind: String)] = [:]
     /// What the monitor keeps of each task, indexed by its id (ids are small and dense:
     /// no hashing on the per-step path).
-    private var perTask = ContiguousArray<PerTask>()
+    @exclusivity(unchecked) private var perTask = ContiguousArray<PerTask>()
 
     struct PerTask {
         /// When its current wait began, and where.
@@ -60,29 +60,29 @@ public final class LoopMonitor: LoopRecordReader {
         if i >= perTask.count { perTask.append(contentsOf: repeatElement(PerTask(), count: i + 1 - perTask.count)) }
         return i
     }
-    private var pollStepStart: UInt64 = 0
+    @exclusivity(unchecked) private var pollStepStart: UInt64 = 0
     /// Recent polls that blocked (start, end), to tell a late wake from a busy loop.
-    private var blocked: [(start: UInt64, end: UInt64)] = []
-    private var pollBlockStart: UInt64 = 0
+    @exclusivity(unchecked) private var blocked: [(start: UInt64, end: UInt64)] = []
+    @exclusivity(unchecked) private var pollBlockStart: UInt64 = 0
     /// In a poll step, before its poll call: what wakes now was already waiting when the
     /// step began (nobody signalled the loop since).
-    private var beforePoll = false
-    private var runningTask: TaskID?
-    private var submitter: [FutureID: TaskID] = [:]
-    private var awaiter: [FutureID: TaskID] = [:]
-    private var completed: [FutureID: (at: UInt64, label: String)] = [:]
-    private var ended: Set<TaskID> = []
+    @exclusivity(unchecked) private var beforePoll = false
+    @exclusivity(unchecked) private var runningTask: TaskID?
+    @exclusivity(unchecked) private var submitter: [FutureID: TaskID] = [:]
+    @exclusivity(unchecked) private var awaiter: [FutureID: TaskID] = [:]
+    @exclusivity(unchecked) private var completed: [FutureID: (at: UInt64, label: String)] = [:]
+    @exclusivity(unchecked) private var ended: Set<TaskID> = []
     /// The loop thread's wait for a CPU (`CPUWait.swift`), read lazily: at a task step's
     /// start once a millisecond of loop or paused time has passed since the last reading,
     /// and at the end of a step over the slow-step threshold — so a slow step's share of
     /// waiting is the wait over [last reading, its end], at most a millisecond before it
     /// began, for about one system call per millisecond.
-    private var cpuWait = CPUWaitClock()
+    @exclusivity(unchecked) private var cpuWait = CPUWaitClock()
     /// The last reading (nil: none, or not on the real clock), the loop's paused time then,
     /// and the loop time run since.
-    private var cpuWaitReading: UInt64?
-    private var pausedAtReading: UInt64 = 0
-    private var sinceReading: UInt64 = LoopMonitor.readingInterval
+    @exclusivity(unchecked) private var cpuWaitReading: UInt64?
+    @exclusivity(unchecked) private var pausedAtReading: UInt64 = 0
+    @exclusivity(unchecked) private var sinceReading: UInt64 = LoopMonitor.readingInterval
     /// How much loop (or paused) time a reading stays good for.
     static let readingInterval: UInt64 = 1_000_000
 
@@ -136,15 +136,19 @@ public final class LoopMonitor: LoopRecordReader {
     // MARK: Observing
 
     package func loop(_ loop: EventLoop, read records: UnsafeBufferPointer<LoopRecord>) {
+        // The wait the step's task went into (nil: none yet, or it ended).
+        var to: StoredWait?
         for record in records {
             switch record {
             case .began(_, let task, let at):
+                to = nil
                 runningTask = task
                 if task == nil {
                     pollStepStart = at
                     beforePoll = true
                 }
             case .waits(let id, let wait):
+                if id == runningTask { to = wait }
                 waited(id, wait)
             case .woke(let id, let from, let cause, let at):
                 woke(id, from: loop.publicReason(from, of: id), cause: cause, at: at, loop)
@@ -153,14 +157,14 @@ public final class LoopMonitor: LoopRecordReader {
                 beforePoll = false
             case .pollEnded(let waitedNanos, _):
                 noteBlocked(waitedNanos)
-            case .ran(let id, let from, let to, let busy, _, _, _):
+            case .ran(let id, let from, let busy, _, _, _):
                 beforePoll = false
                 ran(id, from: from, to: to, busy: busy, loop)
             case .polled(let end, let woke, let waitedNanos, let note):
                 beforePoll = false
-                polled(end: end, woke: woke, waitedNanos: waitedNanos, note: note, loop)
-            case .event(let box):
-                switch box.event {
+                polled(end: end, woke: woke, waitedNanos: waitedNanos, hasNote: note.exists, loop)
+            case .event(let e):
+                switch loop.event(e) {
                 case .spawned(let id, let name, let kind, _):
                     kinds[id] = (name, kind)
                     perTask[slot(id)] = PerTask(isHandler: kind == "handler")
@@ -281,7 +285,7 @@ public final class LoopMonitor: LoopRecordReader {
         }
     }
 
-    private func polled(end: UInt64, woke: Bool, waitedNanos: UInt64, note: String?, _ loop: EventLoop) {
+    private func polled(end: UInt64, woke: Bool, waitedNanos: UInt64, hasNote: Bool, _ loop: EventLoop) {
         counters.steps &+= 1
         runningTask = nil
         // An idle poll reports no pollEnded: its blocked time comes here.
@@ -290,7 +294,7 @@ public final class LoopMonitor: LoopRecordReader {
         let took = end &- pollStepStart
         counters.pollNanos &+= took
         sinceReading &+= took
-        if !woke && note == nil { checkDeadlock(loop) }
+        if !woke && !hasNote { checkDeadlock(loop) }
     }
 
     /// Takes a reading of the loop thread's wait for a CPU (none on the virtual clock,

@@ -17,32 +17,32 @@ public final class TraceRecorder: LoopRecordReader {
     /// The most events kept; older ones are dropped (and counted).
     public let limit: Int
     /// What was recorded, oldest first (at most `limit`).
-    public private(set) var events = Deque<TraceEvent>()
+    @exclusivity(unchecked) public private(set) var events = Deque<TraceEvent>()
     /// How many older events were dropped to stay within `limit`.
-    public private(set) var dropped = 0
+    @exclusivity(unchecked) public private(set) var dropped = 0
     /// When the recording began (monotonic nanoseconds): the trace's time zero.
-    public private(set) var origin: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var origin: UInt64 = 0
     /// Every task seen while recording (and those alive when it began), by id.
-    public private(set) var tasks: [TaskID: TaskTrack] = [:]
+    @exclusivity(unchecked) public private(set) var tasks: [TaskID: TaskTrack] = [:]
     /// Pool workers seen, numbered from 1 in the order they first did work.
-    public private(set) var workers: [WorkerTrack] = []
+    @exclusivity(unchecked) public private(set) var workers: [WorkerTrack] = []
     /// Whether the recorder is attached to a loop.
-    public private(set) var isRecording = false
+    @exclusivity(unchecked) public private(set) var isRecording = false
 
     private weak var loop: EventLoop?
-    private var nextFlow: UInt64 = 0
-    private var partialStep: StepRecord?
-    private var partialPoll: PollRecord?
+    @exclusivity(unchecked) private var nextFlow: UInt64 = 0
+    @exclusivity(unchecked) private var partialStep: StepRecord?
+    @exclusivity(unchecked) private var partialPoll: PollRecord?
     /// How the task of the step under way ended, if it did in this step.
-    private var exitOfStep: String?
+    @exclusivity(unchecked) private var exitOfStep: String?
     /// Wake flows waiting for the woken task's next step.
-    private var wakeFlows: [TaskID: [UInt64]] = [:]
+    @exclusivity(unchecked) private var wakeFlows: [TaskID: [UInt64]] = [:]
     /// Submission flows waiting for the work to start.
-    private var submitFlows: [FutureID: UInt64] = [:]
-    private var workStarts: [FutureID: (worker: Int, at: UInt64)] = [:]
+    @exclusivity(unchecked) private var submitFlows: [FutureID: UInt64] = [:]
+    @exclusivity(unchecked) private var workStarts: [FutureID: (worker: Int, at: UInt64)] = [:]
     /// Completion flows of finished work waiting for the future's wake.
-    private var doneFlows: [FutureID: Flow] = [:]
-    private var workerIndex: [String: Int] = [:]
+    @exclusivity(unchecked) private var doneFlows: [FutureID: Flow] = [:]
+    @exclusivity(unchecked) private var workerIndex: [String: Int] = [:]
 
     /// The bytes one event takes in the ring.
     public static var bytesPerEvent: Int { MemoryLayout<TraceEvent>.stride }
@@ -102,9 +102,12 @@ public final class TraceRecorder: LoopRecordReader {
     // MARK: Observing
 
     package func loop(_ loop: EventLoop, read records: UnsafeBufferPointer<LoopRecord>) {
+        // The wait the step's task went into (nil: none yet, or it ended).
+        var to: StoredWait?
         for record in records {
             switch record {
             case .began(let number, let task, let at):
+                to = nil
                 if let task {
                     partialStep = StepRecord(number: number, task: task, start: at, end: at,
                                              flowsIn: wakeFlows.removeValue(forKey: task) ?? [])
@@ -115,19 +118,19 @@ public final class TraceRecorder: LoopRecordReader {
                 woke(task, cause, at: at)
             case .pollEnded(let waitedNanos, _):
                 partialPoll?.blockedNanos = waitedNanos
-            case .ran(let task, let from, let to, _, let end, _, let resumeError):
-                ran(task, from: from, to: to, end: end, resumeError: resumeError?.text, loop)
+            case .ran(let task, let from, _, let end, _, let resumeError):
+                ran(task, from: from, to: to, end: end, resumeError: loop.text(resumeError), loop)
             case .polled(let end, let woke, let waitedNanos, let note):
                 var poll = partialPoll ?? PollRecord(number: loop.stepCount, start: end, end: end)
                 partialPoll = nil
                 poll.end = end
                 if !woke {
                     poll.blockedNanos = waitedNanos
-                    poll.note = note
+                    poll.note = loop.text(note)
                 }
                 append(.poll(poll))
-            case .event(let box):
-                switch box.event {
+            case .event(let e):
+                switch loop.event(e) {
                 case .spawned(let id, let name, let kind, _):
                     var track = TaskTrack(id: id, name: name, kind: kind, finished: false)
                     // A task is ready from its spawn on (in the middle of a step, or after it).
@@ -146,7 +149,9 @@ public final class TraceRecorder: LoopRecordReader {
                 default:
                     break
                 }
-            case .waits, .pollBegan:
+            case .waits(let task, let wait):
+                if task == partialStep?.task { to = wait }
+            case .pollBegan:
                 break
             }
         }

@@ -46,7 +46,7 @@ extension EventLoop {
             let note = stepWakes.isEmpty
                 ? failure.map { "poll failed: \($0)" } ?? (table.liveCount == 0 && waited == 0 ? "no task left" : nil)
                 : nil
-            endRecords(.polled(end: now(), woke: !stepWakes.isEmpty, waitedNanos: waited, note: note))
+            endRecords(.polled(end: now(), woke: !stepWakes.isEmpty, waitedNanos: waited, note: recordText(note)))
         }
         guard report || !observers.isEmpty else {
             stepWakes.removeAll(keepingCapacity: true)

@@ -175,9 +175,8 @@ extension EventLoop {
             waitsExternally(record, label: "", since: start)
         }
         if writesRecords {
-            endRecords(.ran(record.id, from: fromStored, to: record.phase == .finished ? nil : record.stored,
-                            busy: busy, end: end, readyAgain: readyAgainInStep,
-                            resumeError: resumeError.map { TextBox("\($0)") }))
+            endRecords(.ran(record.id, from: fromStored, busy: busy, end: end, readyAgain: readyAgainInStep,
+                            resumeError: resumeError == nil ? .none : recordText("\(resumeError!)")))
         }
         if describe {
             describeStep(number, record, from: from, resumeError: resumeError, busy: busy, report: report)
@@ -200,6 +199,7 @@ extension EventLoop {
     private func waitsExternally(_ record: TaskRecord, label: StaticString, since: UInt64) {
         record.phase = .waiting
         record.stored = StoredWait(.external, label: label, location: .unknown, since: since)
+        if writesRecords { records.append(.waits(record.id, record.stored.unsafelyUnwrapped)) }
         if let p = record.jobPointer { table.byAddress[p] = record }
     }
 
@@ -238,8 +238,7 @@ extension EventLoop {
         let fromStored = record.stored
         waitsExternally(record, label: "resumed elsewhere", since: start)
         if writesRecords {
-            endRecords(.ran(record.id, from: fromStored, to: record.stored, busy: 0, end: start, readyAgain: nil,
-                            resumeError: nil))
+            endRecords(.ran(record.id, from: fromStored, busy: 0, end: start, readyAgain: nil, resumeError: .none))
         }
         if report || !observers.isEmpty {
             endStep(StepEvent(number: number, kind: .ran(TaskStep(
@@ -254,7 +253,8 @@ extension EventLoop {
         job.runSynchronously(on: unownedSelf.unsafelyUnwrapped)
         let end = stepEnd(start)
         if writesRecords {
-            endRecords(.polled(end: end, woke: false, waitedNanos: 0, note: "ran a job of no task for \(end &- start) ns"))
+            endRecords(.polled(end: end, woke: false, waitedNanos: 0,
+                               note: recordText("ran a job of no task for \(end &- start) ns")))
         }
         if report || !observers.isEmpty {
             endStep(StepEvent(number: number, kind: .idle(IdleReport(

@@ -201,7 +201,9 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// Whether steps write records (LoopRecords.swift), the records of the step under way,
     /// whether a step is under way for them, and who reads them.
     @exclusivity(unchecked) var writesRecords = false
-    @exclusivity(unchecked) var records = ContiguousArray<LoopRecord>()
+    @exclusivity(unchecked) var records = RecordBuffer()
+    @exclusivity(unchecked) var recordTexts: [String] = []
+    @exclusivity(unchecked) var recordEvents: [LoopEvent] = []
     @exclusivity(unchecked) var stepOpen = false
     @exclusivity(unchecked) var recordReaders: [any LoopRecordReader] = []
 
