@@ -217,6 +217,7 @@ func runStepSuite() throws {
     var ours: [Double] = [], bare: [Double] = [], observed: [Double] = [], recorded: [Double] = [], monitored: [Double] = []
     var ratio: [Double] = [], observerRatio: [Double] = [], recordingRatio: [Double] = [], monitorRatio: [Double] = []
     var kept: [Double] = [], historyRatio: [Double] = []
+    var together: [Double] = [], togetherRatio: [Double] = []
     _ = try loopStep(tasks: 2, yields: 100_000)
     _ = bareStep(tasks: 2, yields: 100_000)
     for _ in 0..<runs {
@@ -226,7 +227,9 @@ func runStepSuite() throws {
         let r = try loopStep(tasks: 2, yields: pairYields, recording: true)
         let m = try loopStep(tasks: 2, yields: pairYields, monitor: true)
         let h = try loopStep(tasks: 2, yields: pairYields, history: true)
+        let a = try loopStep(tasks: 2, yields: pairYields, observer: true, recording: true, monitor: true, history: true)
         kept.append(h); historyRatio.append(h / o)
+        together.append(a); togetherRatio.append(a / o)
         ours.append(o); bare.append(b); observed.append(w); recorded.append(r); monitored.append(m)
         ratio.append(o / b); observerRatio.append(w / o); recordingRatio.append(r / o); monitorRatio.append(m / o)
     }
@@ -242,6 +245,8 @@ func runStepSuite() throws {
     figure("monitor / none", median(monitorRatio), "x", digits: 2)
     figure("yield step keeping the history (step back)", median(kept), "ns")
     figure("history / none", median(historyRatio), "x", digits: 2)
+    figure("yield step with all of them (observer, trace, monitor, history)", median(together), "ns")
+    figure("all together / none", median(togetherRatio), "x", digits: 2)
     var trips: [Double] = [], journaled: [Double] = [], journalRatio: [Double] = []
     _ = try socketRoundTrip(trips: 20_000, journal: false)
     for _ in 0..<9 {

@@ -18,6 +18,7 @@ let suites: [String: () throws -> Void] = [
     },
     "profile-many": { for _ in 0..<3 { print(try loopStep(tasks: 100_000, yields: 10)) } },
     "profile-step": { for _ in 0..<5 { print(try loopStep(tasks: 2, yields: profileYields)) } },
+    "profile-all": { for _ in 0..<5 { print(try loopStep(tasks: 2, yields: profileYields, observer: true, recording: true, monitor: true, history: true)) } },
     "profile-observer": { for _ in 0..<5 { print(try loopStep(tasks: 2, yields: profileYields, observer: true)) } },
     "profile-trace": { for _ in 0..<5 { print(try loopStep(tasks: 2, yields: profileYields, recording: true)) } },
     "profile-history": { for _ in 0..<5 { print(try loopStep(tasks: 2, yields: profileYields, history: true)) } },
