@@ -112,6 +112,27 @@ func corepl(_ arguments: [String], stdin: String? = nil, timeout: Duration = .se
         #expect(!r.out.contains("not-reached"))
     }
 
+    /// SIGTERM interrupts the free run a piped session is in; the session reads on, and
+    /// ends at the end of its input (it spun at full CPU on the standard library's
+    /// readLine instead, for ever).
+    @Test func aSignalledPipedSessionStillEndsAtTheEndOfItsInput() throws {
+        let child = try ChildProcess(try coreplPath(), [])
+        child.write("spawn server 0 --pool inline\nrun\n")
+        _ = try child.waitForLine(containing: "server 127.0.0.1:")
+        // (Until the free run has begun, a signal interrupts nothing: send it again.)
+        var interrupted = false
+        for _ in 0..<30 where !interrupted {
+            kill(child.pid, SIGTERM)
+            interrupted = (try? child.waitForLine(containing: "interrupted after", timeout: .seconds(1))) != nil
+                || child.errors.contains("interrupted after")
+        }
+        try #require(interrupted, "\(child.output)\(child.errors)")
+        child.write("echo after the signal\n")
+        _ = try child.waitForLine(containing: "after the signal")
+        child.closeInput()
+        #expect(try child.waitForExit(timeout: .seconds(20)) == 0, "\(child.output)\(child.errors)")
+    }
+
     @Test func quittingLeavesNothingListeningAndNoWorkerProcesses() throws {
         // Every process this corepl starts inherits the mark in its environment: /proc
         // shows which are its workers, also once they outlive it.
