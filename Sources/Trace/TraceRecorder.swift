@@ -110,7 +110,7 @@ public final class TraceRecorder: LoopRecordReader {
                 to = nil
                 if let task {
                     partialStep = StepRecord(number: number, task: task, start: at, end: at,
-                                             flowsIn: wakeFlows.removeValue(forKey: task) ?? [])
+                                             flowsIn: wakeFlows.isEmpty ? [] : wakeFlows.removeValue(forKey: task) ?? [])
                 } else {
                     partialPoll = PollRecord(number: number, start: at, end: at)
                 }
@@ -188,8 +188,8 @@ public final class TraceRecorder: LoopRecordReader {
             if case .future(let id) = w.reason { return WaitRecord(w, futureLabel: loop.futureLabel(id)) }
             return WaitRecord(w)
         }
-        var record = partialStep ?? StepRecord(number: loop.stepCount, task: task, start: end, end: end)
-        partialStep = nil
+        // (Moved out, not copied: a step's record is the recorder's largest value.)
+        var record = partialStep.take() ?? StepRecord(number: loop.stepCount, task: task, start: end, end: end)
         record.task = task
         record.end = end
         record.resumedFrom = from.map(described)
@@ -237,7 +237,7 @@ public final class TraceRecorder: LoopRecordReader {
         }
     }
 
-    private func append(_ event: TraceEvent) {
+    private func append(_ event: consuming TraceEvent) {
         if events.count >= limit {
             events.removeFirst()
             dropped += 1
