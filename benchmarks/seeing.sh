@@ -35,7 +35,15 @@ start_session() {
   [ -n "$PORT" ] || { echo "session did not start a server: $(cat "$tmp/server.out")" >&2; exit 1; }
   sleep 0.2  # the free run begins after the spawn's line
 }
-stop_session() { exec 3>&-; kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
+# (A session gets SIGTERM, and SIGKILL if it has not ended within 5 s: corepl before
+# 3d2f61f spun for ever on its standard input once a signal had interrupted its run.)
+stop_session() {
+  exec 3>&-
+  kill -TERM "$PID" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$PID" 2>/dev/null || true
+  wait "$PID" 2>/dev/null || true
+}
 
 load() { taskset -c 1 "$tmp/loadgen" "$PORT" "$1" "$SECONDS_PER_RUN" 1 | field 'req/s'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b / a }'; }
