@@ -12,6 +12,20 @@ final class Trace: @unchecked Sendable {
 }
 
 @Suite(.timeLimit(.minutes(2))) struct SteppingTests {
+    /// A step shows the tasks it spawned, not those spawned in the steps of a free run
+    /// before it that nobody described (the monitor no longer makes every step described).
+    @Test func aStepShowsOnlyItsOwnSpawnsAfterAFreeRun() throws {
+        let loop = try EventLoop()
+        loop.spawn(name: "parent") {
+            loop.spawn(name: "child") {}
+            while true { try await loop.yield() }
+        }
+        _ = loop.run(until: .steps(3))
+        let step = loop.step()
+        #expect(step.taskStep?.task.rawValue == 1)
+        #expect(step.taskStep?.spawned == [], "the child was spawned in the free run's first step")
+    }
+
     @Test func threeTasksInterleaveInFIFOOrderOneStepAtATime() throws {
         let loop = try EventLoop()
         let trace = Trace()

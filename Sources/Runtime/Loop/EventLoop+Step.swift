@@ -182,6 +182,8 @@ extension EventLoop {
             describeStep(number, record, from: from, resumeError: resumeError, busy: busy, report: report)
         } else {
             readyAgainInStep = nil
+            // (Nobody reads this step's spawns: the next described step must not show them.)
+            if !spawnedThisStep.isEmpty { spawnedThisStep.removeAll(keepingCapacity: true) }
         }
         return end
     }
