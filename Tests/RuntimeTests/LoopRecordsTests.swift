@@ -85,6 +85,29 @@ final class RecordLog: LoopRecordReader {
         #expect(log.calls == ["began#\(loop.stepCount):poll polled:no task left"])
     }
 
+    /// A reader may leave while it reads (the records it holds stay valid to the end of
+    /// the call, and the next reader still gets them).
+    @Test func aReaderMayLeaveWhileItReads() throws {
+        final class Leaver: LoopRecordReader {
+            var seen = 0
+            func loop(_ loop: EventLoop, read records: UnsafeBufferPointer<LoopRecord>) {
+                loop.removeRecordReader(self)
+                for record in records { if case .ran = record { seen += 1 } }
+            }
+        }
+        let loop = try EventLoop()
+        let leaver = Leaver(), log = RecordLog()
+        loop.spawn(name: "t") { try await loop.yield() }
+        loop.addRecordReader(leaver)
+        loop.addRecordReader(log)
+        loop.step()
+        #expect(leaver.seen == 1)
+        #expect(log.calls == ["began#1:1 waits:1:yield ran:1"])
+        loop.removeRecordReader(log)
+        loop.step()
+        #expect(log.calls.count == 1)
+    }
+
     /// A wake's clock reading, taken for the readers, is not an input of the tasks': a
     /// recording of the inputs holds as many clock readings with the monitor's kind of
     /// reader attached as without.

@@ -205,6 +205,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     @exclusivity(unchecked) var recordTexts: [String] = []
     @exclusivity(unchecked) var recordEvents: [LoopEvent] = []
     @exclusivity(unchecked) var stepOpen = false
+    @exclusivity(unchecked) var deliveringRecords = false
     @exclusivity(unchecked) var recordReaders: [any LoopRecordReader] = []
 
     /// How many finished tasks the table keeps (the oldest are forgotten first). Not the
@@ -260,6 +261,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     deinit {
         receiveBuffer?.deallocate()
+        records.free()
         poller.close()
         wakeChannel.close()
     }

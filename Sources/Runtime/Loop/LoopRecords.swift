@@ -121,7 +121,8 @@ extension EventLoop {
     func watchersChanged() {
         writesRecords = !recordReaders.isEmpty
         watched = writesRecords || !observers.isEmpty
-        if !writesRecords { records.free() }
+        // (Not while a reader reads them: the last reader may leave during the call.)
+        if !writesRecords && !deliveringRecords { records.free() }
     }
 
     /// Writes a record; outside a step, hands it to the readers at once.
@@ -139,9 +140,11 @@ extension EventLoop {
         let was = notifying
         notifying = true
         let buffer = records.buffer
+        deliveringRecords = true
         for reader in recordReaders { reader.loop(self, read: buffer) }
+        deliveringRecords = false
         notifying = was
-        records.removeAll()
+        if writesRecords { records.removeAll() } else { records.free() }
         if !recordTexts.isEmpty { recordTexts.removeAll(keepingCapacity: true) }
         if !recordEvents.isEmpty { recordEvents.removeAll(keepingCapacity: true) }
     }
