@@ -24,8 +24,9 @@ final class RecordLog: LoopRecordReader {
             case .ran(let id, _, _, let end, _, let error):
                 words.append("ran:\(id.rawValue)" + (loop.text(error).map { ":\($0)" } ?? ""))
                 times.append(end)
-            case .polled(_, let woke, _, let note):
+            case .polled(let end, let woke, _, let note):
                 words.append("polled:\(woke ? "woke" : loop.text(note) ?? "idle")")
+                times.append(end)
             case .event(let e):
                 switch loop.event(e) {
                 case .spawned(let id, let name, _, _): words.append("spawned:\(id.rawValue):\(name)")
@@ -46,10 +47,13 @@ final class RecordLog: LoopRecordReader {
         let (a, b) = try AsyncSocket.pair(on: loop)
         loop.spawn(name: "reader") { _ = try await a.recv(max: 1) }
         #expect(log.calls == ["spawned:1:reader"], "a spawn between steps is read at once")
-        loop.step()
-        loop.spawn(name: "writer") { try await b.send(all: [1]) }
-        loop.step()
-        loop.step()
+        var window: [(UInt64, UInt64)] = []
+        for i in 0..<3 {
+            if i == 1 { loop.spawn(name: "writer") { try await b.send(all: [1]) } }
+            let before = loop.now()
+            loop.step()
+            window.append((before, loop.now()))
+        }
         #expect(log.calls == [
             "spawned:1:reader",
             "began#1:1 waits:1:recv ran:1",
@@ -57,8 +61,12 @@ final class RecordLog: LoopRecordReader {
             "began#2:2 waits:2:send ran:2",
             "began#3:poll pollBegan woke:2:fd \(b.fd) writable pollEnded polled:woke",
         ])
-        // Each step's start is no later than its end, and steps follow each other.
-        #expect(log.times == log.times.sorted())
+        // Each step's start and end are its own clock readings: inside the step's window.
+        try #require(log.times.count == 6)
+        for (i, (before, after)) in window.enumerated() {
+            #expect(before <= log.times[2 * i] && log.times[2 * i] <= log.times[2 * i + 1] && log.times[2 * i + 1] <= after)
+        }
+        #expect(log.times[5] > log.times[0])
         log.calls.removeAll()
         loop.run()
         #expect(log.calls.contains { $0.contains("exited:2:done") && $0.hasSuffix("ran:2") })
@@ -80,6 +88,7 @@ final class RecordLog: LoopRecordReader {
         loop.run()
         #expect(log.calls.contains { $0.contains("ran:1:") && $0.contains("exited:1:cancelled") },
                 "the step resumed by the cancellation carries its error: \(log.calls)")
+        #expect(loop.recordTexts.isEmpty && loop.recordEvents.isEmpty, "what was beside the records is let go once read")
         log.calls.removeAll()
         loop.step(timeout: .zero)
         #expect(log.calls == ["began#\(loop.stepCount):poll polled:no task left"])
@@ -106,6 +115,26 @@ final class RecordLog: LoopRecordReader {
         loop.removeRecordReader(log)
         loop.step()
         #expect(log.calls.count == 1)
+        #expect(leaver.seen == 1, "it left")
+    }
+
+    /// The last reader may leave while it reads: the records stay where they are until
+    /// the call returns.
+    @Test func theLastReaderMayLeaveWhileItReads() throws {
+        final class Leaver: LoopRecordReader {
+            var intact = false
+            func loop(_ loop: EventLoop, read records: UnsafeBufferPointer<LoopRecord>) {
+                loop.removeRecordReader(self)
+                intact = loop.records.count == records.count && UnsafePointer(loop.records.base) == records.baseAddress
+            }
+        }
+        let loop = try EventLoop()
+        let leaver = Leaver()
+        loop.spawn(name: "t") { try await loop.yield() }
+        loop.addRecordReader(leaver)
+        loop.step()
+        #expect(leaver.intact)
+        #expect(loop.records.base == nil, "and the buffer is let go after the call")
     }
 
     /// A wake's clock reading, taken for the readers, is not an input of the tasks': a

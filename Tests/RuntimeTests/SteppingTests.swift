@@ -24,6 +24,10 @@ final class Trace: @unchecked Sendable {
         let step = loop.step()
         #expect(step.taskStep?.task.rawValue == 1)
         #expect(step.taskStep?.spawned == [], "the child was spawned in the free run's first step")
+        // A step that spawns shows it.
+        let spawner = loop.spawn(name: "spawner") { loop.spawn(name: "late child") {} }
+        while loop.snapshot().ready.first != spawner.id { loop.step() }
+        #expect(loop.step().taskStep?.spawned.map(\.rawValue) == [spawner.id.rawValue + 1])
     }
 
     @Test func threeTasksInterleaveInFIFOOrderOneStepAtATime() throws {
