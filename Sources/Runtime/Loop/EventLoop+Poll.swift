@@ -41,12 +41,14 @@ extension EventLoop {
             if let source = wakeSource { source.wakeReady(self) }
         }
         collectingWakes = false
+        // Why an idle step did not poll, or how its poll failed (for records and events alike).
+        func idleNote() -> String? {
+            failure.map { "poll failed: \($0)" } ?? (table.liveCount == 0 && waited == 0 ? "no task left" : nil)
+        }
         if writesRecords {
             if !stepWakes.isEmpty { records.append(.pollEnded(waitedNanos: waited, signals: signals)) }
-            let note = stepWakes.isEmpty
-                ? failure.map { "poll failed: \($0)" } ?? (table.liveCount == 0 && waited == 0 ? "no task left" : nil)
-                : nil
-            endRecords(.polled(end: now(), woke: !stepWakes.isEmpty, waitedNanos: waited, note: recordText(note)))
+            endRecords(.polled(end: now(), woke: !stepWakes.isEmpty, waitedNanos: waited,
+                               note: recordText(stepWakes.isEmpty ? idleNote() : nil)))
         }
         guard report || !observers.isEmpty else {
             stepWakes.removeAll(keepingCapacity: true)
@@ -56,9 +58,7 @@ extension EventLoop {
         stepWakes.removeAll(keepingCapacity: true)
         let event: StepEvent
         if wakes.isEmpty {
-            let note = failure.map { "poll failed: \($0)" }
-                ?? (table.liveCount == 0 && waited == 0 ? "no task left" : nil)
-            event = StepEvent(number: number, kind: .idle(IdleReport(waitedNanos: waited, note: note)))
+            event = StepEvent(number: number, kind: .idle(IdleReport(waitedNanos: waited, note: idleNote())))
         } else {
             let report = PollReport(backend: poller.kind, waitedNanos: waited, wakes: wakes, wakeChannelSignals: signals)
             if !observers.isEmpty { notify(.pollEnded(report)) }

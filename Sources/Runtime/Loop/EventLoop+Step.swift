@@ -254,13 +254,10 @@ extension EventLoop {
         let number = beginStep(task: nil, at: start)
         job.runSynchronously(on: unownedSelf.unsafelyUnwrapped)
         let end = stepEnd(start)
-        if writesRecords {
-            endRecords(.polled(end: end, woke: false, waitedNanos: 0,
-                               note: recordText("ran a job of no task for \(end &- start) ns")))
-        }
+        let note = "ran a job of no task for \(end &- start) ns"
+        if writesRecords { endRecords(.polled(end: end, woke: false, waitedNanos: 0, note: recordText(note))) }
         if report || !observers.isEmpty {
-            endStep(StepEvent(number: number, kind: .idle(IdleReport(
-                waitedNanos: 0, note: "ran a job of no task for \(end &- start) ns"))), report: report)
+            endStep(StepEvent(number: number, kind: .idle(IdleReport(waitedNanos: 0, note: note))), report: report)
         }
         return end
     }
