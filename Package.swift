@@ -71,7 +71,7 @@ let package = Package(
         // Being told what is wrong: a monitor of every step (lints, latency histograms, rates).
         .target(
             name: "Insight",
-            dependencies: ["Runtime", .product(name: "Histogram", package: "hdrhistogram-swift")]
+            dependencies: ["Runtime"]
         ),
         // The seed's demo: the fib microservice, its pools, and the perf clients.
         // A nonisolated async function here runs on its caller's executor (SE-0461): a
@@ -148,7 +148,11 @@ let package = Package(
         .testTarget(name: "PoolsTests", dependencies: ["Pools", "Runtime", "TestSupport", "corepl-worker"]),
         .testTarget(name: "TimeTravelTests", dependencies: ["TimeTravel", "Runtime", "Pools", "TestSupport"]),
         .testTarget(name: "TraceTests", dependencies: ["Trace", "Runtime", "Pools", "TestSupport"]),
-        .testTarget(name: "InsightTests", dependencies: ["Insight", "Runtime", "Pools", "TestSupport"]),
+        // (hdrhistogram-swift: the reference the monitor's histograms are checked against.)
+        .testTarget(
+            name: "InsightTests",
+            dependencies: ["Insight", "Runtime", "Pools", "TestSupport", .product(name: "Histogram", package: "hdrhistogram-swift")]
+        ),
         .testTarget(name: "FibPackTests", dependencies: ["FibPack", "Repl", "FibService", "Runtime", "TestSupport"]),
         .testTarget(
             name: "ReplTests",

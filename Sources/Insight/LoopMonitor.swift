@@ -3,7 +3,6 @@
 // request latency) and looks for the problems `lints` lists. It reads each step's records
 // at the step's end, in one call, and makes text only for a lint's message. Attached to a
 // session's loop by the REPL; a loop it does not watch pays nothing.
-import Histogram
 import Runtime
 
 /// Watches a loop: counters, latency histograms, and lints.

@@ -1,7 +1,6 @@
 // Latency histograms for `stats`: step time, wait time by wait kind, poll time, and request
-// latency (handler tasks), for the loop and per task. HdrHistogram (three significant
-// digits, 1 ns to an hour): recording is a few nanoseconds, memory is fixed per histogram.
-import Histogram
+// latency (handler tasks), for the loop and per task. HdrHistogram's buckets (three
+// significant digits, 1 ns to an hour), recorded in a few instructions.
 import Runtime
 
 /// One histogram's summary, in nanoseconds.
@@ -18,31 +17,137 @@ public struct Distribution: Sendable, Encodable {
     }
 }
 
-/// A histogram of nanoseconds.
+/// A histogram of nanoseconds, with HdrHistogram's buckets and answers (three
+/// significant digits, or two for `compact`; 1 ns to an hour): the same figures as
+/// hdrhistogram-swift's `Histogram` for the same values (InsightTests compares them), in
+/// a recording of a few instructions. The monitor records twice or more per step, so
+/// the general histogram's layers (a counts array inside a struct inside the stats,
+/// checked for uniqueness at each level, and its auto-resizing) cost more than the step.
+/// A value type: a copy is copied on its first write.
 public struct Nanos: Sendable {
-    private var h: Histogram<UInt32>
+    private var storage: NanosStorage
 
-    /// Three significant digits over 1 ns to an hour (about 130 KB), or, `compact`, two
-    /// digits and only the range recorded so far (a few KB: for per-task figures).
+    /// Three significant digits over 1 ns to an hour, or, `compact`, two digits (per-task
+    /// figures). Counts are allocated as far as the largest value recorded so far needs
+    /// (at most about 130 KB, or 17 KB for `compact`).
     public init(compact: Bool = false) {
-        if compact {
-            h = Histogram<UInt32>(numberOfSignificantValueDigits: .two)
-        } else {
-            h = Histogram<UInt32>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000_000,
-                                  numberOfSignificantValueDigits: .three)
-        }
+        storage = NanosStorage(digits: compact ? 2 : 3)
     }
 
+    /// Records one value (clamped to 1 ns…1 hour).
+    @inline(__always)
     public mutating func record(_ nanos: UInt64) {
-        h.record(Swift.min(Swift.max(nanos, 1), 3_600_000_000_000))
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        storage.record(Swift.min(Swift.max(nanos, 1), NanosStorage.highest))
     }
 
-    public var count: UInt64 { h.totalCount }
+    /// How many values it holds.
+    public var count: UInt64 { storage.total }
 
     /// count, p50, p90, p99, p99.9 and max.
     public var distribution: Distribution {
-        Distribution(count: h.totalCount, p50: h.valueAtPercentile(50), p90: h.valueAtPercentile(90),
-                     p99: h.valueAtPercentile(99), p999: h.valueAtPercentile(99.9), max: h.max)
+        Distribution(count: storage.total, p50: storage.value(atPercentile: 50), p90: storage.value(atPercentile: 90),
+                     p99: storage.value(atPercentile: 99), p999: storage.value(atPercentile: 99.9),
+                     max: storage.maxValue == 0 ? 0 : storage.highestEquivalent(storage.maxValue))
+    }
+}
+
+/// The counts of a `Nanos` (HdrHistogram's layout with a lowest discernible value of 1:
+/// bucket 0 holds `subBucketCount` values at unit resolution, each later bucket the upper
+/// half of its sub-buckets at twice the previous resolution).
+final class NanosStorage: @unchecked Sendable {
+    static let highest: UInt64 = 3_600_000_000_000
+    /// log2 of half the sub-buckets (10 for three digits, 7 for two).
+    let halfMagnitude: Int
+    let subBucketMask: UInt64
+    /// 64 minus the bits of the largest value of bucket 0.
+    let leadingZeroBase: Int
+    private var counts: UnsafeMutablePointer<UInt32>
+    private var capacity: Int
+    private(set) var total: UInt64 = 0
+    private(set) var maxValue: UInt64 = 0
+    private var minNonZero: UInt64 = .max
+
+    init(digits: Int) {
+        // HdrHistogram: unit resolution up to 2 × 10^digits, rounded up to a power of two
+        // (2,000 → 2^11; 200 → 2^8).
+        precondition(digits == 2 || digits == 3)
+        let subBucketMagnitude = digits == 3 ? 11 : 8
+        halfMagnitude = subBucketMagnitude - 1
+        subBucketMask = UInt64(1 << subBucketMagnitude) - 1
+        leadingZeroBase = 64 - subBucketMagnitude
+        capacity = 2 << halfMagnitude  // buckets 0 and 1
+        counts = .allocate(capacity: capacity)
+        counts.initialize(repeating: 0, count: capacity)
+    }
+
+    deinit { counts.deallocate() }
+
+    func copy() -> NanosStorage {
+        let c = NanosStorage(digits: halfMagnitude == 10 ? 3 : 2)
+        c.grow(to: capacity)
+        c.counts.update(from: counts, count: capacity)
+        (c.total, c.maxValue, c.minNonZero) = (total, maxValue, minNonZero)
+        return c
+    }
+
+    @inline(__always)
+    func record(_ value: UInt64) {
+        let bucket = leadingZeroBase &- (value | subBucketMask).leadingZeroBitCount
+        let subBucket = Int(truncatingIfNeeded: value >> UInt64(bucket))
+        let index = ((bucket &+ 1) << halfMagnitude) &+ (subBucket &- (1 << halfMagnitude))
+        if index >= capacity { grow(to: index + 1) }
+        counts[index] &+= 1
+        total &+= 1
+        if value > maxValue { maxValue = value }
+        if value < minNonZero { minNonZero = value }
+    }
+
+    private func grow(to needed: Int) {
+        guard needed > capacity else { return }
+        // Whole buckets of `half` counts each.
+        let half = 1 << halfMagnitude
+        let newCapacity = (needed + half - 1) / half * half
+        let next = UnsafeMutablePointer<UInt32>.allocate(capacity: newCapacity)
+        next.update(from: counts, count: capacity)
+        (next + capacity).initialize(repeating: 0, count: newCapacity - capacity)
+        counts.deallocate()
+        (counts, capacity) = (next, newCapacity)
+    }
+
+    private func valueFrom(index: Int) -> UInt64 {
+        let half = 1 << halfMagnitude
+        var bucket = (index >> halfMagnitude) - 1
+        var subBucket = (index & (half - 1)) + half
+        if bucket < 0 {
+            subBucket -= half
+            bucket = 0
+        }
+        return UInt64(subBucket) << UInt64(bucket)
+    }
+
+    /// The largest value counted with `value`.
+    func highestEquivalent(_ value: UInt64) -> UInt64 {
+        let bucket = leadingZeroBase - (value | subBucketMask).leadingZeroBitCount
+        let subBucket = Int(value >> UInt64(bucket))
+        let lowest = UInt64(subBucket) << UInt64(bucket)
+        let size: UInt64 = 1 << UInt64(subBucket >= (2 << halfMagnitude) ? bucket + 1 : bucket)
+        return lowest + size - 1
+    }
+
+    /// HdrHistogram's `valueAtPercentile` (for 0 < percentile < 100).
+    func value(atPercentile percentile: Double) -> UInt64 {
+        guard total > 0 else { return 0 }
+        let requested = Swift.min(Swift.max(percentile.nextDown, 0.0), 100.0)
+        let countAtPercentile = Swift.max(1, UInt64(((requested * Double(total)) / 100.0).rounded(.up)))
+        var running: UInt64 = 0
+        for i in 0..<capacity {
+            running += UInt64(counts[i])
+            if running >= countAtPercentile {
+                return Swift.max(Swift.min(highestEquivalent(valueFrom(index: i)), maxValue), minNonZero)
+            }
+        }
+        return 0
     }
 }
 

@@ -28,7 +28,7 @@ extension EventLoop {
     public var historyStatus: HistoryStatus? {
         assertOnLoopThread()
         guard let h = history else { return nil }
-        let last = h.current!
+        let last = h.current
         return HistoryStatus(
             oldestStep: h.oldest.keyframe.number, newestStep: last.steps.last?.number ?? last.keyframe.number,
             stepsKept: h.stepsKept, limit: h.limit, keyframes: h.segmentCount,
@@ -82,7 +82,7 @@ extension EventLoop {
     /// Records what the step just taken changed; `popped` is the ready entry it ran (nil
     /// for a poll step).
     @inline(never)
-    func captureHistory(_ h: LoopHistory, popped: ReadyEntry?) {
+    func captureHistory(_ h: LoopHistory, popped: ReadyEntry?, at now: UInt64) {
         var ran: TaskRecord?
         var poppedForeign = false
         switch popped {
@@ -91,7 +91,6 @@ extension EventLoop {
         case .job(_, nil)?: poppedForeign = true
         case nil: break
         }
-        let now = now()
         let appendedCount = max(0, ready.count - (h.lastReadyCount - (popped == nil ? 0 : 1)))
         let idsAfterBefore = h.current.ids.count
         let rowsAfterBefore = h.current.rows.count
@@ -111,12 +110,17 @@ extension EventLoop {
             }
             h.touched.removeAll()
         }
+        let removedStart = h.current.removedIDs.count
+        if !h.removed.isEmpty {
+            h.current.removedIDs.append(contentsOf: h.removed)
+            h.removed.removeAll(keepingCapacity: true)
+        }
         let step = HistoryStep(
             number: stepNumber, time: now, ran: ran?.id, poppedForeign: poppedForeign,
             appendedBefore: h.beforeIDs..<idsAfterBefore, appended: idsAfterBefore..<h.current.ids.count,
-            rows: h.beforeRows..<h.current.rows.count, removed: h.removed, pendingFutures: pendingFutures,
+            rows: h.beforeRows..<h.current.rows.count, removed: removedStart..<h.current.removedIDs.count,
+            pendingFutures: pendingFutures,
             poller: poller.kind, gil: gilLock.map { Boxed($0.snapshot()) })
-        if !h.removed.isEmpty { h.removed.removeAll() }
         h.lastReadyCount = ready.count
         h.current.steps.append(step)
         h.stepsKept += 1
@@ -160,10 +164,11 @@ extension EventLoop {
         let frame = HistoryFrame(
             number: stepNumber, time: now, rows: rows, readyOrder: order, pendingFutures: pendingFutures,
             poller: poller.kind, gil: gilLock?.snapshot())
-        if let full = h.current {
-            h.sealedBytes += full.estimatedBytes
-            h.sealed.append(full)
+        if h.begun {
+            h.sealedBytes += h.current.estimatedBytes
+            h.sealed.append(h.current)
         }
+        h.begun = true
         var next = HistorySegment(keyframe: frame)
         h.keyframeEvery = max(1024, 4 * rows.count)
         next.steps.reserveCapacity(h.keyframeEvery)
@@ -208,13 +213,19 @@ extension EventLoop {
                                     createdAt: record.createdAt)
             record.historyIdentity = identity
         }
-        var hostQueue: Boxed<(queue: String, detail: String)>?
-        if case .custom? = record.stored?.reason { hostQueue = Boxed(record.hostQueue) }
+        var extras: RowExtras?
+        let custom: Bool
+        if case .custom? = record.stored?.reason { custom = true } else { custom = false }
+        let stampCounts = record.stamps?.counts
+        if custom || label != nil || record.exit != nil || !spans.isEmpty || !record.facts.isEmpty
+            || !(stampCounts?.isEmpty ?? true) {
+            extras = RowExtras(facts: record.facts, stampCounts: stampCounts ?? [:], spans: spans,
+                               hostQueue: custom ? record.hostQueue : nil, exit: record.exit, futureLabel: label)
+        }
         return HistoryRow(
-            identity: identity, phase: record.phase, stored: record.stored, hostQueue: hostQueue, exit: record.exit,
-            steps: record.steps, busyNanos: record.busyNanos, endedAt: record.endedAt, facts: record.facts,
-            stampCounts: record.stamps?.counts ?? [:], spans: spans, epoch: record.figureEpoch, futureLabel: label,
-            timerSequence: record.timerSequence)
+            identity: identity, phase: record.phase, stored: record.stored, steps: record.steps,
+            busyNanos: record.busyNanos, endedAt: record.endedAt, epoch: record.figureEpoch,
+            timerSequence: record.timerSequence, extras: extras)
     }
 
     // MARK: Hooks for changes outside a task's own step

@@ -44,25 +44,35 @@ struct HistoryRow {
     var identity: TaskIdentity
     var phase: TaskRecord.Phase
     var stored: StoredWait?
-    /// The host queue and detail of a `.custom` wait (nil otherwise; boxed: rare).
-    var hostQueue: Boxed<(queue: String, detail: String)>?
-    var exit: TaskExit?
     var steps: Int
     var busyNanos: UInt64
     var endedAt: UInt64?
-    var facts: [String: String]
-    var stampCounts: [String: Int]
-    var spans: [FigureSpan]
     var epoch: Int
-    var futureLabel: String?
     var timerSequence: UInt64
+    /// What most rows do not have (facts, stamps, figures, an exit, a future's label, a
+    /// host queue): nil when the row has none of it, so that a row of a task that only
+    /// steps holds one reference and its copy costs one retain.
+    var extras: RowExtras?
+
+    /// The facts set for the task.
+    var facts: [String: String] { extras?.facts ?? [:] }
+    /// How many stamps each of its series holds.
+    var stampCounts: [String: Int] { extras?.stampCounts ?? [:] }
+    /// Its figures, as spans of its series.
+    var spans: [FigureSpan] { extras?.spans ?? [] }
+    /// The host queue and detail of a `.custom` wait.
+    var hostQueue: (queue: String, detail: String)? { extras?.hostQueue }
+    /// How it ended.
+    var exit: TaskExit? { extras?.exit }
+    /// The label of the future it waits on.
+    var futureLabel: String? { extras?.futureLabel }
 
     var id: TaskID { identity.id }
 
     /// As `TaskRecord.state` says it.
     var state: TaskState {
         TaskState(phase, exit: exit) {
-            Wait(stored ?? StoredWait(.external, location: .unknown, since: 0), hostQueue: hostQueue?.value ?? ("", ""))
+            Wait(stored ?? StoredWait(.external, location: .unknown, since: 0), hostQueue: hostQueue ?? ("", ""))
         }
     }
 
@@ -72,6 +82,22 @@ struct HistoryRow {
             id: identity.id, name: identity.name, kind: identity.kind, parent: identity.parent, state: state,
             steps: steps, busyNanos: busyNanos, createdAt: identity.createdAt, endedAt: endedAt, figures: figures,
             facts: facts, stampCounts: stampCounts, takenAt: now)
+    }
+}
+
+/// The parts of a history row that most rows lack (shared by copies of the row).
+final class RowExtras {
+    let facts: [String: String]
+    let stampCounts: [String: Int]
+    let spans: [FigureSpan]
+    let hostQueue: (queue: String, detail: String)?
+    let exit: TaskExit?
+    let futureLabel: String?
+
+    init(facts: [String: String], stampCounts: [String: Int], spans: [FigureSpan],
+         hostQueue: (queue: String, detail: String)?, exit: TaskExit?, futureLabel: String?) {
+        (self.facts, self.stampCounts, self.spans) = (facts, stampCounts, spans)
+        (self.hostQueue, self.exit, self.futureLabel) = (hostQueue, exit, futureLabel)
     }
 }
 
@@ -99,7 +125,8 @@ struct HistoryStep {
     var appended: Range<Int>
     /// In `rows`: the rows it changed (a later copy of a row wins).
     var rows: Range<Int>
-    var removed: [TaskID]
+    /// In `removedIDs`: the tasks that left the table.
+    var removed: Range<Int>
     var pendingFutures: Int
     var poller: PollerKind
     /// Boxed: only a loop under a GIL has one, and it is large.
@@ -117,10 +144,12 @@ struct HistorySegment {
     var steps: [HistoryStep] = []
     var ids: [TaskID] = []
     var rows: [HistoryRow] = []
+    var removedIDs: [TaskID] = []
 
     var estimatedBytes: Int {
         keyframe.rows.count * LoopHistory.rowBytes + keyframe.readyOrder.count * 8
             + steps.count * LoopHistory.stepBytes + rows.count * LoopHistory.rowBytes + ids.count * 8
+            + removedIDs.count * 8
     }
 }
 
@@ -144,7 +173,12 @@ final class LoopHistory {
     let limit: Int
     /// Full segments, oldest first; `current` is the one being written.
     @exclusivity(unchecked) var sealed = Deque<HistorySegment>()
-    @exclusivity(unchecked) var current: HistorySegment!
+    /// (Not an optional: an implicitly unwrapped one was copied whole — every array of it
+    /// retained and released — at each read of one of its fields, several times a step.)
+    @exclusivity(unchecked) var current = HistorySegment(keyframe: HistoryFrame(
+        number: 0, time: 0, rows: [:], readyOrder: [], pendingFutures: 0, poller: .select, gil: nil))
+    /// Whether `current` was begun (by `beginSegment`; before that it is a placeholder).
+    @exclusivity(unchecked) var begun = false
     @exclusivity(unchecked) var stepsKept = 0
     /// `ready.count` after the last capture.
     @exclusivity(unchecked) var lastReadyCount = 0

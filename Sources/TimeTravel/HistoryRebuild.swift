@@ -29,7 +29,7 @@ struct HistoryFrame {
         }
         readyOrder.append(contentsOf: seg.ids[s.appended])
         for row in seg.rows[s.rows] { rows[row.id] = row }
-        for id in s.removed { rows[id] = nil }
+        for id in seg.removedIDs[s.removed] { rows[id] = nil }
     }
 }
 

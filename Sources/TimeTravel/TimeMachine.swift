@@ -166,8 +166,8 @@ final class TimeMachine: LoopDriver {
 
     // (Called only while `driverHistory` is set: while there is a history.)
     func beforeStep(_ loop: EventLoop) { loop.historyBeforeStep(history.unsafelyUnwrapped) }
-    func afterStep(_ loop: EventLoop, popped: EventLoop.ReadyEntry?) {
-        loop.captureHistory(history.unsafelyUnwrapped, popped: popped)
+    func afterStep(_ loop: EventLoop, popped: EventLoop.ReadyEntry?, at end: UInt64) {
+        loop.captureHistory(history.unsafelyUnwrapped, popped: popped, at: end)
     }
     func touched(_ loop: EventLoop, _ record: TaskRecord) { loop.historyTouched(history.unsafelyUnwrapped, record) }
     func stamped(_ loop: EventLoop, _ record: TaskRecord) { loop.historyStamped(history.unsafelyUnwrapped, record) }

@@ -76,7 +76,7 @@ extension EventLoop {
             if driverHistory { driver.unsafelyUnwrapped.beforeStep(self) }
             if let entry = popReady() {
                 clock = runTask(entry, startedAt: clock, report: report)
-                if driverHistory { driver.unsafelyUnwrapped.afterStep(self, popped: entry) }
+                if driverHistory { driver.unsafelyUnwrapped.afterStep(self, popped: entry, at: clock) }
                 event = report ? takeLastEvent() : nil
             } else {
                 var t = timeout
@@ -90,8 +90,8 @@ extension EventLoop {
                     t = min(t, d > clock ? d - clock : 0)
                 }
                 event = pollStep(timeoutNanos: t, report: report)
-                if driverHistory { driver.unsafelyUnwrapped.afterStep(self, popped: nil) }
                 clock = now()
+                if driverHistory { driver.unsafelyUnwrapped.afterStep(self, popped: nil, at: clock) }
             }
             guard let event else { continue }
             if let stopWhen, stopWhen(event) {

@@ -17,12 +17,12 @@ extension EventLoop {
         }
         if driverHistory { driver.unsafelyUnwrapped.beforeStep(self) }
         if let entry = popReady() {
-            _ = runTask(entry, startedAt: now(), report: true)
-            if driverHistory { driver.unsafelyUnwrapped.afterStep(self, popped: entry) }
+            let end = runTask(entry, startedAt: now(), report: true)
+            if driverHistory { driver.unsafelyUnwrapped.afterStep(self, popped: entry, at: end) }
             return takeLastEvent()
         }
         let event = pollStep(timeoutNanos: (timeout ?? defaultPollTimeout).clampedNanoseconds)!
-        if driverHistory { driver.unsafelyUnwrapped.afterStep(self, popped: nil) }
+        if driverHistory { driver.unsafelyUnwrapped.afterStep(self, popped: nil, at: now()) }
         return event
     }
 

@@ -129,8 +129,9 @@ package protocol LoopDriver: AnyObject {
 
     /// Before a step pops anything.
     func beforeStep(_ loop: EventLoop)
-    /// After a step: the entry it ran (nil: it polled).
-    func afterStep(_ loop: EventLoop, popped: EventLoop.ReadyEntry?)
+    /// After a step: the entry it ran (nil: it polled), and the loop's clock at its end
+    /// (the reading the step itself took: a driver need not read the clock again).
+    func afterStep(_ loop: EventLoop, popped: EventLoop.ReadyEntry?, at end: UInt64)
     /// A task's row changed outside its own step (a figure or fact set for it).
     func touched(_ loop: EventLoop, _ record: TaskRecord)
     /// A task got time stamps outside its own step (a thread will add to them).
