@@ -137,8 +137,8 @@ public final class LoopMonitor: LoopRecordReader {
     package func loop(_ loop: EventLoop, read records: UnsafeBufferPointer<LoopRecord>) {
         // The wait the step's task went into (nil: none yet, or it ended).
         var to: StoredWait?
-        for record in records {
-            switch record {
+        for i in records.indices {
+            switch records[i] {
             case .began(_, let task, let at):
                 to = nil
                 runningTask = task
@@ -256,7 +256,8 @@ public final class LoopMonitor: LoopRecordReader {
         counters.stepNanos &+= busy
         sinceReading &+= busy
         stats.record(step: busy, task: task)
-        let yielded = to?.reason == .yield
+        let yielded: Bool
+        if case .yield? = to?.reason { yielded = true } else { yielded = false }  // (no call to ==)
         // Where the step ran: from where it resumed to where it suspended again (text
         // made only for a lint's message: formatting costs more than a step).
         func location() -> String {

@@ -31,7 +31,8 @@ public struct Nanos: Sendable {
     /// figures). Counts are allocated as far as the largest value recorded so far needs
     /// (at most about 130 KB, or 17 KB for `compact`).
     public init(compact: Bool = false) {
-        storage = NanosStorage(digits: compact ? 2 : 3)
+        // Shared until the first value: a histogram that records nothing allocates nothing.
+        storage = compact ? NanosStorage.emptyCompact : NanosStorage.empty
     }
 
     /// Records one value (clamped to 1 ns…1 hour).
@@ -57,6 +58,9 @@ public struct Nanos: Sendable {
 /// half of its sub-buckets at twice the previous resolution).
 final class NanosStorage: @unchecked Sendable {
     static let highest: UInt64 = 3_600_000_000_000
+    /// Empty storage every new `Nanos` shares (never written: a write copies it first).
+    static let empty = NanosStorage(digits: 3)
+    static let emptyCompact = NanosStorage(digits: 2)
     /// log2 of half the sub-buckets (10 for three digits, 7 for two).
     let halfMagnitude: Int
     let subBucketMask: UInt64
@@ -93,9 +97,11 @@ final class NanosStorage: @unchecked Sendable {
 
     @inline(__always)
     func record(_ value: UInt64) {
+        // (Masking shifts: the amounts are in range, and a checked shift costs a branch
+        // for each side of 64.)
         let bucket = leadingZeroBase &- (value | subBucketMask).leadingZeroBitCount
-        let subBucket = Int(truncatingIfNeeded: value >> UInt64(bucket))
-        let index = ((bucket &+ 1) << halfMagnitude) &+ (subBucket &- (1 << halfMagnitude))
+        let subBucket = Int(truncatingIfNeeded: value &>> UInt64(truncatingIfNeeded: bucket))
+        let index = ((bucket &+ 1) &<< halfMagnitude) &+ (subBucket &- (1 &<< halfMagnitude))
         if index >= capacity { grow(to: index + 1) }
         counts[index] &+= 1
         total &+= 1
@@ -164,11 +170,13 @@ public struct LoopStats: Sendable {
     /// waiting for the next one (the reply sent).
     public var request = Nanos()
     /// The same, per task (index: the task's id).
-    private var perTask = ContiguousArray<TaskStats?>()
+    private var perTask = ContiguousArray<TaskStats>()
     private var tracked = 0
 
     /// One task's figures, if it recorded any (and was among the first `taskLimit`).
-    public func task(_ id: TaskID) -> TaskStats? { id.rawValue < perTask.count ? perTask[id.rawValue] : nil }
+    public func task(_ id: TaskID) -> TaskStats? {
+        id.rawValue < perTask.count && perTask[id.rawValue].tracked ? perTask[id.rawValue] : nil
+    }
 
     /// Per-task figures are kept for the first this many tasks that record any.
     public static let taskLimit = 1_000
@@ -179,33 +187,37 @@ public struct LoopStats: Sendable {
         /// Time it waited, by wait kind.
         public var wait: [String: Nanos] { waits.byKind }
         var waits = WaitHistograms(compact: true)
+        /// Whether it is one of the tasks figures are kept for (the others are holes).
+        var tracked = false
     }
 
     public init() {}
 
-    private mutating func withTask(_ task: TaskID, _ body: (inout TaskStats) -> Void) {
-        let i = task.rawValue
-        if i >= perTask.count {
-            guard tracked < Self.taskLimit else { return }
-            perTask.append(contentsOf: repeatElement(nil, count: i + 1 - perTask.count))
-        }
-        if perTask[i] == nil {
-            guard tracked < Self.taskLimit else { return }
-            perTask[i] = TaskStats()
-            tracked += 1
-        }
-        body(&perTask[i]!)
+    /// Whether figures are kept for the task at `i` (making it so while under the limit).
+    /// Recording goes straight into the array's element: no closure, no optional.
+    @inline(__always)
+    private mutating func tracks(_ i: Int) -> Bool {
+        if i < perTask.count && perTask[i].tracked { return true }
+        return track(i)
+    }
+
+    private mutating func track(_ i: Int) -> Bool {
+        guard tracked < Self.taskLimit else { return false }
+        if i >= perTask.count { perTask.append(contentsOf: repeatElement(TaskStats(), count: i + 1 - perTask.count)) }
+        perTask[i].tracked = true
+        tracked += 1
+        return true
     }
 
     mutating func record(step nanos: UInt64, task: TaskID) {
         step.record(nanos)
-        withTask(task) { $0.step.record(nanos) }
+        if tracks(task.rawValue) { perTask[task.rawValue].step.record(nanos) }
     }
 
     mutating func record(wait nanos: UInt64, kind: WaitReason, task: TaskID) {
         guard kind != .yield else { return }
         waits.record(nanos, kind)
-        withTask(task) { $0.waits.record(nanos, kind) }
+        if tracks(task.rawValue) { perTask[task.rawValue].waits.record(nanos, kind) }
     }
 
     mutating func record(poll nanos: UInt64) {
@@ -214,7 +226,7 @@ public struct LoopStats: Sendable {
 
     mutating func record(request nanos: UInt64, task: TaskID) {
         request.record(nanos)
-        withTask(task) { $0.request.record(nanos) }
+        if tracks(task.rawValue) { perTask[task.rawValue].request.record(nanos) }
     }
 }
 
