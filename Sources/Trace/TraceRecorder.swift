@@ -31,7 +31,15 @@ public final class TraceRecorder: LoopRecordReader {
 
     private weak var loop: EventLoop?
     @exclusivity(unchecked) private var nextFlow: UInt64 = 0
-    @exclusivity(unchecked) private var partialStep: StepRecord?
+    /// The task step under way, in pieces (its record is made once, when it ends: a
+    /// `StepRecord` kept whole as an optional was copied at each change).
+    @exclusivity(unchecked) private var stepOpen = false
+    @exclusivity(unchecked) private var stepNumber: UInt64 = 0
+    @exclusivity(unchecked) private var stepTask = TaskID(0)
+    @exclusivity(unchecked) private var stepStart: UInt64 = 0
+    @exclusivity(unchecked) private var stepSpawned: [TaskID] = []
+    @exclusivity(unchecked) private var stepFlowsIn: [Flow] = []
+    @exclusivity(unchecked) private var stepFlowsOut: [Flow] = []
     @exclusivity(unchecked) private var partialPoll: PollRecord?
     /// How the task of the step under way ended, if it did in this step.
     @exclusivity(unchecked) private var exitOfStep: String?
@@ -82,7 +90,7 @@ public final class TraceRecorder: LoopRecordReader {
         loop?.removeRecordReader(self)
         loop = nil
         isRecording = false
-        partialStep = nil
+        stepOpen = false
         partialPoll = nil
     }
 
@@ -97,6 +105,7 @@ public final class TraceRecorder: LoopRecordReader {
         workStarts = [:]
         doneFlows = [:]
         nextFlow = 0
+        (stepSpawned, stepFlowsIn, stepFlowsOut) = ([], [], [])
     }
 
     // MARK: Observing
@@ -104,13 +113,19 @@ public final class TraceRecorder: LoopRecordReader {
     package func loop(_ loop: EventLoop, read records: UnsafeBufferPointer<LoopRecord>) {
         // The wait the step's task went into (nil: none yet, or it ended).
         var to: StoredWait?
-        for record in records {
-            switch record {
+        for i in records.indices {
+            switch records[i] {
             case .began(let number, let task, let at):
                 to = nil
                 if let task {
-                    partialStep = StepRecord(number: number, task: task, start: at, end: at,
-                                             flowsIn: wakeFlows.isEmpty ? [] : wakeFlows.removeValue(forKey: task) ?? [])
+                    (stepOpen, stepNumber, stepTask, stepStart) = (true, number, task, at)
+                    // (Empty unless a step before this one never ended.)
+                    if !stepSpawned.isEmpty { stepSpawned = [] }
+                    if !stepFlowsIn.isEmpty { stepFlowsIn = [] }
+                    if !stepFlowsOut.isEmpty { stepFlowsOut = [] }
+                    if !wakeFlows.isEmpty, let ids = wakeFlows.removeValue(forKey: task) {
+                        stepFlowsIn = ids.map { Flow(id: $0, kind: .wake, at: at) }
+                    }
                 } else {
                     partialPoll = PollRecord(number: number, start: at, end: at)
                 }
@@ -135,13 +150,13 @@ public final class TraceRecorder: LoopRecordReader {
                     var track = TaskTrack(id: id, name: name, kind: kind, finished: false)
                     // A task is ready from its spawn on (in the middle of a step, or after it).
                     track.stateAtStart = "ready"
-                    track.bornAfterStep = partialStep == nil && partialPoll == nil ? loop.stepCount : loop.stepCount - 1
+                    track.bornAfterStep = !stepOpen && partialPoll == nil ? loop.stepCount : loop.stepCount - 1
                     tasks[id] = track
-                    if partialStep != nil { partialStep!.spawned.append(id) }
+                    if stepOpen { stepSpawned.append(id) }
                 case .exited(let id, let exit):
                     tasks[id]?.finished = true
                     wakeFlows[id] = nil
-                    if partialStep?.task == id { exitOfStep = exit.description }
+                    if stepOpen && stepTask == id { exitOfStep = exit.description }
                 case .pool(let p):
                     pool(p)
                 case .net(let n):
@@ -150,7 +165,7 @@ public final class TraceRecorder: LoopRecordReader {
                     break
                 }
             case .waits(let task, let wait):
-                if task == partialStep?.task { to = wait }
+                if stepOpen && task == stepTask { to = wait }
             case .pollBegan:
                 break
             }
@@ -169,46 +184,52 @@ public final class TraceRecorder: LoopRecordReader {
         if partialPoll != nil {
             partialPoll!.wakes.append(PollRecord.Woken(task: task, cause: cause))
             partialPoll!.flowsOut.append(flow)
-        } else if partialStep != nil {
-            partialStep!.flowsOut.append(flow)
+        } else if stepOpen {
+            stepFlowsOut.append(flow)
         } else {
             return
         }
         wakeFlows[task, default: []].append(flow.id)
         if case .future(let future) = cause, var done = doneFlows.removeValue(forKey: future) {
             done.at = now
-            if partialPoll != nil { partialPoll!.flowsIn.append(done) } else { partialStep!.flowsIn.append(done) }
+            if partialPoll != nil { partialPoll!.flowsIn.append(done) } else { stepFlowsIn.append(done) }
         }
     }
 
     private func ran(_ task: TaskID, from: StoredWait?, to: StoredWait?, end: UInt64, resumeError: String?, _ loop: EventLoop) {
-        // A future's wait names the work (`future 3 (fib(30))`), as `queues` does.
+        // A future's wait names the work (`future 3 (fib(30))`), as `queues` does; a host
+        // queue's wait, its queue.
         func described(_ stored: StoredWait) -> WaitRecord {
-            let w = loop.publicWait(stored, of: task)
-            if case .future(let id) = w.reason { return WaitRecord(w, futureLabel: loop.futureLabel(id)) }
-            return WaitRecord(w)
+            switch stored.reason {
+            case .future(let id):
+                return WaitRecord(stored: stored, hostQueue: nil, futureLabel: loop.futureLabel(id))
+            case .custom:
+                if case .custom(let queue, let detail) = loop.publicWait(stored, of: task).reason {
+                    return WaitRecord(stored: stored, hostQueue: (queue, detail), futureLabel: nil)
+                }
+                return WaitRecord(stored: stored, hostQueue: nil, futureLabel: nil)
+            default:
+                return WaitRecord(stored: stored, hostQueue: nil, futureLabel: nil)
+            }
         }
-        // (Moved out, not copied: a step's record is the recorder's largest value.)
-        var record = partialStep.take() ?? StepRecord(number: loop.stepCount, task: task, start: end, end: end)
-        record.task = task
-        record.end = end
-        record.resumedFrom = from.map(described)
-        record.resumedWithError = resumeError
-        if let to {
-            record.outcome = .waits(described(to))
-        } else {
-            record.outcome = .exited(exitOfStep ?? "done")
-        }
+        let open = stepOpen
+        stepOpen = false
+        let outcome: StepRecord.Outcome = if let to { .waits(described(to)) } else { .exited(exitOfStep ?? "done") }
         exitOfStep = nil
-        append(.step(record))
+        // (Made once, in place in the event: a step's record is the recorder's largest value.)
+        append(.step(StepRecord(
+            number: open ? stepNumber : loop.stepCount, task: task, start: open ? stepStart : end, end: end,
+            resumedFrom: from.map(described), resumedWithError: resumeError, outcome: outcome,
+            spawned: open ? stepSpawned.take() : [], flowsIn: open ? stepFlowsIn.take() : [],
+            flowsOut: open ? stepFlowsOut.take() : [])))
     }
 
     private func pool(_ p: PoolEvent) {
         switch p.kind {
         case .submitted:
-            guard partialStep != nil else { return }
+            guard stepOpen else { return }
             let flow = newFlow(.submit, at: p.at)
-            partialStep!.flowsOut.append(flow)
+            stepFlowsOut.append(flow)
             submitFlows[p.future] = flow.id
         case .started(let worker):
             workStarts[p.future] = (worker, p.at)
@@ -237,12 +258,13 @@ public final class TraceRecorder: LoopRecordReader {
         }
     }
 
+    @inline(__always)
     private func append(_ event: consuming TraceEvent) {
         if events.count >= limit {
             events.removeFirst()
             dropped += 1
         }
-        events.append(event)
+        events.append(consume event)  // (moved: a copy of a step's record costs 300 instructions)
     }
 }
 
@@ -291,15 +313,42 @@ public struct Flow: Sendable, Hashable {
 }
 
 /// A wait as recorded: the runtime's own value (words are made only when a picture is
-/// drawn: formatting costs more than a step), and the work's label for a future.
+/// drawn: formatting costs more than a step), and the work's label for a future. Kept in
+/// the loop's stored form; the public `Wait` is made when asked for (making it for every
+/// step cost the recorder more than a step).
 public struct WaitRecord: Sendable, Hashable {
-    public var wait: Wait
+    private var stored: StoredWait
+    /// For a host queue's wait: the queue and its detail.
+    private var hostQueue: (queue: String, detail: String)?
     /// For a future: what the work is (`fib(30)`).
     public var futureLabel: String?
 
+    /// The wait.
+    public var wait: Wait {
+        get { Wait(stored, hostQueue: hostQueue ?? ("", "")) }
+        set {
+            stored = StoredWait(newValue)
+            if case .custom(let queue, let detail) = newValue.reason { hostQueue = (queue, detail) } else { hostQueue = nil }
+        }
+    }
+
     public init(_ wait: Wait, futureLabel: String? = nil) {
-        self.wait = wait
+        stored = StoredWait(wait)
+        if case .custom(let queue, let detail) = wait.reason { hostQueue = (queue, detail) }
         self.futureLabel = futureLabel
+    }
+
+    init(stored: StoredWait, hostQueue: (queue: String, detail: String)?, futureLabel: String?) {
+        (self.stored, self.hostQueue, self.futureLabel) = (stored, hostQueue, futureLabel)
+    }
+
+    public static func == (a: WaitRecord, b: WaitRecord) -> Bool {
+        a.wait == b.wait && a.futureLabel == b.futureLabel
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(wait)
+        hasher.combine(futureLabel)
     }
 
     /// recv, send, future, sleep, yield, join, external, or a host queue's name.
@@ -346,7 +395,7 @@ public struct StepRecord: Sendable {
     public var end: UInt64
     public var resumedFrom: WaitRecord?
     public var resumedWithError: String?
-    public var outcome: Outcome = .exited("")
+    public var outcome: Outcome
     /// Tasks it spawned.
     public var spawned: [TaskID] = []
     /// Flows that end here: the wake that made the task ready.
@@ -354,12 +403,11 @@ public struct StepRecord: Sendable {
     /// Flows that start here: wakes it caused, work it submitted.
     public var flowsOut: [Flow] = []
 
-    init(number: UInt64, task: TaskID, start: UInt64, end: UInt64, flowsIn: [UInt64] = []) {
-        self.number = number
-        self.task = task
-        self.start = start
-        self.end = end
-        self.flowsIn = flowsIn.map { Flow(id: $0, kind: .wake, at: start) }
+    init(number: UInt64, task: TaskID, start: UInt64, end: UInt64, resumedFrom: WaitRecord?,
+         resumedWithError: String?, outcome: Outcome, spawned: [TaskID], flowsIn: [Flow], flowsOut: [Flow]) {
+        (self.number, self.task, self.start, self.end) = (number, task, start, end)
+        (self.resumedFrom, self.resumedWithError, self.outcome) = (resumedFrom, resumedWithError, outcome)
+        (self.spawned, self.flowsIn, self.flowsOut) = (spawned, flowsIn, flowsOut)
     }
 }
 
@@ -417,4 +465,13 @@ public struct WorkRecord: Sendable {
     public var flowIn: Flow?
     /// To the future's wake.
     public var flowOut: Flow?
+}
+
+private extension Array {
+    /// The array, leaving it empty (no copy: the caller holds the only reference).
+    mutating func take() -> [Element] {
+        var taken: [Element] = []
+        swap(&self, &taken)
+        return taken
+    }
 }

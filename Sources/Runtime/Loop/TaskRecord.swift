@@ -161,10 +161,10 @@ package final class TaskRecord: @unchecked Sendable {
 /// `Wait` carries strings for host queues), so that recording one on every step is a few
 /// stores and no reference counting. `Wait` is its read-only view.
 @usableFromInline
-package struct StoredWait {
+package struct StoredWait: Sendable {
     /// Which queue the task is in, and on what. `WaitReason` is its public view.
     @usableFromInline
-    package enum Reason: Equatable {
+    package enum Reason: Equatable, Sendable {
         case recv(Int32)
         case send(Int32)
         case future(FutureID)
@@ -187,6 +187,22 @@ package struct StoredWait {
         self.label = label
         self.location = location
         self.since = since
+    }
+
+    /// The stored form of a public wait, and its host queue (for `.custom`).
+    package init(_ wait: Wait) {
+        let reason: Reason
+        switch wait.reason {
+        case .recv(let fd): reason = .recv(fd)
+        case .send(let fd): reason = .send(fd)
+        case .future(let id): reason = .future(id)
+        case .sleep(let until): reason = .sleep(until)
+        case .yield: reason = .yield
+        case .join(let id): reason = .join(id)
+        case .external: reason = .external
+        case .custom: reason = .custom
+        }
+        self.init(reason, label: wait.label, location: wait.location, since: wait.since)
     }
 }
 
