@@ -2,7 +2,6 @@
 // happened during an interval rather than per fixed tick: "how many replies did perf2 get
 // while the long request was in flight?" A client thread stamps from its own thread as the
 // reply arrives, so a stamp says when it happened, not when the loop heard of it.
-import Synchronization
 
 /// A task's named series of time stamps on its loop's clock (nanoseconds). Any thread may add or
 /// read; each series keeps its latest `capacity` stamps.
@@ -10,7 +9,10 @@ public final class Stamps: Sendable {
     /// How many stamps a series keeps (older ones are dropped, 10% at a time).
     public static let capacity = 200_000
 
-    private let series = Mutex<[String: [UInt64]]>([:])
+    /// (A pthread mutex, `Locked`: the thread sanitizer does not see the ordering that
+    /// `Synchronization.Mutex`'s futex gives, and reported a thread client's stamp and the
+    /// history's read of the counts, both under the lock, as a race.)
+    private let series = Locked<[String: [UInt64]]>([:])
 
     /// An empty set of series.
     public init() {}
